@@ -1,0 +1,62 @@
+#pragma once
+// HeaderMap: an ordered list of header fields that owns its bytes.
+// Names keep the case they arrived with; lookups are case-insensitive (RFC 9110 5.1).
+// All bytes live in one arena string and entries are offsets into it, so a map that is
+// clear()ed and refilled for the next request on a connection allocates nothing once
+// warm. Worker-local: not thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace portico::http {
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+
+class HeaderMap {
+ public:
+  struct Field {
+    std::string_view name;
+    std::string_view value;
+  };
+
+  void add(std::string_view name, std::string_view value);
+  // Removes every field named `name`, then adds one.
+  void set(std::string_view name, std::string_view value);
+  // Removes every field named `name`; returns how many were removed.
+  size_t remove(std::string_view name);
+  // The first field named `name`.
+  std::optional<std::string_view> get(std::string_view name) const;
+  size_t count(std::string_view name) const;
+  bool has(std::string_view name) const { return count(name) > 0; }
+
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  Field at(size_t i) const;
+  // Sum of name and value lengths: what the limits on header size count.
+  size_t byteSize() const { return bytes_; }
+
+  void clear();
+
+  template <typename F>
+  void forEach(F&& f) const {
+    for (size_t i = 0; i < entries_.size(); ++i) f(at(i).name, at(i).value);
+  }
+
+ private:
+  struct Entry {
+    uint32_t name_off;
+    uint32_t name_len;
+    uint32_t value_off;
+    uint32_t value_len;
+  };
+  void compactIfWasteful();
+
+  std::string arena_;
+  std::vector<Entry> entries_;
+  size_t bytes_ = 0;
+};
+
+}  // namespace portico::http

@@ -1,0 +1,60 @@
+#pragma once
+// Protocol-neutral request and response heads. HTTP/1 and HTTP/2 codecs both produce and
+// consume these, so nothing above the codec knows which protocol carried a message.
+// Strings are owned (copied out of the read buffer) so heads outlive the bytes they came from;
+// objects are reused per connection, so steady-state parsing does not allocate.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "http/header_map.h"
+
+namespace portico::http {
+
+enum class Method : uint8_t {
+  Get, Head, Post, Put, Delete, Connect, Options, Trace, Patch, Other
+};
+
+Method parseMethod(std::string_view token);
+// True for methods RFC 9110 9.2.2 calls idempotent: safe to retry after bytes were sent.
+bool isIdempotent(Method m);
+
+struct Version {
+  uint8_t major = 1;
+  uint8_t minor = 1;
+  bool operator==(const Version&) const = default;
+};
+
+struct RequestHead {
+  Method method = Method::Get;
+  std::string method_text;  // the token as received ("GET", "PROPFIND", ...)
+  std::string target;       // request-target as received: origin-form, absolute-form, ...
+  std::string path;         // path part of the target (absolute-form is reduced to this)
+  std::string query;        // after '?', without it; empty if none
+  std::string authority;    // Host header value or the absolute-form authority
+  std::string scheme;       // "http" or "https": how the client reached us
+  Version version;
+  HeaderMap headers;
+
+  void clear();
+};
+
+struct ResponseHead {
+  uint16_t status = 200;
+  std::string reason;
+  Version version;
+  HeaderMap headers;
+
+  void clear();
+};
+
+// Standard reason phrase for a status code ("OK", "Not Found"); "Unknown" if none.
+std::string_view reasonPhrase(uint16_t status);
+
+// Responses that never carry a body (RFC 9110 6.4.1): 1xx, 204, 304.
+inline bool statusHasNoBody(uint16_t status) {
+  return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
+
+}  // namespace portico::http
