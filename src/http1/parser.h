@@ -16,7 +16,11 @@
 //  - After Head, the head object passed to the constructor/reset() is filled. After Trailers,
 //    trailers() holds the trailer fields. After MessageComplete the parser is Done; reset() it
 //    for the next message on the connection (pipelined bytes stay unconsumed until then).
-//  - After Error, error() says why and statusFor(error()) which status to answer with.
+//  - feed() returns one event per call. A message without body bytes left (no body, a
+//    Content-Length of 0, or the last Body of a length-delimited body) reports MessageComplete
+//    on the following call, which may pass len 0; so may the call after Trailers.
+//  - After Error, error() says why and statusFor(error()) which status to answer with; the
+//    parser stays in Error (consumed 0) until reset().
 // Not thread-safe; one parser per connection direction.
 
 #include <cstddef>
@@ -91,6 +95,14 @@ struct ParseResult {
 // How the body of a parsed message is delimited.
 enum class BodyKind : uint8_t { None, ContentLength, Chunked, UntilClose };
 
+class RequestParser;
+class ResponseParser;
+namespace detail {
+// The state machine both parsers share; defined in parser.cc.
+template <class Parser>
+struct Engine;
+}  // namespace detail
+
 class RequestParser {
  public:
   RequestParser(http::RequestHead* head, const ParserLimits& limits);
@@ -114,8 +126,7 @@ class RequestParser {
 
  private:
   // Implementation state; see parser.cc.
-  struct Impl;
-  friend struct Impl;
+  friend struct detail::Engine<RequestParser>;
   http::RequestHead* head_;
   ParserLimits limits_;
   http::HeaderMap trailers_;
@@ -125,6 +136,12 @@ class RequestParser {
   uint64_t content_length_ = 0;
   uint64_t body_remaining_ = 0;
   uint64_t body_seen_ = 0;
+  size_t section_bytes_ = 0;  // bytes of the head (or trailer section) in complete lines
+  uint32_t fields_ = 0;        // field lines in the head (or trailer section)
+  uint32_t chunk_line_ = 0;    // bytes of the current chunk-size line after the digits
+  uint16_t flags_ = 0;         // what the head's fields said; see parser.cc
+  uint8_t blank_lines_ = 0;    // empty lines skipped before the start line
+  uint8_t hex_digits_ = 0;     // digits of the current chunk size
   uint8_t state_ = 0;
   bool keep_alive_ = true;
   bool expect_continue_ = false;
@@ -156,8 +173,7 @@ class ResponseParser {
   bool done() const;
 
  private:
-  struct Impl;
-  friend struct Impl;
+  friend struct detail::Engine<ResponseParser>;
   http::ResponseHead* head_;
   ParserLimits limits_;
   http::HeaderMap trailers_;
@@ -167,9 +183,16 @@ class ResponseParser {
   http::Method request_method_ = http::Method::Get;
   uint64_t content_length_ = 0;
   uint64_t body_remaining_ = 0;
+  size_t section_bytes_ = 0;
+  uint32_t fields_ = 0;
+  uint32_t chunk_line_ = 0;
+  uint16_t flags_ = 0;
+  uint8_t blank_lines_ = 0;
+  uint8_t hex_digits_ = 0;
   uint8_t state_ = 0;
   bool keep_alive_ = true;
   bool interim_ = false;
+  bool after_interim_ = false;  // a 1xx was parsed; the final response has not been
 };
 
 }  // namespace portico::http1

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs every test:
+#   1. unit tests (GoogleTest, through ctest) on the release build
+#   2. end-to-end tests (pytest: the real binary, real backends, real clients)
+#   3. each libFuzzer target for a short run (FUZZ_SECONDS, default 30)
+#   4. unit and end-to-end tests again on an ASan+UBSan build
+# Ends with one summary line: "N passed, N failed". Exit status 0 only if everything passed.
+#   Options: --quick (skip the sanitizer pass and fuzzing)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+PY=/usr/bin/python3
+
+bash scripts/setup.sh || exit 1
+
+passed=0
+failed=0
+failures=()
+step() {  # step NAME COMMAND...: runs a step and records its result
+  local name=$1; shift
+  echo "=== $name"
+  local start=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - start))s)"
+  else
+    failed=$((failed + 1)); failures+=("$name"); echo "=== $name: FAILED ($((SECONDS - start))s)"
+  fi
+}
+
+run_unit() {  # run_unit BUILD_DIR
+  (cd "$1" && ctest --output-on-failure -j2 --timeout 120)
+}
+run_e2e() {  # run_e2e BINARY
+  PORTICO_BIN="$PWD/$1" $PY -m pytest -q -p no:cacheprovider tests/e2e
+}
+run_fuzzers() {
+  local corpus_root=tests/fuzz/corpus status=0
+  for fuzzer in build-fuzz/*_fuzz; do
+    [ -x "$fuzzer" ] || continue
+    local name; name=$(basename "$fuzzer" _fuzz)
+    local work; work=$(mktemp -d)
+    # Seeds are copied so new inputs never land in the repository.
+    [ -d "$corpus_root/$name" ] && cp -r "$corpus_root/$name/." "$work/"
+    echo "fuzzing $name for ${FUZZ_SECONDS}s"
+    if ! "$fuzzer" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 -artifact_prefix="$work/" \
+         "$work" >"$work.log" 2>&1; then
+      echo "fuzzer $name found a problem:"; tail -40 "$work.log"; status=1
+    fi
+    rm -rf "$work" "$work.log"
+  done
+  return $status
+}
+
+step "build (release)" bash scripts/build.sh release
+step "unit tests (release)" run_unit build
+step "end-to-end tests (release)" run_e2e build/portico
+if [ $quick -eq 0 ]; then
+  step "build (fuzz, clang)" bash scripts/build.sh fuzz
+  step "fuzz (${FUZZ_SECONDS}s per target)" run_fuzzers
+  step "build (asan+ubsan)" bash scripts/build.sh asan
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  step "unit tests (asan+ubsan)" run_unit build-asan
+  step "end-to-end tests (asan+ubsan)" run_e2e build-asan/portico
+fi
+
+echo
+for f in "${failures[@]}"; do echo "failed step: $f"; done
+echo "test steps: $passed passed, $failed failed"
+[ $failed -eq 0 ]

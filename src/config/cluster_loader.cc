@@ -1,0 +1,115 @@
+// Clusters: endpoints, load balancing, upstream timeouts and connection reuse.
+
+#include "config/sections.h"
+#include "config/text_checks.h"
+
+namespace portico::config::internal {
+namespace {
+
+using upstream::ClusterConfig;
+
+// Why an endpoint address was refused, worded for the most likely mistake.
+std::string endpointProblem(const std::string& text) {
+  size_t colon = text.rfind(':');
+  std::string host = colon == std::string::npos ? text : text.substr(0, colon);
+  bool has_letter = false;
+  for (char c : host) has_letter = has_letter || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  if (has_letter && host.find(':') == std::string::npos && isHostname(host)) {
+    // Resolution would block the loop or need the DNS discovery that is not built yet.
+    return quote(text) + " is not a numeric IP:port; DNS names are not supported yet";
+  }
+  std::string missing_port = colon == std::string::npos ? "missing the port; " : "";
+  return missing_port + "expected a numeric IP:port like 10.0.0.5:8080 or [2001:db8::5]:8080, got " +
+         quote(text);
+}
+
+upstream::EndpointConfig loadEndpoint(Reader& reader, const Field& field, UniqueValues* seen) {
+  upstream::EndpointConfig endpoint;
+  MapReader map(reader, field, {"address", "weight"});
+  if (!map.valid()) return endpoint;
+  if (const Field* f = map.require("address")) {
+    std::optional<std::string> text = readString(reader, *f);
+    net::Address address;
+    if (!text) {
+      // reported by readString
+    } else if (!net::parseAddress(*text, &address)) {
+      reader.error(f->mark, f->path, endpointProblem(*text));
+    } else if (address.hostString() == "0.0.0.0" || address.hostString() == "::") {
+      reader.error(f->mark, f->path,
+                   "cannot connect to the wildcard address in " + quote(*text));
+    } else if (address.port() == 0) {
+      reader.error(f->mark, f->path, "port must be 1..65535, got " + quote(*text));
+    } else if (seen->check(reader, *f, address.toString())) {
+      endpoint.address = address;
+      endpoint.address_text = *text;
+    }
+  }
+  if (const Field* f = map.find("weight")) assignIf(&endpoint.weight, readInt(reader, *f, 1, 1000));
+  return endpoint;
+}
+
+void loadTimeouts(Reader& reader, const Field& field, ClusterConfig* cluster) {
+  MapReader map(reader, field, {"connect", "response_header", "idle"});
+  if (!map.valid()) return;
+  if (const Field* f = map.find("connect")) {
+    assignIf(&cluster->connect_timeout_ms, readDurationMs(reader, *f, 1, kOneDayMs));
+  }
+  if (const Field* f = map.find("response_header")) {
+    assignIf(&cluster->response_header_timeout_ms, readDurationMs(reader, *f, 1, kOneDayMs));
+  }
+  if (const Field* f = map.find("idle")) {
+    assignIf(&cluster->idle_timeout_ms, readDurationMs(reader, *f, 1, kOneDayMs));
+  }
+}
+
+void loadKeepalive(Reader& reader, const Field& field, ClusterConfig* cluster) {
+  MapReader map(reader, field, {"max_idle", "idle_timeout"});
+  if (!map.valid()) return;
+  // 0 turns pooling off: every request opens a fresh upstream connection.
+  if (const Field* f = map.find("max_idle")) {
+    assignIf(&cluster->keepalive_max_idle, readInt(reader, *f, 0, 10000));
+  }
+  if (const Field* f = map.find("idle_timeout")) {
+    assignIf(&cluster->keepalive_idle_timeout_ms, readDurationMs(reader, *f, 1, kOneDayMs));
+  }
+}
+
+ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* names) {
+  ClusterConfig cluster;
+  MapReader map(reader, field,
+                {"name", "lb", "endpoints", "timeouts", "keepalive", "max_retries"});
+  if (!map.valid()) return cluster;
+  if (const Field* f = map.require("name")) {
+    std::optional<std::string> name = readName(reader, *f);
+    if (name && names->check(reader, *f, *name)) cluster.name = *name;
+  }
+  if (const Field* f = map.find("lb")) {
+    assignIf(&cluster.lb, readEnum<upstream::LbPolicy>(
+                              reader, *f,
+                              {{"round_robin", upstream::LbPolicy::RoundRobin},
+                               {"weighted_round_robin", upstream::LbPolicy::WeightedRoundRobin}}));
+  }
+  if (const Field* f = map.require("endpoints")) {
+    UniqueValues seen("endpoint address");
+    for (const Field& item : itemsOf(reader, *f, /*non_empty=*/true)) {
+      cluster.endpoints.push_back(loadEndpoint(reader, item, &seen));
+    }
+  }
+  if (const Field* f = map.find("timeouts")) loadTimeouts(reader, *f, &cluster);
+  if (const Field* f = map.find("keepalive")) loadKeepalive(reader, *f, &cluster);
+  if (const Field* f = map.find("max_retries")) {
+    assignIf(&cluster.max_retries, readInt(reader, *f, 0, 10));
+  }
+  return cluster;
+}
+
+}  // namespace
+
+void loadClusters(Reader& reader, const Field& field, std::vector<ClusterConfig>* out) {
+  UniqueValues names("cluster name");
+  for (const Field& item : itemsOf(reader, field, /*non_empty=*/false)) {
+    out->push_back(loadCluster(reader, item, &names));
+  }
+}
+
+}  // namespace portico::config::internal

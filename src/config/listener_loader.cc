@@ -1,0 +1,256 @@
+// Listeners: address, limits, timeouts, forwarding headers, error pages, virtual hosts.
+
+#include "config/sections.h"
+#include "config/text_checks.h"
+#include "config/units.h"
+
+namespace portico::config::internal {
+namespace {
+
+using proxy::ForwardMode;
+using proxy::ListenerConfig;
+
+constexpr uint64_t kKiB = 1024;
+constexpr uint64_t kMiB = 1024 * kKiB;
+constexpr uint64_t kGiB = 1024 * kMiB;
+
+const EnumNames<ForwardMode> kForwardModes = {
+    {"append", ForwardMode::Append}, {"replace", ForwardMode::Replace}, {"off", ForwardMode::Off}};
+
+void loadLimits(Reader& reader, const Field& field, proxy::ListenerLimits* limits) {
+  MapReader map(reader, field,
+                {"max_request_line", "max_header_line", "max_header_bytes", "max_headers",
+                 "max_body", "buffer", "max_connections", "max_requests_per_connection"});
+  if (!map.valid()) return;
+  // Lower bounds keep ordinary browsers working (cookies alone can pass 4 KiB); upper bounds
+  // keep one connection from pinning an unbounded amount of memory.
+  if (const Field* f = map.find("max_request_line")) {
+    assignIf(&limits->max_request_line, readSize(reader, *f, 256, kMiB));
+  }
+  if (const Field* f = map.find("max_header_line")) {
+    assignIf(&limits->max_header_line, readSize(reader, *f, 256, kMiB));
+  }
+  if (const Field* f = map.find("max_header_bytes")) {
+    assignIf(&limits->max_header_bytes, readSize(reader, *f, kKiB, 16 * kMiB));
+  }
+  if (const Field* f = map.find("max_headers")) {
+    assignIf(&limits->max_headers, readInt(reader, *f, 1, 10000));
+  }
+  if (const Field* f = map.find("max_body")) {
+    assignIf(&limits->max_body, readSize(reader, *f, 0, 1024 * kGiB));
+  }
+  if (const Field* f = map.find("buffer")) {
+    assignIf(&limits->buffer, readSize(reader, *f, 4 * kKiB, 64 * kMiB));
+  }
+  if (const Field* f = map.find("max_connections")) {
+    assignIf(&limits->max_connections, readInt(reader, *f, 1, 1000000));
+  }
+  if (const Field* f = map.find("max_requests_per_connection")) {
+    assignIf(&limits->max_requests_per_connection, readInt(reader, *f, 0, UINT32_MAX));
+  }
+  // One header line larger than the whole header section could never be accepted.
+  if (limits->max_header_bytes < limits->max_header_line) {
+    const Field* f = map.find("max_header_bytes");
+    if (f == nullptr) f = map.find("max_header_line");
+    if (f != nullptr) {
+      reader.error(f->mark, f->path,
+                   "max_header_bytes (" + formatSize(limits->max_header_bytes) +
+                       ") must be at least max_header_line (" +
+                       formatSize(limits->max_header_line) + ")");
+    }
+  }
+}
+
+void loadTimeouts(Reader& reader, const Field& field, proxy::ListenerTimeouts* timeouts) {
+  MapReader map(reader, field, {"header_read", "body_idle", "keepalive_idle", "send_idle"});
+  if (!map.valid()) return;
+  // Zero would mean "expire at once" (or "never" to some readers); neither is useful.
+  if (const Field* f = map.find("header_read")) {
+    assignIf(&timeouts->header_read_ms, readDurationMs(reader, *f, 1, kOneDayMs));
+  }
+  if (const Field* f = map.find("body_idle")) {
+    assignIf(&timeouts->body_idle_ms, readDurationMs(reader, *f, 1, kOneDayMs));
+  }
+  if (const Field* f = map.find("keepalive_idle")) {
+    assignIf(&timeouts->keepalive_idle_ms, readDurationMs(reader, *f, 1, kOneDayMs));
+  }
+  if (const Field* f = map.find("send_idle")) {
+    assignIf(&timeouts->send_idle_ms, readDurationMs(reader, *f, 1, kOneDayMs));
+  }
+}
+
+void loadForwarding(Reader& reader, const Field& field, proxy::ForwardingConfig* fwd) {
+  MapReader map(reader, field,
+                {"x_forwarded_for", "x_forwarded_proto", "x_forwarded_host", "forwarded",
+                 "trusted_proxies", "via", "request_id", "server_header", "server_name"});
+  if (!map.valid()) return;
+  if (const Field* f = map.find("x_forwarded_for")) {
+    assignIf(&fwd->x_forwarded_for, readEnum(reader, *f, kForwardModes));
+  }
+  if (const Field* f = map.find("x_forwarded_proto")) {
+    assignIf(&fwd->x_forwarded_proto, readEnum(reader, *f, kForwardModes));
+  }
+  if (const Field* f = map.find("x_forwarded_host")) {
+    assignIf(&fwd->x_forwarded_host, readEnum(reader, *f, kForwardModes));
+  }
+  if (const Field* f = map.find("forwarded")) {
+    assignIf(&fwd->forwarded, readEnum(reader, *f, kForwardModes));
+  }
+  if (const Field* f = map.find("trusted_proxies")) {
+    for (const Field& item : itemsOf(reader, *f, false)) {
+      std::optional<std::string> text = readString(reader, item);
+      if (!text) continue;
+      proxy::CidrRange range;
+      std::string why;
+      if (parseCidr(*text, &range, &why)) {
+        fwd->trusted_proxies.push_back(range);
+      } else {
+        reader.error(item.mark, item.path, why + ", got " + quote(*text));
+      }
+    }
+  }
+  if (const Field* f = map.find("via")) assignIf(&fwd->via, readBool(reader, *f));
+  if (const Field* f = map.find("request_id")) assignIf(&fwd->request_id, readBool(reader, *f));
+  if (const Field* f = map.find("server_header")) {
+    assignIf(&fwd->server_header,
+             readEnum<proxy::ServerHeaderMode>(reader, *f,
+                                               {{"replace", proxy::ServerHeaderMode::Replace},
+                                                {"remove", proxy::ServerHeaderMode::Remove},
+                                                {"pass", proxy::ServerHeaderMode::Pass}}));
+  }
+  if (const Field* f = map.find("server_name")) {
+    std::optional<std::string> name = readHeaderValue(reader, *f);
+    if (name && name->empty()) {
+      reader.error(f->mark, f->path, "must not be empty (use server_header: remove instead)");
+    } else {
+      assignIf(&fwd->server_name, name);
+    }
+  }
+}
+
+void loadErrorPages(Reader& reader, const Field& field, std::map<uint16_t, std::string>* pages) {
+  for (const KeyedField& entry : entriesOf(reader, field)) {
+    std::optional<int64_t> status = parseInteger(entry.key);
+    if (!status || *status < 400 || *status > 599) {
+      reader.error(entry.key_mark, entry.field.path,
+                   "expected an error status code 400..599 as key, got " + quote(entry.key));
+      continue;
+    }
+    std::optional<std::string> body = readString(reader, entry.field);
+    if (body) (*pages)[static_cast<uint16_t>(*status)] = std::move(*body);
+  }
+}
+
+proxy::VirtualHostConfig loadVirtualHost(Reader& reader, const Field& field,
+                                         UniqueValues* names, UniqueValues* domains_seen,
+                                         std::vector<ClusterRef>* cluster_refs) {
+  proxy::VirtualHostConfig vhost;
+  MapReader map(reader, field, {"name", "domains", "routes"});
+  if (!map.valid()) return vhost;
+  if (const Field* f = map.require("name")) {
+    std::optional<std::string> name = readName(reader, *f);
+    if (name && names->check(reader, *f, *name)) vhost.name = *name;
+  }
+  if (const Field* f = map.require("domains")) {
+    for (const Field& item : itemsOf(reader, *f, /*non_empty=*/true)) {
+      std::optional<std::string> domain = readNonEmptyString(reader, item);
+      if (!domain) continue;
+      std::string why;
+      std::string as_written = *domain;
+      if (!normalizeDomain(&*domain, &why)) {
+        reader.error(item.mark, item.path, why + ", got " + quote(as_written));
+        continue;
+      }
+      // Host matching must be unambiguous: one domain, one virtual host per listener.
+      if (domains_seen->check(reader, item, *domain)) vhost.domains.push_back(std::move(*domain));
+    }
+  }
+  if (const Field* f = map.require("routes")) {
+    for (const Field& item : itemsOf(reader, *f, /*non_empty=*/true)) {
+      vhost.routes.push_back(loadRoute(reader, item, cluster_refs));
+    }
+  }
+  return vhost;
+}
+
+// Listener addresses already taken, to catch two listeners that could not both bind.
+class AddressRegistry {
+ public:
+  void check(Reader& reader, const Field& field, const net::Address& address) {
+    // Port 0 asks the kernel for a fresh port each time: never a conflict.
+    if (address.port() == 0) return;
+    for (const Entry& e : entries_) {
+      if (e.address.family() != address.family() || e.address.port() != address.port()) continue;
+      bool same = e.address.hostString() == address.hostString();
+      if (!same && !isWildcard(e.address) && !isWildcard(address)) continue;
+      reader.error(field.mark, field.path,
+                   std::string(same ? "duplicate listener address " : "listener address ") +
+                       address.toString() + (same ? "" : " overlaps " + e.address.toString()) +
+                       " (first used at " + e.path + ", line " + std::to_string(e.line) + ")");
+      return;
+    }
+    entries_.push_back(Entry{address, field.path, field.mark.line + 1});
+  }
+
+ private:
+  struct Entry {
+    net::Address address;
+    std::string path;
+    int line;
+  };
+  static bool isWildcard(const net::Address& a) {
+    std::string host = a.hostString();
+    return host == "0.0.0.0" || host == "::";
+  }
+  std::vector<Entry> entries_;
+};
+
+ListenerConfig loadListener(Reader& reader, const Field& field, UniqueValues* names,
+                            AddressRegistry* addresses, std::vector<ClusterRef>* cluster_refs) {
+  ListenerConfig listener;
+  MapReader map(reader, field,
+                {"name", "address", "limits", "timeouts", "forwarding", "error_pages",
+                 "virtual_hosts"});
+  if (!map.valid()) return listener;
+  if (const Field* f = map.require("name")) {
+    std::optional<std::string> name = readName(reader, *f);
+    if (name && names->check(reader, *f, *name)) listener.name = *name;
+  }
+  if (const Field* f = map.require("address")) {
+    std::optional<std::string> text = readString(reader, *f);
+    if (text && net::parseAddress(*text, &listener.address)) {
+      listener.address_text = *text;
+      addresses->check(reader, *f, listener.address);
+    } else if (text) {
+      reader.error(f->mark, f->path,
+                   "expected an address like 127.0.0.1:8080, [::1]:8080 or *:8080, got " +
+                       quote(*text));
+    }
+  }
+  if (const Field* f = map.find("limits")) loadLimits(reader, *f, &listener.limits);
+  if (const Field* f = map.find("timeouts")) loadTimeouts(reader, *f, &listener.timeouts);
+  if (const Field* f = map.find("forwarding")) loadForwarding(reader, *f, &listener.forwarding);
+  if (const Field* f = map.find("error_pages")) loadErrorPages(reader, *f, &listener.error_pages);
+  if (const Field* f = map.require("virtual_hosts")) {
+    UniqueValues vhost_names("virtual host name");
+    UniqueValues domains("domain");
+    for (const Field& item : itemsOf(reader, *f, /*non_empty=*/true)) {
+      listener.virtual_hosts.push_back(
+          loadVirtualHost(reader, item, &vhost_names, &domains, cluster_refs));
+    }
+  }
+  return listener;
+}
+
+}  // namespace
+
+void loadListeners(Reader& reader, const Field& field, std::vector<ListenerConfig>* out,
+                   std::vector<ClusterRef>* cluster_refs) {
+  UniqueValues names("listener name");
+  AddressRegistry addresses;
+  for (const Field& item : itemsOf(reader, field, /*non_empty=*/true)) {
+    out->push_back(loadListener(reader, item, &names, &addresses, cluster_refs));
+  }
+}
+
+}  // namespace portico::config::internal

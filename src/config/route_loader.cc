@@ -1,0 +1,291 @@
+// Routes: match, header rules and the one action each route takes.
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "config/sections.h"
+#include "config/text_checks.h"
+
+namespace portico::config::internal {
+namespace {
+
+using proxy::PathMatchKind;
+using proxy::RouteConfig;
+
+// Compiled once here so a bad pattern is a load error, never a request-time surprise.
+std::shared_ptr<const re2::RE2> readRegex(Reader& reader, const Field& field) {
+  std::optional<std::string> text = readString(reader, field);
+  if (!text) return nullptr;
+  re2::RE2::Options options;
+  options.set_log_errors(false);  // the error goes into our message, not to stderr
+  auto re = std::make_shared<const re2::RE2>(*text, options);
+  if (!re->ok()) {
+    reader.error(field.mark, field.path, "invalid regex " + quote(*text) + ": " + re->error());
+    return nullptr;
+  }
+  return re;
+}
+
+// Among `keys`, the ones present; reports every one after the first as a conflict, pointing
+// at its key. Returns the first present key, or "" when none is.
+std::string_view exclusiveKey(Reader& reader, const MapReader& map,
+                              std::initializer_list<std::string_view> keys,
+                              std::string_view rule) {
+  std::string_view first;
+  for (std::string_view key : keys) {
+    const Field* f = map.find(key);
+    if (f == nullptr) continue;
+    if (first.empty()) {
+      first = key;
+      continue;
+    }
+    reader.error(map.keyMark(key), f->path,
+                 std::string(rule) + "; " + std::string(first) + " is already set");
+  }
+  return first;
+}
+
+proxy::ValueMatch loadValueMatch(Reader& reader, const Field& field, bool is_header) {
+  proxy::ValueMatch match;
+  MapReader map(reader, field, {"name", "value", "present", "regex", "invert"});
+  if (!map.valid()) return match;
+  if (const Field* f = map.require("name")) {
+    assignIf(&match.name, is_header ? readHeaderName(reader, *f) : readNonEmptyString(reader, *f));
+  }
+  std::string_view kind = exclusiveKey(reader, map, {"value", "present", "regex"},
+                                       "exactly one of value, present, regex is allowed");
+  if (kind.empty()) {
+    reader.error(field.mark, field.path, "missing value, present or regex (exactly one)");
+  } else if (kind == "value") {
+    const Field& f = *map.find("value");
+    match.exact = is_header ? readHeaderValue(reader, f) : readString(reader, f);
+  } else if (kind == "present") {
+    const Field& f = *map.find("present");
+    std::optional<bool> present = readBool(reader, f);
+    // "present: false" reads naturally but would silently mean something; absence is spelled
+    // with invert so there is exactly one way to say it.
+    if (present == false) {
+      reader.error(f.mark, f.path, "must be true; to match absence use present: true with "
+                                   "invert: true");
+    }
+    match.present_only = true;
+  } else {
+    match.regex = readRegex(reader, *map.find("regex"));
+  }
+  if (const Field* f = map.find("invert")) assignIf(&match.invert, readBool(reader, *f));
+  return match;
+}
+
+void loadMethods(Reader& reader, const Field& field, std::vector<std::string>* out) {
+  UniqueValues seen("method");
+  for (const Field& item : itemsOf(reader, field, /*non_empty=*/true)) {
+    std::optional<std::string> method = readString(reader, item);
+    if (!method) continue;
+    if (!isToken(*method)) {
+      reader.error(item.mark, item.path, "expected an HTTP method like GET, got " + quote(*method));
+      continue;
+    }
+    // Methods are case-sensitive on the wire and registered upper case; operators write them
+    // either way.
+    for (char& c : *method) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+    if (seen.check(reader, item, *method)) out->push_back(std::move(*method));
+  }
+}
+
+void loadMatch(Reader& reader, const Field& field, proxy::RouteMatch* match) {
+  MapReader map(reader, field, {"path", "prefix", "regex", "methods", "headers", "query"});
+  if (!map.valid()) return;
+  std::string_view kind = exclusiveKey(reader, map, {"path", "prefix", "regex"},
+                                       "at most one of path, prefix, regex is allowed");
+  // The kind follows the key even if its value is bad, so later checks that depend on it
+  // (rewrite_prefix needs a prefix match) do not pile a second error on the first.
+  if (kind == "path") {
+    match->kind = PathMatchKind::Exact;
+    assignIf(&match->path, readPath(reader, *map.find("path")));
+  } else if (kind == "prefix") {
+    match->kind = PathMatchKind::Prefix;
+    assignIf(&match->path, readPath(reader, *map.find("prefix")));
+  } else if (kind == "regex") {
+    match->kind = PathMatchKind::Regex;
+    match->regex = readRegex(reader, *map.find("regex"));
+  }
+  if (const Field* f = map.find("methods")) loadMethods(reader, *f, &match->methods);
+  if (const Field* f = map.find("headers")) {
+    for (const Field& item : itemsOf(reader, *f, false)) {
+      match->headers.push_back(loadValueMatch(reader, item, /*is_header=*/true));
+    }
+  }
+  if (const Field* f = map.find("query")) {
+    for (const Field& item : itemsOf(reader, *f, false)) {
+      match->query.push_back(loadValueMatch(reader, item, /*is_header=*/false));
+    }
+  }
+}
+
+void loadHeaderRules(Reader& reader, const Field& field, proxy::HeaderRules* rules) {
+  MapReader map(reader, field, {"add", "set", "remove"});
+  if (!map.valid()) return;
+  if (const Field* f = map.find("add")) rules->add = readHeaderMap(reader, *f);
+  if (const Field* f = map.find("set")) rules->set = readHeaderMap(reader, *f);
+  if (const Field* f = map.find("remove")) {
+    for (const Field& item : itemsOf(reader, *f, false)) {
+      std::optional<std::string> name = readEditableHeaderName(reader, item);
+      if (name) rules->remove.push_back(std::move(*name));
+    }
+  }
+}
+
+void loadProxy(Reader& reader, const Field& field, RouteConfig* route,
+               std::vector<ClusterRef>* cluster_refs) {
+  MapReader map(reader, field, {"cluster"});
+  if (!map.valid()) return;
+  if (const Field* f = map.require("cluster")) {
+    std::optional<std::string> name = readName(reader, *f);
+    if (!name) return;
+    route->proxy.cluster = *name;
+    cluster_refs->push_back(ClusterRef{std::move(*name), f->path, f->mark});
+  }
+}
+
+void loadDirect(Reader& reader, const Field& field, proxy::DirectResponseAction* direct) {
+  MapReader map(reader, field, {"status", "body", "headers"});
+  if (!map.valid()) return;
+  if (const Field* f = map.find("status")) assignIf(&direct->status, readInt(reader, *f, 200, 599));
+  if (const Field* f = map.find("body")) {
+    assignIf(&direct->body, readString(reader, *f));
+    // RFC 9110: these statuses end at the header section; a body would be sent as garbage
+    // in front of the next response on a kept-alive connection.
+    if (!direct->body.empty() && (direct->status == 204 || direct->status == 304)) {
+      reader.error(f->mark, f->path,
+                   "a " + std::to_string(direct->status) + " response cannot have a body");
+    }
+  }
+  if (const Field* f = map.find("headers")) direct->headers = readHeaderMap(reader, *f);
+}
+
+void loadRedirect(Reader& reader, const Field& field, PathMatchKind match_kind,
+                  proxy::RedirectAction* redirect) {
+  MapReader map(reader, field,
+                {"status", "scheme", "host", "port", "path", "prefix_rewrite", "strip_query"});
+  if (!map.valid()) return;
+  if (const Field* f = map.find("status")) {
+    assignIf(&redirect->status,
+             readEnum<uint16_t>(reader, *f,
+                                {{"301", 301}, {"302", 302}, {"303", 303}, {"307", 307},
+                                 {"308", 308}}));
+  }
+  if (const Field* f = map.find("scheme")) {
+    assignIf(&redirect->scheme,
+             readEnum<std::string_view>(reader, *f, {{"http", "http"}, {"https", "https"}}));
+  }
+  if (const Field* f = map.find("host")) {
+    std::optional<std::string> host = readString(reader, *f);
+    if (host && !isHostname(*host)) {
+      reader.error(f->mark, f->path,
+                   "expected a hostname like example.com (set the port with `port`), got " +
+                       quote(*host));
+    } else if (host) {
+      redirect->host = *host;
+    }
+  }
+  if (const Field* f = map.find("port")) assignIf(&redirect->port, readInt(reader, *f, 1, 65535));
+  std::string_view rewrite = exclusiveKey(reader, map, {"path", "prefix_rewrite"},
+                                          "path and prefix_rewrite are exclusive");
+  if (rewrite == "path") {
+    assignIf(&redirect->path, readPath(reader, *map.find("path")));
+  } else if (rewrite == "prefix_rewrite") {
+    const Field& f = *map.find("prefix_rewrite");
+    assignIf(&redirect->prefix_rewrite, readPath(reader, f));
+    if (match_kind != PathMatchKind::Prefix) {
+      reader.error(map.keyMark("prefix_rewrite"), f.path,
+                   "prefix_rewrite needs a prefix match (match.prefix) on the route");
+    }
+  }
+  if (const Field* f = map.find("strip_query")) {
+    assignIf(&redirect->strip_query, readBool(reader, *f));
+  }
+}
+
+void loadStatic(Reader& reader, const Field& field, proxy::StaticAction* static_files) {
+  MapReader map(reader, field, {"root", "index"});
+  if (!map.valid()) return;
+  if (const Field* f = map.require("root")) {
+    std::optional<std::string> root = readString(reader, *f);
+    if (root) {
+      struct stat st;
+      if (root->empty() || root->front() != '/' || root->find('\0') != std::string::npos) {
+        reader.error(f->mark, f->path, "expected an absolute directory path, got " + quote(*root));
+      } else if (::stat(root->c_str(), &st) != 0) {
+        // Checked now so a typo fails the load instead of turning every request into a 404.
+        reader.error(f->mark, f->path, "cannot use " + quote(*root) + ": " + std::strerror(errno));
+      } else if (!S_ISDIR(st.st_mode)) {
+        reader.error(f->mark, f->path, quote(*root) + " is not a directory");
+      } else {
+        static_files->root = *root;
+      }
+    }
+  }
+  if (const Field* f = map.find("index")) {
+    std::optional<std::string> index = readNonEmptyString(reader, *f);
+    if (index && (index->find('/') != std::string::npos || *index == "." || *index == ".." ||
+                  !isHeaderValue(*index))) {
+      reader.error(f->mark, f->path, "expected a file name without '/', got " + quote(*index));
+    } else if (index) {
+      static_files->index = *index;
+    }
+  }
+}
+
+}  // namespace
+
+RouteConfig loadRoute(Reader& reader, const Field& field, std::vector<ClusterRef>* cluster_refs) {
+  RouteConfig route;
+  MapReader map(reader, field,
+                {"name", "match", "request_headers", "response_headers", "rewrite_prefix", "proxy",
+                 "direct_response", "redirect", "static"});
+  if (!map.valid()) return route;
+  if (const Field* f = map.find("name")) assignIf(&route.name, readName(reader, *f));
+  if (const Field* f = map.find("match")) loadMatch(reader, *f, &route.match);
+  if (const Field* f = map.find("request_headers")) {
+    loadHeaderRules(reader, *f, &route.request_headers);
+  }
+  if (const Field* f = map.find("response_headers")) {
+    loadHeaderRules(reader, *f, &route.response_headers);
+  }
+
+  std::string_view action = exclusiveKey(reader, map,
+                                         {"proxy", "direct_response", "redirect", "static"},
+                                         "a route takes exactly one action");
+  if (action.empty()) {
+    reader.error(field.mark, field.path,
+                 "missing action; expected exactly one of: proxy, direct_response, redirect, "
+                 "static");
+  } else if (action == "proxy") {
+    route.action = RouteConfig::ActionKind::Proxy;
+    loadProxy(reader, *map.find("proxy"), &route, cluster_refs);
+  } else if (action == "direct_response") {
+    route.action = RouteConfig::ActionKind::Direct;
+    loadDirect(reader, *map.find("direct_response"), &route.direct);
+  } else if (action == "redirect") {
+    route.action = RouteConfig::ActionKind::Redirect;
+    loadRedirect(reader, *map.find("redirect"), route.match.kind, &route.redirect);
+  } else {
+    route.action = RouteConfig::ActionKind::Static;
+    loadStatic(reader, *map.find("static"), &route.static_files);
+  }
+
+  if (const Field* f = map.find("rewrite_prefix")) {
+    route.rewrite_prefix = readPath(reader, *f);
+    YAML::Mark at = map.keyMark("rewrite_prefix");
+    if (route.match.kind != PathMatchKind::Prefix) {
+      reader.error(at, f->path, "rewrite_prefix needs a prefix match (match.prefix)");
+    } else if (!action.empty() && action != "proxy") {
+      reader.error(at, f->path, "rewrite_prefix only applies to proxy routes");
+    }
+  }
+  return route;
+}
+
+}  // namespace portico::config::internal

@@ -1,0 +1,62 @@
+#pragma once
+// Internal to config/: the loaders for each part of the schema, and the typed field readers
+// they share. loader.cc drives them; each file owns one part (listeners, routes, clusters).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "config/yaml_reader.h"
+#include "proxy/route_config.h"
+#include "upstream/cluster_config.h"
+
+namespace portico::config::internal {
+
+inline constexpr int64_t kOneDayMs = 24 * 3600 * 1000;
+
+// A route's reference to a cluster, checked once every cluster has been read (clusters may
+// come after listeners in the file).
+struct ClusterRef {
+  std::string name;
+  std::string path;
+  YAML::Mark mark;
+};
+
+void loadListeners(Reader& reader, const Field& field, std::vector<proxy::ListenerConfig>* out,
+                   std::vector<ClusterRef>* cluster_refs);
+void loadClusters(Reader& reader, const Field& field, std::vector<upstream::ClusterConfig>* out);
+proxy::RouteConfig loadRoute(Reader& reader, const Field& field,
+                             std::vector<ClusterRef>* cluster_refs);
+
+// Remembers values already used in one scope (listener names, domains of a listener, ...) and
+// reports a repeat with a pointer to the first use.
+class UniqueValues {
+ public:
+  explicit UniqueValues(std::string what) : what_(std::move(what)) {}
+  // Returns false (after reporting) when value was seen before.
+  bool check(Reader& reader, const Field& field, const std::string& value);
+
+ private:
+  std::string what_;
+  std::unordered_map<std::string, std::pair<std::string, int>> first_;  // value -> path, line
+};
+
+// Listener, cluster, virtual host and route names (see isName).
+std::optional<std::string> readName(Reader& reader, const Field& field);
+// A header field name (a token), as written.
+std::optional<std::string> readHeaderName(Reader& reader, const Field& field);
+// A header name that header rules may add, set or remove: a token the proxy does not manage.
+std::optional<std::string> readEditableHeaderName(Reader& reader, const Field& field);
+// A header field value: no control characters.
+std::optional<std::string> readHeaderValue(Reader& reader, const Field& field);
+// A URL path starting with '/'.
+std::optional<std::string> readPath(Reader& reader, const Field& field);
+// A mapping of header name -> value, in document order. Names the proxy manages itself
+// (Content-Length, Connection, ...) are refused.
+std::vector<std::pair<std::string, std::string>> readHeaderMap(Reader& reader,
+                                                               const Field& field);
+
+}  // namespace portico::config::internal

@@ -1,0 +1,38 @@
+#pragma once
+// The whole configuration file as plain data: the top level of what config/ builds from YAML.
+// server/ turns it into an immutable runtime snapshot.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/log.h"
+#include "proxy/route_config.h"
+#include "upstream/cluster_config.h"
+
+namespace portico::config {
+
+enum class AccessLogFormat { Combined, Json };
+
+struct AccessLogConfig {
+  bool enabled = true;
+  std::string path = "stdout";  // "stdout", "stderr" or a file path
+  AccessLogFormat format = AccessLogFormat::Combined;
+};
+
+struct ErrorLogConfig {
+  std::string path;  // empty = stderr
+  log::Level level = log::Level::Info;
+};
+
+struct ServerConfig {
+  std::string source_path;
+  uint32_t workers = 0;  // 0 = one per CPU ("auto")
+  int64_t drain_timeout_ms = 30000;
+  AccessLogConfig access_log;
+  ErrorLogConfig error_log;
+  std::vector<proxy::ListenerConfig> listeners;
+  std::vector<upstream::ClusterConfig> clusters;
+};
+
+}  // namespace portico::config

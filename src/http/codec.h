@@ -1,0 +1,130 @@
+#pragma once
+// The protocol-neutral codec interface. A codec is sans-I/O: the connection manager feeds it
+// the bytes read from a socket (dispatch), and it hands encoded bytes back through CodecOutput.
+// HTTP/1.1 implements it today and HTTP/2 will implement the same interface, so proxy/
+// never knows which protocol a stream travels on.
+//
+// Server side: the codec decodes requests into RequestDecoder calls on a stream that the
+// connection manager creates (newStream), and the stream answers through ResponseEncoder.
+// Client side: the router encodes requests through RequestEncoder and hears the response
+// through ResponseDecoder.
+// All of it is worker-local and single-threaded. Encoder methods may be called from inside
+// decoder callbacks (a local reply in response to headers, say); codecs must allow that.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "buffer/buffer.h"
+#include "http/header_map.h"
+#include "http/message.h"
+
+namespace portico::http {
+
+enum class StreamResetReason {
+  LocalReset,            // we gave up on the stream (timeout, error elsewhere)
+  ProtocolError,         // the peer broke the protocol mid-stream
+  ConnectionTermination, // the connection closed under the stream
+};
+
+// Where encoded bytes go: the connection manager forwards them to the socket.
+class CodecOutput {
+ public:
+  virtual ~CodecOutput() = default;
+  virtual void writeToPeer(buffer::Buffer& bytes) = 0;
+  // The codec finished with the connection: flush what was written, then close it.
+  virtual void closeAfterFlush() = 0;
+};
+
+// ---- server side -------------------------------------------------------------------------
+
+class ResponseEncoder {
+ public:
+  virtual ~ResponseEncoder() = default;
+  // 1xx interim response (100 Continue); not for 101, which goes through encodeHeaders.
+  virtual void encodeInterim(uint16_t status) = 0;
+  virtual void encodeHeaders(ResponseHead& head, bool end_stream) = 0;
+  virtual void encodeData(buffer::Buffer& data, bool end_stream) = 0;
+  virtual void encodeTrailers(const HeaderMap& trailers) = 0;
+  // True once encodeHeaders was called for the final response.
+  virtual bool responseStarted() const = 0;
+  // The client said it accepts trailers (HTTP/1.1 "TE: trailers"; always true for HTTP/2).
+  virtual bool peerAcceptsTrailers() const = 0;
+  // Abandons the response: for HTTP/1 the connection is closed, for HTTP/2 RST_STREAM.
+  virtual void resetStream() = 0;
+};
+
+class RequestDecoder {
+ public:
+  virtual ~RequestDecoder() = default;
+  virtual void decodeHeaders(RequestHead& head, bool end_stream) = 0;
+  virtual void decodeData(buffer::Buffer& data, bool end_stream) = 0;
+  virtual void decodeTrailers(HeaderMap& trailers) = 0;
+  // After an upgrade (101) the stream is a tunnel: decodeData carries raw bytes, and
+  // end_stream means the client closed its side.
+  virtual void onStreamReset(StreamResetReason reason) = 0;
+};
+
+class ServerConnectionCallbacks {
+ public:
+  virtual ~ServerConnectionCallbacks() = default;
+  virtual RequestDecoder& newStream(ResponseEncoder& encoder) = 0;
+  // The stream's response was fully encoded (or the stream was reset); it may be destroyed.
+  virtual void onStreamComplete() = 0;
+  // A request was rejected before it became a stream (or the codec replied by itself):
+  // for the access and error logs.
+  virtual void onRequestRejected(uint16_t status, std::string_view why) = 0;
+};
+
+// Per-connection settings a server codec needs.
+struct ServerCodecSettings {
+  size_t max_request_line = 8192;
+  size_t max_header_line = 8192;
+  size_t max_header_bytes = 65536;
+  size_t max_headers = 100;
+  uint64_t max_body = 0;
+  uint32_t max_requests_per_connection = 0;
+  const std::map<uint16_t, std::string>* error_pages = nullptr;
+};
+
+class ServerCodec {
+ public:
+  virtual ~ServerCodec() = default;
+  // Consumes what it can of `data`. It may leave bytes (pipelined requests wait until the
+  // current response is done). Returns false once the connection must close.
+  virtual bool dispatch(buffer::Buffer& data) = 0;
+  // The peer closed its sending side.
+  virtual void onEndOfInput() = 0;
+  // No stream is active and no request bytes are pending: safe to close an idle connection.
+  virtual bool idle() const = 0;
+  // A request has started arriving but its head is not complete (header read timeout).
+  virtual bool readingHead() const = 0;
+  // Graceful drain: finish the current exchange, then close (HTTP/1: "Connection: close").
+  virtual void startDrain() = 0;
+  // Sends a minimal local reply outside any stream (408 on a header timeout) and closes.
+  virtual void sendConnectionError(uint16_t status) = 0;
+};
+
+// ---- client side -------------------------------------------------------------------------
+
+class ResponseDecoder {
+ public:
+  virtual ~ResponseDecoder() = default;
+  virtual void decodeInterim(ResponseHead& head) = 0;
+  virtual void decodeHeaders(ResponseHead& head, bool end_stream) = 0;
+  virtual void decodeData(buffer::Buffer& data, bool end_stream) = 0;
+  virtual void decodeTrailers(HeaderMap& trailers) = 0;
+  // The response could not be read: malformed, or the connection ended early.
+  virtual void onResponseError(std::string_view why, bool nothing_received) = 0;
+};
+
+class RequestEncoder {
+ public:
+  virtual ~RequestEncoder() = default;
+  virtual void encodeHeaders(const RequestHead& head, bool end_stream) = 0;
+  virtual void encodeData(buffer::Buffer& data, bool end_stream) = 0;
+  virtual void encodeTrailers(const HeaderMap& trailers) = 0;
+};
+
+}  // namespace portico::http

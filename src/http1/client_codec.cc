@@ -1,0 +1,209 @@
+#include "http1/client_codec.h"
+
+#include "http1/serializer.h"
+
+namespace portico::http1 {
+
+ClientCodecImpl::ClientCodecImpl(http::CodecOutput& output, const ParserLimits& limits)
+    : output_(output), parser_(&head_, limits) {}
+
+void ClientCodecImpl::startRequest(http::ResponseDecoder* decoder) {
+  decoder_ = decoder;
+  parser_.reset();
+  trailers_.clear();
+  body_.clear();
+  response_bytes_ = 0;
+  request_done_ = false;
+  response_done_ = false;
+  response_head_seen_ = false;
+  chunked_ = false;
+  keep_alive_ = true;
+  upgrade_request_ = false;
+}
+
+void ClientCodecImpl::encodeHeaders(const http::RequestHead& head, bool end_stream) {
+  parser_.setRequestMethod(head.method);
+  upgrade_request_ = head.headers.has("Upgrade");
+  out_.append(head.method_text);
+  out_.append(" ", 1);
+  out_.append(head.path.empty() ? std::string_view("/") : std::string_view(head.path));
+  if (!head.query.empty()) {
+    out_.append("?", 1);
+    out_.append(head.query);
+  }
+  out_.append(" HTTP/1.1\r\n", 11);
+  appendHeaderFields(out_, head.headers);
+  if (!head.headers.has("Content-Length")) {
+    if (!end_stream) {
+      out_.append("Transfer-Encoding: chunked\r\n");
+      chunked_ = true;
+    } else if (head.method == http::Method::Post || head.method == http::Method::Put ||
+               head.method == http::Method::Patch) {
+      out_.append("Content-Length: 0\r\n");
+    }
+  }
+  out_.append("\r\n", 2);
+  request_done_ = end_stream;
+  if (end_stream) output_.writeToPeer(out_);
+  // Otherwise the head leaves with the first body bytes.
+}
+
+void ClientCodecImpl::encodeData(buffer::Buffer& data, bool end_stream) {
+  if (tunnel_) {
+    out_.moveFrom(data);
+    output_.writeToPeer(out_);
+    if (end_stream) output_.closeAfterFlush();
+    return;
+  }
+  if (chunked_) {
+    if (!data.empty()) {
+      appendChunkHeader(out_, data.length());
+      out_.moveFrom(data);
+      out_.append("\r\n", 2);
+    }
+    if (end_stream) out_.append("0\r\n\r\n", 5);
+  } else {
+    out_.moveFrom(data);
+  }
+  if (end_stream) request_done_ = true;
+  if (!out_.empty()) output_.writeToPeer(out_);
+}
+
+void ClientCodecImpl::encodeTrailers(const http::HeaderMap& trailers) {
+  if (chunked_) {
+    out_.append("0\r\n", 3);
+    appendHeaderFields(out_, trailers);
+    out_.append("\r\n", 2);
+  }
+  request_done_ = true;
+  if (!out_.empty()) output_.writeToPeer(out_);
+}
+
+bool ClientCodecImpl::dispatch(buffer::Buffer& data) {
+  response_bytes_ += data.length();
+  // The loop also runs with no bytes left: the parser may owe an event that needs no input.
+  while (!failed_) {
+    if (tunnel_) {
+      body_.moveFrom(data);
+      break;
+    }
+    if (response_done_) {
+      // Bytes after a complete response: the backend is out of step; never reuse it.
+      if (!data.empty()) keep_alive_ = false;
+      data.clear();
+      break;
+    }
+    std::string_view slice = data.firstSlice();
+    ParseResult r = parser_.feed(slice.data(), slice.size());
+    bool stop = false;
+    switch (r.event) {
+      case ParseEvent::NeedMore:
+        data.drain(r.consumed);
+        stop = r.consumed == 0 || data.empty();
+        break;
+      case ParseEvent::Head:
+        data.drain(r.consumed);
+        if (parser_.isInterim()) {
+          // 100 Continue is ours to handle (we answer clients ourselves); other 1xx pass on.
+          if (head_.status != 100 && decoder_) decoder_->decodeInterim(head_);
+          break;
+        }
+        response_head_seen_ = true;
+        keep_alive_ = parser_.keepAlive();
+        if (head_.status == 101) {
+          tunnel_ = upgrade_request_;
+          if (!tunnel_) {
+            fail("101 response to a request that did not ask to upgrade");
+            return false;
+          }
+          if (decoder_) decoder_->decodeHeaders(head_, false);
+          break;
+        }
+        {
+          bool end_stream = parser_.bodyKind() == BodyKind::None ||
+                            (parser_.bodyKind() == BodyKind::ContentLength &&
+                             parser_.contentLength() == 0);
+          http::ResponseDecoder* d = decoder_;
+          if (end_stream) {
+            // Done before the callback: a decoder that hands the connection back to its pool
+            // from inside decodeHeaders must see it reusable.
+            response_done_ = true;
+            decoder_ = nullptr;
+          }
+          if (d) d->decodeHeaders(head_, end_stream);
+        }
+        break;
+      case ParseEvent::Body:
+        data.drain(r.consumed - r.body_len);
+        body_.moveFrom(data, r.body_len);
+        break;
+      case ParseEvent::Trailers:
+        data.drain(r.consumed);
+        deliverBody(false);
+        trailers_.clear();
+        parser_.trailers().forEach(
+            [this](std::string_view n, std::string_view v) { trailers_.add(n, v); });
+        if (decoder_) {
+          response_done_ = true;
+          http::ResponseDecoder* d = decoder_;
+          decoder_ = nullptr;
+          d->decodeTrailers(trailers_);
+        }
+        break;
+      case ParseEvent::MessageComplete:
+        data.drain(r.consumed);
+        if (!response_done_) {
+          response_done_ = true;
+          deliverBody(true);
+        }
+        break;
+      case ParseEvent::Error:
+        fail(describe(parser_.error()));
+        return false;
+    }
+    if (stop) break;
+  }
+  if (!body_.empty()) deliverBody(false);
+  return !failed_;
+}
+
+void ClientCodecImpl::deliverBody(bool end_stream) {
+  if (decoder_ == nullptr) {
+    body_.clear();
+    return;
+  }
+  if (body_.empty() && !end_stream) return;
+  http::ResponseDecoder* d = decoder_;
+  if (end_stream) decoder_ = nullptr;
+  d->decodeData(body_, end_stream);
+  body_.clear();
+}
+
+void ClientCodecImpl::onEndOfInput() {
+  keep_alive_ = false;
+  if (tunnel_) {
+    if (decoder_) decoder_->decodeData(body_, true);
+    return;
+  }
+  if (response_done_ || failed_) return;
+  ParseResult r = parser_.onEof();
+  if (r.event == ParseEvent::MessageComplete) {
+    response_done_ = true;
+    deliverBody(true);
+    return;
+  }
+  fail(response_bytes_ == 0 ? "connection closed before any response byte"
+                            : "connection closed in the middle of the response");
+}
+
+void ClientCodecImpl::fail(std::string_view why) {
+  failed_ = true;
+  keep_alive_ = false;
+  if (decoder_) {
+    http::ResponseDecoder* d = decoder_;
+    decoder_ = nullptr;
+    d->onResponseError(why, !response_head_seen_);
+  }
+}
+
+}  // namespace portico::http1

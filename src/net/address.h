@@ -1,0 +1,33 @@
+#pragma once
+// Socket addresses: parsing "host:port" / "[v6]:port" and printing them back.
+// Only numeric hosts: name resolution never happens on a worker thread.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <string>
+#include <string_view>
+
+namespace portico::net {
+
+struct Address {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+
+  const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  int family() const { return storage.ss_family; }
+  uint16_t port() const;
+  // "127.0.0.1:8080" or "[::1]:8080".
+  std::string toString() const;
+  // Host part only, without brackets: what X-Forwarded-For carries.
+  std::string hostString() const;
+};
+
+// Parses "1.2.3.4:80", "[::1]:80", "*:80" (any IPv4) or ":80". Returns false on bad input.
+bool parseAddress(std::string_view text, Address* out);
+// Parses a bare IP ("10.0.0.1", "::1") with port 0.
+bool parseIp(std::string_view text, Address* out);
+
+Address addressFromSockaddr(const sockaddr* sa, socklen_t len);
+
+}  // namespace portico::net

@@ -1,0 +1,115 @@
+#pragma once
+// Connection: one TCP socket, its transport (plain or TLS), a read buffer and a write buffer
+// with watermarks. Worker-local: created, used and destroyed on one event loop.
+//
+// Reads: the socket is registered once, edge-triggered. On readiness the connection reads
+// until EAGAIN (or a per-event cap, so one busy peer cannot starve the loop) and hands the
+// read buffer to its callbacks. readDisable(true) stops delivering data: the bytes stay in the
+// kernel, so TCP flow control slows the peer down (backpressure without buffering).
+//
+// Writes: write() appends to the write buffer and schedules one flush for the end of the
+// current loop turn, so several writes in one turn become one writev. When the write buffer
+// passes its high watermark, onAboveWriteBufferHighWatermark() tells the owner to stop
+// producing; onBelowWriteBufferLowWatermark() tells it to resume.
+//
+// Closing: close(FlushWrite) stops reading, sends what is buffered, then closes; close(NoFlush)
+// closes at once. The owner hears onEvent(LocalClose/RemoteClose) exactly once, and frees the
+// connection through the loop's deferredDelete, never directly inside a callback.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "buffer/buffer.h"
+#include "event/event_loop.h"
+#include "net/address.h"
+#include "net/transport.h"
+
+namespace portico::net {
+
+enum class ConnectionEvent { Connected, RemoteClose, LocalClose };
+enum class CloseType { FlushWrite, NoFlush };
+
+class ConnectionCallbacks {
+ public:
+  virtual ~ConnectionCallbacks() = default;
+  // New bytes are in `data` (the connection's read buffer; consume what you can, leave the
+  // rest). `end_of_stream`: the peer will send nothing more.
+  virtual void onData(buffer::Buffer& data, bool end_of_stream) = 0;
+  virtual void onEvent(ConnectionEvent event) = 0;
+  virtual void onAboveWriteBufferHighWatermark() {}
+  virtual void onBelowWriteBufferLowWatermark() {}
+};
+
+class Connection final : public event::IoHandler, public event::Deletable {
+ public:
+  // Wraps an accepted or connecting socket. `connecting`: wait for EPOLLOUT before reading.
+  Connection(event::EventLoop& loop, int fd, TransportSocketPtr transport, bool connecting);
+  ~Connection() override;
+
+  // Non-blocking connect to `address`. Returns nullptr (errno set) if the socket could not be
+  // created or the connect failed at once (e.g. ECONNREFUSED on loopback).
+  static std::unique_ptr<Connection> connectTo(event::EventLoop& loop, const Address& address,
+                                               TransportSocketPtr transport);
+
+  void setCallbacks(ConnectionCallbacks* callbacks) { callbacks_ = callbacks; }
+  void setWriteBufferLimit(size_t bytes);
+
+  // Moves all of `data` into the write buffer. `end_of_stream`: shut down writing after it.
+  void write(buffer::Buffer& data, bool end_of_stream = false);
+  void write(std::string_view data);
+
+  void readDisable(bool disable);
+  bool readDisabled() const { return read_disabled_; }
+
+  void close(CloseType type);
+  bool closed() const { return state_ == State::Closed; }
+  bool connecting() const { return state_ == State::Connecting; }
+
+  size_t bufferedWriteBytes() const { return write_buffer_.length(); }
+  buffer::Buffer& readBuffer() { return read_buffer_; }
+  int fd() const { return fd_; }
+  event::EventLoop& loop() { return loop_; }
+  const Address& peerAddress() const { return peer_; }
+  void setPeerAddress(const Address& a) { peer_ = a; }
+  uint64_t bytesRead() const { return bytes_read_; }
+  uint64_t bytesWritten() const { return bytes_written_; }
+  // The peer sent FIN (or the socket failed): nothing more will be read.
+  bool remoteClosed() const { return remote_closed_; }
+
+  void onIoReady(uint32_t events) override;
+
+ private:
+  enum class State { Connecting, Open, Closing, Closed };
+  void doRead();
+  void doWrite();
+  void scheduleFlush();
+  void scheduleRead();
+  void closeNow(ConnectionEvent event);
+  static void onHighWatermark(void* self);
+  static void onLowWatermark(void* self);
+
+  event::EventLoop& loop_;
+  int fd_;
+  TransportSocketPtr transport_;
+  ConnectionCallbacks* callbacks_ = nullptr;
+  buffer::Buffer read_buffer_;
+  buffer::WatermarkBuffer write_buffer_;
+  Address peer_;
+  State state_;
+  bool read_disabled_ = false;
+  bool readable_pending_ = false;  // edge seen while reads were disabled or capped
+  bool write_blocked_ = false;     // waiting for EPOLLOUT
+  bool shutdown_after_write_ = false;
+  bool remote_closed_ = false;
+  bool dispatching_ = false;
+  uint64_t bytes_read_ = 0;
+  uint64_t bytes_written_ = 0;
+  event::ScheduledTask flush_task_;
+  event::ScheduledTask read_task_;
+};
+
+using ConnectionPtr = std::unique_ptr<Connection>;
+
+}  // namespace portico::net

@@ -1,0 +1,42 @@
+#pragma once
+// TransportSocket: how a Connection moves bytes. Plain TCP today; TLS (OpenSSL) implements the
+// same interface, so connections, codecs and the proxy never know whether bytes are encrypted.
+
+#include <cstddef>
+#include <memory>
+
+#include "buffer/buffer.h"
+
+namespace portico::net {
+
+struct IoResult {
+  enum class Action { KeepOpen, Close };
+  Action action = Action::KeepOpen;
+  size_t bytes = 0;
+  bool end_of_stream = false;  // the peer shut down its sending side (read returned 0)
+  bool would_block = true;     // stopped because the socket had no more data / room
+  int error = 0;               // errno when action == Close because of an error
+};
+
+class TransportSocket {
+ public:
+  virtual ~TransportSocket() = default;
+  // Reads into `buffer` until the socket would block, the peer closed, or `max_bytes` were read.
+  virtual IoResult doRead(int fd, buffer::Buffer& buffer, size_t max_bytes) = 0;
+  // Writes from `buffer` (draining what was written) until empty or the socket would block.
+  virtual IoResult doWrite(int fd, buffer::Buffer& buffer) = 0;
+  // Called once the TCP connection is established (client side) or accepted (server side).
+  virtual void onConnected(int fd) { (void)fd; }
+  virtual const char* protocolName() const = 0;  // "tcp", "tls"
+};
+
+using TransportSocketPtr = std::unique_ptr<TransportSocket>;
+
+class PlainTransport final : public TransportSocket {
+ public:
+  IoResult doRead(int fd, buffer::Buffer& buffer, size_t max_bytes) override;
+  IoResult doWrite(int fd, buffer::Buffer& buffer) override;
+  const char* protocolName() const override { return "tcp"; }
+};
+
+}  // namespace portico::net

@@ -1,0 +1,208 @@
+#include "proxy/connection_manager.h"
+
+#include "core/log.h"
+#include "http1/server_codec.h"
+
+namespace portico::proxy {
+
+ConnectionManager::ConnectionManager(WorkerServices& worker,
+                                     std::shared_ptr<const ProxySnapshot> snapshot,
+                                     const ListenerRuntime& listener,
+                                     net::ConnectionPtr connection)
+    : worker_(worker),
+      snapshot_(std::move(snapshot)),
+      listener_(listener),
+      connection_(std::move(connection)),
+      codec_(std::make_unique<http1::ServerCodecImpl>(*this, *this, listener.codec_settings)),
+      stream_(*this),
+      timer_(worker.loop(), [this] { onTimer(); }),
+      reap_task_(worker.loop(), &ConnectionManager::reapThunk, this) {
+  connection_->setCallbacks(this);
+  connection_->setWriteBufferLimit(listener.config.limits.buffer);
+  ++worker_.counters().downstream_connections;
+  refreshTimer();
+}
+
+ConnectionManager::~ConnectionManager() {
+  if (stream_.active()) {
+    stream_.markComplete();
+    stream_.reap();
+  }
+  connection_->setCallbacks(nullptr);
+}
+
+void ConnectionManager::onData(buffer::Buffer& data, bool end_of_stream) {
+  if (closed_) return;
+  codec_->dispatch(data);
+  if (end_of_stream && !end_of_input_) {
+    end_of_input_ = true;
+    codec_->onEndOfInput();
+  }
+  // Pipelined requests wait in the buffer; do not let a client stack up unbounded input.
+  if (!data.empty() && data.length() > listener_.config.limits.buffer) pauseReading(true);
+  refreshTimer();
+}
+
+void ConnectionManager::dispatchPending() {
+  if (closed_ || connection_->closed()) return;
+  buffer::Buffer& pending = connection_->readBuffer();
+  if (!pending.empty()) codec_->dispatch(pending);
+  if (end_of_input_ && codec_->idle()) codec_->onEndOfInput();
+  if (!paused_by_stream_ && connection_->readDisabled() && !connection_->closed() &&
+      pending.length() <= listener_.config.limits.buffer)
+    connection_->readDisable(false);
+  refreshTimer();
+}
+
+void ConnectionManager::onEvent(net::ConnectionEvent event) {
+  if (event == net::ConnectionEvent::Connected) return;
+  if (closed_) return;
+  closed_ = true;
+  timer_.disarm();
+  if (stream_.active() && !stream_.complete()) {
+    stream_.onStreamReset(http::StreamResetReason::ConnectionTermination);
+    stream_.markComplete();
+  }
+  reap_task_.cancel();
+  if (stream_.active()) stream_.reap();
+  worker_.onConnectionClosed(this);  // hands us to deferredDelete
+}
+
+void ConnectionManager::onAboveWriteBufferHighWatermark() {
+  write_above_high_ = true;
+  if (stream_.active()) stream_.onDownstreamWatermark(true);
+}
+
+void ConnectionManager::onBelowWriteBufferLowWatermark() {
+  write_above_high_ = false;
+  if (stream_.active()) stream_.onDownstreamWatermark(false);
+}
+
+void ConnectionManager::writeToPeer(buffer::Buffer& bytes) { connection_->write(bytes); }
+
+void ConnectionManager::closeAfterFlush() { connection_->close(net::CloseType::FlushWrite); }
+
+http::RequestDecoder& ConnectionManager::newStream(http::ResponseEncoder& encoder) {
+  ++worker_.counters().downstream_requests;
+  stream_.begin(encoder);
+  return stream_;
+}
+
+void ConnectionManager::onStreamComplete() {
+  stream_.markComplete();
+  // Reap at the end of this loop turn: the stream's own methods may be on the stack.
+  reap_task_.schedule();
+}
+
+void ConnectionManager::reapThunk(void* self) {
+  auto* cm = static_cast<ConnectionManager*>(self);
+  if (cm->stream_.active()) cm->stream_.reap();
+  // The next pipelined request, if any, waits in the read buffer.
+  cm->dispatchPending();
+}
+
+void ConnectionManager::onRequestRejected(uint16_t status, std::string_view why) {
+  ++worker_.counters().rejected_requests;
+  PLOG_INFO("{} rejected request from {}: {} ({})", listener_.config.name,
+            connection_->peerAddress().toString(), status, why);
+  if (!stream_.active()) {
+    // Rejected before it became a stream: log it here, as the stream would have.
+    StreamInfo info;
+    info.start_ms = worker_.loop().now();
+    info.end_ms = info.start_ms;
+    info.status = status;
+    info.local_reply = true;
+    info.failure = std::string(why);
+    ++worker_.counters().responses_by_class[status / 100 % 6];
+    worker_.logAccess(nullptr, info, connection_->peerAddress());
+  } else {
+    stream_.info().failure = std::string(why);
+    stream_.info().status = status;
+  }
+}
+
+void ConnectionManager::pauseReading(bool pause) {
+  paused_by_stream_ = pause;
+  connection_->readDisable(pause);
+}
+
+void ConnectionManager::startDrain() {
+  if (closed_) return;
+  codec_->startDrain();
+}
+
+void ConnectionManager::closeNow() {
+  if (closed_) return;
+  connection_->close(net::CloseType::NoFlush);
+}
+
+void ConnectionManager::refreshTimer() {
+  if (closed_) return;
+  const ListenerTimeouts& t = listener_.config.timeouts;
+  if (stream_.active() && !stream_.complete()) {
+    if (!stream_.requestComplete()) {
+      timer_mode_ = TimerMode::BodyIdle;
+      timer_.armAfterMs(t.body_idle_ms);
+    } else {
+      // Waiting on the backend (its own timeouts apply) or on a slow client to read.
+      timer_mode_ = TimerMode::SendIdle;
+      written_at_timer_ = connection_->bytesWritten();
+      timer_.armAfterMs(t.send_idle_ms);
+    }
+    return;
+  }
+  if (codec_->readingHead()) {
+    if (timer_mode_ != TimerMode::HeaderRead) {
+      timer_mode_ = TimerMode::HeaderRead;
+      timer_.armAfterMs(t.header_read_ms);
+    }
+    return;
+  }
+  if (timer_mode_ != TimerMode::KeepAlive) {
+    timer_mode_ = TimerMode::KeepAlive;
+    timer_.armAfterMs(t.keepalive_idle_ms);
+  }
+}
+
+void ConnectionManager::onTimer() {
+  if (closed_) return;
+  const std::string& name = listener_.config.name;
+  switch (timer_mode_) {
+    case TimerMode::KeepAlive:
+      PLOG_DEBUG("{}: closing idle keep-alive connection from {}", name,
+                 connection_->peerAddress().toString());
+      connection_->close(net::CloseType::NoFlush);
+      return;
+    case TimerMode::HeaderRead:
+      ++worker_.counters().timeouts;
+      PLOG_INFO("{}: request header read timeout from {}", name,
+                connection_->peerAddress().toString());
+      onRequestRejected(408, "request header read timeout");
+      codec_->sendConnectionError(408);
+      return;
+    case TimerMode::BodyIdle:
+      ++worker_.counters().timeouts;
+      PLOG_INFO("{}: request body idle timeout from {} (request {})", name,
+                connection_->peerAddress().toString(), stream_.info().request_id);
+      stream_.info().failure = "request body idle timeout";
+      codec_->sendConnectionError(408);
+      return;
+    case TimerMode::SendIdle:
+      if (connection_->bufferedWriteBytes() > 0 &&
+          connection_->bytesWritten() == written_at_timer_) {
+        ++worker_.counters().timeouts;
+        PLOG_INFO("{}: client {} stopped reading the response (request {})", name,
+                  connection_->peerAddress().toString(), stream_.info().request_id);
+        stream_.info().failure = "client send timeout";
+        connection_->close(net::CloseType::NoFlush);
+        return;
+      }
+      written_at_timer_ = connection_->bytesWritten();
+      timer_.armAfterMs(listener_.config.timeouts.send_idle_ms);
+      return;
+    case TimerMode::None:
+      return;
+  }
+}
+
+}  // namespace portico::proxy

@@ -1,0 +1,78 @@
+#pragma once
+// ConnectionManager: owns one downstream connection, its server codec and its active stream.
+// It turns socket events into codec input, codec output into socket writes, and enforces the
+// per-connection timeouts (keep-alive idle, header read, body idle, send idle).
+// Worker-local; destroyed through the loop's deferredDelete after the connection closes.
+
+#include <memory>
+
+#include "http/codec.h"
+#include "net/connection.h"
+#include "proxy/snapshot.h"
+#include "proxy/stream.h"
+#include "proxy/worker_services.h"
+
+namespace portico::proxy {
+
+class ConnectionManager final : public net::ConnectionCallbacks,
+                                public http::CodecOutput,
+                                public http::ServerConnectionCallbacks,
+                                public event::Deletable {
+ public:
+  ConnectionManager(WorkerServices& worker, std::shared_ptr<const ProxySnapshot> snapshot,
+                    const ListenerRuntime& listener, net::ConnectionPtr connection);
+  ~ConnectionManager() override;
+
+  // Graceful drain: finish the exchange in flight, then close; close at once if idle.
+  void startDrain();
+  // Closes without waiting (end of the drain timeout).
+  void closeNow();
+
+  WorkerServices& worker() { return worker_; }
+  const ListenerRuntime& listener() const { return listener_; }
+  net::Connection& connection() { return *connection_; }
+  const std::shared_ptr<const ProxySnapshot>& snapshot() const { return snapshot_; }
+
+  // net::ConnectionCallbacks
+  void onData(buffer::Buffer& data, bool end_of_stream) override;
+  void onEvent(net::ConnectionEvent event) override;
+  void onAboveWriteBufferHighWatermark() override;
+  void onBelowWriteBufferLowWatermark() override;
+
+  // http::CodecOutput
+  void writeToPeer(buffer::Buffer& bytes) override;
+  void closeAfterFlush() override;
+
+  // http::ServerConnectionCallbacks
+  http::RequestDecoder& newStream(http::ResponseEncoder& encoder) override;
+  void onStreamComplete() override;
+  void onRequestRejected(uint16_t status, std::string_view why) override;
+
+  // Stream -> connection: pause or resume reading the client (request body backpressure).
+  void pauseReading(bool pause);
+  bool writeBlocked() const { return write_above_high_; }
+
+ private:
+  enum class TimerMode { None, KeepAlive, HeaderRead, BodyIdle, SendIdle };
+  void refreshTimer();
+  void onTimer();
+  void dispatchPending();
+  static void reapThunk(void* self);
+
+  WorkerServices& worker_;
+  std::shared_ptr<const ProxySnapshot> snapshot_;
+  const ListenerRuntime& listener_;
+  net::ConnectionPtr connection_;
+  std::unique_ptr<http::ServerCodec> codec_;
+  ActiveStream stream_;
+  event::Timer timer_;
+  TimerMode timer_mode_ = TimerMode::None;
+  uint64_t written_at_timer_ = 0;
+  event::ScheduledTask reap_task_;
+  bool write_above_high_ = false;
+  bool paused_by_stream_ = false;
+  bool closed_ = false;
+  bool end_of_input_ = false;
+};
+
+}  // namespace portico::proxy

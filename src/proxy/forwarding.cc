@@ -1,0 +1,213 @@
+#include "proxy/forwarding.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <random>
+
+namespace portico::proxy {
+
+namespace {
+
+// Calls f(token) for each comma-separated token of a field value, trimmed.
+template <typename F>
+void forEachToken(std::string_view value, F&& f) {
+  while (!value.empty()) {
+    size_t comma = value.find(',');
+    std::string_view token = value.substr(0, comma);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+    if (!token.empty()) f(token);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+// Appends `addition` to a list-valued field, or sets it when absent.
+void appendListValue(http::HeaderMap& headers, std::string_view name, std::string_view addition) {
+  auto existing = headers.get(name);
+  if (!existing) {
+    headers.add(name, addition);
+    return;
+  }
+  std::string joined(*existing);
+  joined += ", ";
+  joined += addition;
+  headers.set(name, joined);
+}
+
+void applyMode(ForwardMode mode, bool trusted, http::HeaderMap& headers, std::string_view name,
+               std::string_view value) {
+  switch (mode) {
+    case ForwardMode::Off:
+      return;
+    case ForwardMode::Replace:
+      headers.set(name, value);
+      return;
+    case ForwardMode::Append:
+      // An untrusted client's own list is discarded: it could claim any address.
+      if (trusted) {
+        appendListValue(headers, name, value);
+      } else {
+        headers.set(name, value);
+      }
+      return;
+  }
+}
+
+bool inRange(const CidrRange& range, const net::Address& peer) {
+  const unsigned char* a;
+  const unsigned char* b;
+  size_t bits;
+  if (peer.family() != range.base.family()) {
+    // An IPv4-mapped IPv6 peer (::ffff:a.b.c.d) against an IPv4 range.
+    if (peer.family() == AF_INET6 && range.base.family() == AF_INET) {
+      auto* p6 = reinterpret_cast<const sockaddr_in6*>(&peer.storage);
+      if (!IN6_IS_ADDR_V4MAPPED(&p6->sin6_addr)) return false;
+      a = p6->sin6_addr.s6_addr + 12;
+      b = reinterpret_cast<const unsigned char*>(
+          &reinterpret_cast<const sockaddr_in*>(&range.base.storage)->sin_addr);
+      bits = range.prefix_len;
+    } else {
+      return false;
+    }
+  } else if (peer.family() == AF_INET) {
+    a = reinterpret_cast<const unsigned char*>(
+        &reinterpret_cast<const sockaddr_in*>(&peer.storage)->sin_addr);
+    b = reinterpret_cast<const unsigned char*>(
+        &reinterpret_cast<const sockaddr_in*>(&range.base.storage)->sin_addr);
+    bits = range.prefix_len;
+  } else {
+    a = reinterpret_cast<const sockaddr_in6*>(&peer.storage)->sin6_addr.s6_addr;
+    b = reinterpret_cast<const sockaddr_in6*>(&range.base.storage)->sin6_addr.s6_addr;
+    bits = range.prefix_len;
+  }
+  size_t full = bits / 8;
+  if (std::memcmp(a, b, full) != 0) return false;
+  size_t rest = bits % 8;
+  if (rest == 0) return true;
+  unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
+  return (a[full] & mask) == (b[full] & mask);
+}
+
+bool saneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '-' || c == '_' || c == '.' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void removeHopByHop(http::HeaderMap& headers, bool keep_upgrade) {
+  // Fields named by Connection are hop-by-hop too (RFC 9110 7.6.1). Collect first: removing
+  // while iterating a value that lives in the same map would invalidate it.
+  if (auto connection = headers.get("Connection")) {
+    std::string named[16];
+    size_t count = 0;
+    forEachToken(*connection, [&](std::string_view token) {
+      if (count < 16) named[count++] = std::string(token);
+    });
+    for (size_t i = 0; i < count; ++i) {
+      if (keep_upgrade && http::equalsIgnoreCase(named[i], "upgrade")) continue;
+      headers.remove(named[i]);
+    }
+    headers.remove("Connection");
+  }
+  headers.remove("Keep-Alive");
+  headers.remove("Proxy-Connection");
+  headers.remove("TE");
+  headers.remove("Trailer");
+  headers.remove("Transfer-Encoding");
+  if (keep_upgrade && headers.has("Upgrade")) {
+    headers.add("Connection", "upgrade");
+  } else {
+    headers.remove("Upgrade");
+  }
+}
+
+bool isTrustedPeer(const ForwardingConfig& config, const net::Address& peer) {
+  for (const CidrRange& r : config.trusted_proxies) {
+    if (inRange(r, peer)) return true;
+  }
+  return false;
+}
+
+void applyRequestForwarding(const ForwardingConfig& config, const net::Address& peer,
+                            http::RequestHead& head) {
+  bool trusted = !config.trusted_proxies.empty() && isTrustedPeer(config, peer);
+  std::string client = peer.hostString();
+  applyMode(config.x_forwarded_for, trusted, head.headers, "X-Forwarded-For", client);
+  applyMode(config.x_forwarded_proto, trusted, head.headers, "X-Forwarded-Proto", head.scheme);
+  applyMode(config.x_forwarded_host, trusted, head.headers, "X-Forwarded-Host", head.authority);
+  if (config.forwarded != ForwardMode::Off) {
+    std::string element = "for=";
+    if (peer.family() == AF_INET6) {
+      element += "\"[" + client + "]\"";
+    } else {
+      element += client;
+    }
+    element += ";proto=";
+    element += head.scheme;
+    if (!head.authority.empty()) {
+      element += ";host=\"";
+      for (char c : head.authority) {
+        if (c == '"' || c == '\\') element += '\\';
+        element += c;
+      }
+      element += '"';
+    }
+    applyMode(config.forwarded, trusted, head.headers, "Forwarded", element);
+  }
+  if (config.via) {
+    appendListValue(head.headers, "Via", head.version.minor == 0 ? "1.0 portico" : "1.1 portico");
+  }
+}
+
+void ensureRequestId(http::RequestHead& head, std::string& id) {
+  if (auto given = head.headers.get("X-Request-Id"); given && saneRequestId(*given)) {
+    id.assign(*given);
+    return;
+  }
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t hi = rng(), lo = rng();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
+  static constexpr char kHex[] = "0123456789abcdef";
+  char out[36];
+  int pos = 0;
+  for (int i = 0; i < 32; ++i) {
+    if (i == 8 || i == 12 || i == 16 || i == 20) out[pos++] = '-';
+    uint64_t word = i < 16 ? hi : lo;
+    int shift = 60 - 4 * (i % 16);
+    out[pos++] = kHex[(word >> shift) & 15];
+  }
+  id.assign(out, 36);
+  head.headers.set("X-Request-Id", id);
+}
+
+void applyUpstreamResponseForwarding(const ForwardingConfig& config, http::ResponseHead& head,
+                                     bool keep_upgrade) {
+  removeHopByHop(head.headers, keep_upgrade);
+  if (config.via) appendListValue(head.headers, "Via", "1.1 portico");
+}
+
+void applyFinalResponseHeaders(const ForwardingConfig& config, const std::string& request_id,
+                               http::ResponseHead& head) {
+  switch (config.server_header) {
+    case ServerHeaderMode::Replace:
+      head.headers.set("Server", config.server_name);
+      break;
+    case ServerHeaderMode::Remove:
+      head.headers.remove("Server");
+      break;
+    case ServerHeaderMode::Pass:
+      break;
+  }
+  if (config.request_id && !request_id.empty()) head.headers.set("X-Request-Id", request_id);
+}
+
+}  // namespace portico::proxy

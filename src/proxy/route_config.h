@@ -1,0 +1,142 @@
+#pragma once
+// Listener, virtual host and route configuration: plain data built by config/, compiled into
+// the runtime router by proxy/. Immutable once published in a snapshot.
+
+#include <re2/re2.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "net/address.h"
+
+namespace portico::proxy {
+
+struct HeaderRules {
+  std::vector<std::pair<std::string, std::string>> add;  // appended, keeps existing
+  std::vector<std::pair<std::string, std::string>> set;  // replaces all of that name
+  std::vector<std::string> remove;
+  bool empty() const { return add.empty() && set.empty() && remove.empty(); }
+};
+
+enum class PathMatchKind { Any, Exact, Prefix, Regex };
+
+struct ValueMatch {
+  std::string name;
+  // Exactly one of: present-only, exact value, regex.
+  bool present_only = false;
+  std::optional<std::string> exact;
+  std::shared_ptr<const re2::RE2> regex;
+  bool invert = false;  // match when the value does NOT match (or the field is absent)
+};
+
+struct RouteMatch {
+  PathMatchKind kind = PathMatchKind::Any;
+  std::string path;                         // Exact / Prefix
+  std::shared_ptr<const re2::RE2> regex;    // Regex: full match against the path
+  std::vector<std::string> methods;         // empty = any
+  std::vector<ValueMatch> headers;
+  std::vector<ValueMatch> query;
+};
+
+struct ProxyAction {
+  std::string cluster;
+};
+
+struct DirectResponseAction {
+  uint16_t status = 200;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct RedirectAction {
+  uint16_t status = 301;
+  std::string scheme;           // empty = keep
+  std::string host;             // empty = keep
+  uint16_t port = 0;            // 0 = keep / default for scheme
+  std::string path;             // empty = keep; replaces the whole path
+  std::string prefix_rewrite;   // replaces the matched prefix (prefix routes only)
+  bool strip_query = false;
+};
+
+struct StaticAction {
+  std::string root;               // absolute directory
+  std::string index = "index.html";
+};
+
+struct RouteConfig {
+  std::string name;  // optional; for logs
+  RouteMatch match;
+  HeaderRules request_headers;
+  HeaderRules response_headers;
+  std::optional<std::string> rewrite_prefix;  // replaces the matched prefix before proxying
+  enum class ActionKind { Proxy, Direct, Redirect, Static } action = ActionKind::Direct;
+  ProxyAction proxy;
+  DirectResponseAction direct;
+  RedirectAction redirect;
+  StaticAction static_files;
+};
+
+struct VirtualHostConfig {
+  std::string name;
+  // "example.com" (exact), "*.example.com" (any subdomain), "*" (default). Lower case.
+  std::vector<std::string> domains;
+  std::vector<RouteConfig> routes;
+};
+
+enum class ForwardMode { Append, Replace, Off };
+enum class ServerHeaderMode { Replace, Remove, Pass };
+
+struct CidrRange {
+  net::Address base;
+  uint8_t prefix_len = 0;
+};
+
+struct ForwardingConfig {
+  ForwardMode x_forwarded_for = ForwardMode::Append;
+  ForwardMode x_forwarded_proto = ForwardMode::Replace;
+  ForwardMode x_forwarded_host = ForwardMode::Replace;
+  ForwardMode forwarded = ForwardMode::Off;  // RFC 7239
+  // Peers whose X-Forwarded-*/Forwarded we keep when appending; from anyone else they are
+  // replaced so a client cannot forge its address.
+  std::vector<CidrRange> trusted_proxies;
+  bool via = true;
+  bool request_id = true;
+  ServerHeaderMode server_header = ServerHeaderMode::Replace;
+  std::string server_name = "portico";
+};
+
+struct ListenerLimits {
+  size_t max_request_line = 8192;
+  size_t max_header_line = 8192;
+  size_t max_header_bytes = 65536;
+  size_t max_headers = 100;
+  uint64_t max_body = 0;                  // 0 = unlimited
+  size_t buffer = 64 * 1024;              // per connection and direction
+  uint32_t max_connections = 10000;       // per worker
+  uint32_t max_requests_per_connection = 0;  // 0 = unlimited
+};
+
+struct ListenerTimeouts {
+  int64_t header_read_ms = 10000;     // first byte of a request -> head complete
+  int64_t body_idle_ms = 30000;       // gap between body reads from the client
+  int64_t keepalive_idle_ms = 60000;  // idle connection between requests
+  int64_t send_idle_ms = 60000;       // client not reading what we send
+};
+
+struct ListenerConfig {
+  std::string name;
+  net::Address address;
+  std::string address_text;
+  ListenerLimits limits;
+  ListenerTimeouts timeouts;
+  ForwardingConfig forwarding;
+  std::map<uint16_t, std::string> error_pages;  // status -> body of local error replies
+  std::vector<VirtualHostConfig> virtual_hosts;
+};
+
+}  // namespace portico::proxy

@@ -1,0 +1,266 @@
+#include "proxy/router.h"
+
+#include "core/log.h"
+#include "proxy/forwarding.h"
+#include "proxy/route_table.h"
+
+namespace portico::proxy {
+
+RouterFilter::RouterFilter(WorkerServices& worker, const ListenerConfig& listener)
+    : worker_(worker), listener_(listener), timer_(worker.loop(), [this] { onTimeout(); }) {}
+
+RouterFilter::~RouterFilter() { onDestroy(); }
+
+FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_stream) {
+  request_ = &head;
+  request_end_ = end_stream;
+  const RouteEntry* route = callbacks_->route();
+  cluster_ = worker_.clusters().get(route->cluster_index);
+  if (cluster_ == nullptr || cluster_->endpointCount() == 0) {
+    fail(503, "cluster has no endpoints");
+    return FilterStatus::Respond;
+  }
+  const RouteConfig& rc = *route->config;
+  if (rc.rewrite_prefix && rc.match.kind == PathMatchKind::Prefix) {
+    head.path = *rc.rewrite_prefix + head.path.substr(rc.match.path.size());
+    if (head.path.empty() || head.path[0] != '/') head.path.insert(0, 1, '/');
+  }
+  tried_.assign(cluster_->endpointCount(), false);
+  ++worker_.counters().upstream_requests;
+  startAttempt();
+  return phase_ == Phase::Done && callbacks_->responseStarted() ? FilterStatus::Respond
+                                                                 : FilterStatus::Continue;
+}
+
+void RouterFilter::startAttempt() {
+  int index = cluster_->loadBalancer().pick(tried_);
+  if (index < 0) {
+    // Every endpoint was tried: a fresh connection to one already tried is still worth it for
+    // the stale keep-alive case, so clear and pick again once.
+    tried_.assign(tried_.size(), false);
+    index = cluster_->loadBalancer().pick(tried_);
+    if (index < 0) {
+      fail(503, "no endpoint available");
+      return;
+    }
+  }
+  tried_[static_cast<size_t>(index)] = true;
+  ++attempts_;
+  callbacks_->info().upstream_attempts = attempts_;
+  pool_ = &cluster_->pool(static_cast<size_t>(index));
+  callbacks_->info().upstream_address = pool_->endpoint().address_text;
+  phase_ = Phase::Connecting;
+  pending_ = pool_->newStream(*this);  // may call onPoolReady/onPoolFailure before returning
+}
+
+void RouterFilter::onPoolReady(upstream::UpstreamConnection& connection, bool reused) {
+  pending_ = nullptr;
+  upstream_ = &connection;
+  reused_ = reused;
+  connection.setWatermarkCallbacks(this);
+  connection.codec().startRequest(this);
+  StreamInfo& info = callbacks_->info();
+  info.upstream_start_ms = worker_.loop().now();
+  bool end_with_head = request_end_ && pending_body_.empty() && !has_pending_trailers_;
+  phase_ = Phase::Sending;
+  connection.codec().encodeHeaders(*request_, end_with_head);
+  if (!pending_body_.empty() || (request_end_ && !end_with_head && !has_pending_trailers_)) {
+    body_handed_over_ = body_handed_over_ || !pending_body_.empty();
+    connection.codec().encodeData(pending_body_, request_end_ && !has_pending_trailers_);
+  }
+  if (has_pending_trailers_) {
+    connection.codec().encodeTrailers(pending_trailers_);
+    has_pending_trailers_ = false;
+  }
+  if (request_end_) phase_ = Phase::AwaitingHeaders;
+  callbacks_->pauseRequestBody(false);
+  // The client may already be slow: apply its backpressure to the new connection too.
+  if (callbacks_->downstreamBlocked()) connection.connection().readDisable(true);
+  armTimerForPhase();
+}
+
+void RouterFilter::onPoolFailure(upstream::PoolFailure reason, std::string_view why) {
+  pending_ = nullptr;
+  ++worker_.counters().upstream_failures;
+  PLOG_WARN("upstream {}: {} (attempt {} of request {})", pool_->endpoint().address_text, why,
+            attempts_, callbacks_->info().request_id);
+  uint16_t status = reason == upstream::PoolFailure::ConnectTimeout ? 504 : 502;
+  // Nothing was sent: always safe to try elsewhere.
+  retryOrFail(status, why);
+}
+
+void RouterFilter::retryOrFail(uint16_t status, std::string_view why) {
+  if (attempts_ <= cluster_->config().max_retries && !callbacks_->responseStarted()) {
+    ++worker_.counters().upstream_retries;
+    startAttempt();
+    return;
+  }
+  fail(status, why);
+}
+
+void RouterFilter::fail(uint16_t status, std::string_view why) {
+  phase_ = Phase::Done;
+  timer_.disarm();
+  StreamInfo& info = callbacks_->info();
+  info.failure = std::string(why);
+  if (!callbacks_->responseStarted()) {
+    callbacks_->sendLocalReply(status, {}, "text/plain");
+  } else {
+    callbacks_->resetStream(why);
+  }
+}
+
+FilterStatus RouterFilter::onRequestBody(buffer::Buffer& data, bool end_stream) {
+  if (phase_ == Phase::Done && !tunnel_) {
+    data.clear();
+    return FilterStatus::Continue;
+  }
+  if (end_stream) request_end_ = true;
+  if (upstream_ != nullptr) {
+    if (!data.empty()) body_handed_over_ = true;
+    upstream_->codec().encodeData(data, end_stream);
+    if (end_stream && phase_ == Phase::Sending) {
+      phase_ = Phase::AwaitingHeaders;
+      armTimerForPhase();
+    } else if (tunnel_ || phase_ == Phase::Sending) {
+      armTimerForPhase();
+    }
+    return FilterStatus::Continue;
+  }
+  // Still connecting: hold the body (bounded) so a failed connect can be retried with it.
+  pending_body_.moveFrom(data);
+  if (pending_body_.length() > listener_.limits.buffer) callbacks_->pauseRequestBody(true);
+  return FilterStatus::Continue;
+}
+
+FilterStatus RouterFilter::onRequestTrailers(http::HeaderMap& trailers) {
+  request_end_ = true;
+  if (upstream_ != nullptr) {
+    upstream_->codec().encodeTrailers(trailers);
+    if (phase_ == Phase::Sending) {
+      phase_ = Phase::AwaitingHeaders;
+      armTimerForPhase();
+    }
+  } else {
+    pending_trailers_.clear();
+    trailers.forEach([this](std::string_view n, std::string_view v) { pending_trailers_.add(n, v); });
+    has_pending_trailers_ = true;
+  }
+  return FilterStatus::Continue;
+}
+
+void RouterFilter::decodeInterim(http::ResponseHead& head) {
+  callbacks_->encodeInterim(head.status);
+}
+
+void RouterFilter::decodeHeaders(http::ResponseHead& head, bool end_stream) {
+  StreamInfo& info = callbacks_->info();
+  info.upstream_headers_ms = worker_.loop().now();
+  tunnel_ = head.status == 101;
+  phase_ = end_stream ? Phase::Done : Phase::ReceivingBody;
+  armTimerForPhase();
+  applyUpstreamResponseForwarding(listener_.forwarding, head, tunnel_);
+  callbacks_->encodeHeaders(head, end_stream);
+}
+
+void RouterFilter::decodeData(buffer::Buffer& data, bool end_stream) {
+  if (end_stream && !tunnel_) phase_ = Phase::Done;
+  armTimerForPhase();
+  callbacks_->encodeData(data, end_stream);
+}
+
+void RouterFilter::decodeTrailers(http::HeaderMap& trailers) {
+  phase_ = Phase::Done;
+  timer_.disarm();
+  callbacks_->encodeTrailers(trailers);
+}
+
+void RouterFilter::onResponseError(std::string_view why, bool nothing_received) {
+  upstream::UpstreamConnection* failed = upstream_;
+  bool nothing_sent = failed != nullptr && failed->requestBytesWritten() == 0;
+  if (failed != nullptr) {
+    upstream_ = nullptr;
+    pool_->release(failed);  // not reusable: closes it
+  }
+  ++worker_.counters().upstream_failures;
+  PLOG_WARN("upstream {}: {} (request {})", pool_->endpoint().address_text, why,
+            callbacks_->info().request_id);
+  if (tunnel_) {
+    // A tunnel ends when either side closes.
+    phase_ = Phase::Done;
+    buffer::Buffer empty;
+    callbacks_->encodeData(empty, true);
+    return;
+  }
+  // Retry only what cannot have had an effect: nothing sent at all, or a stale keep-alive
+  // connection closed on an idempotent request whose body we still hold in full.
+  bool stale_keepalive = reused_ && nothing_received && !body_handed_over_ &&
+                         http::isIdempotent(request_->method);
+  if (!callbacks_->responseStarted() && (nothing_sent || stale_keepalive)) {
+    if (stale_keepalive && attempts_ <= cluster_->config().max_retries) {
+      // The endpoint is fine; the connection was old. A fresh one to any endpoint will do.
+      std::fill(tried_.begin(), tried_.end(), false);
+    }
+    retryOrFail(502, why);
+    return;
+  }
+  fail(502, why);
+}
+
+void RouterFilter::onUpstreamWriteWatermark(bool above_high) {
+  callbacks_->pauseRequestBody(above_high);
+}
+
+void RouterFilter::onDownstreamWatermark(bool above_high) {
+  if (upstream_ != nullptr) upstream_->connection().readDisable(above_high);
+}
+
+void RouterFilter::armTimerForPhase() {
+  const upstream::ClusterConfig& c = cluster_->config();
+  switch (phase_) {
+    case Phase::AwaitingHeaders:
+      timer_.armAfterMs(c.response_header_timeout_ms);
+      break;
+    case Phase::Sending:
+    case Phase::ReceivingBody:
+      timer_.armAfterMs(c.idle_timeout_ms);
+      break;
+    default:
+      timer_.disarm();
+      break;
+  }
+}
+
+void RouterFilter::onTimeout() {
+  ++worker_.counters().timeouts;
+  const char* what = phase_ == Phase::AwaitingHeaders ? "upstream response header timeout"
+                                                      : "upstream idle timeout";
+  PLOG_WARN("upstream {}: {} (request {})", pool_->endpoint().address_text, what,
+            callbacks_->info().request_id);
+  upstream::UpstreamConnection* c = upstream_;
+  upstream_ = nullptr;
+  if (c != nullptr) pool_->release(c);  // mid-exchange: not reusable, so closed
+  fail(504, what);
+}
+
+void RouterFilter::releaseConnection() {
+  if (pending_ != nullptr) {
+    upstream::UpstreamConnection* p = pending_;
+    pending_ = nullptr;
+    pool_->cancel(p);
+  }
+  if (upstream_ != nullptr) {
+    upstream::UpstreamConnection* c = upstream_;
+    upstream_ = nullptr;
+    pool_->release(c);
+  }
+}
+
+void RouterFilter::onDestroy() {
+  if (destroyed_) return;
+  destroyed_ = true;
+  timer_.disarm();
+  releaseConnection();
+}
+
+}  // namespace portico::proxy

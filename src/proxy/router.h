@@ -1,0 +1,83 @@
+#pragma once
+// RouterFilter: the terminal filter of proxy routes. It picks an endpoint with the cluster's
+// load balancer, takes a connection from that endpoint's pool, sends the request, and streams
+// the response back into the stream's response path.
+//
+// Retries (Error policy as data, not branches): an attempt that failed before any byte of the
+// request left Portico (connect refused, connect timeout) is retried on another endpoint, up to
+// the cluster's max_retries. So is an idempotent request whose reused keep-alive connection was
+// closed by the backend before any response byte (the stale keep-alive race). A request whose
+// bytes reached a backend is otherwise never retried. Failures map to statuses: 502 refused,
+// reset or invalid response; 503 no endpoint; 504 timeouts.
+
+#include <string>
+#include <vector>
+
+#include "http/codec.h"
+#include "proxy/filter.h"
+#include "proxy/route_config.h"
+#include "proxy/worker_services.h"
+#include "upstream/conn_pool.h"
+
+namespace portico::proxy {
+
+class RouterFilter final : public Filter,
+                           public upstream::PoolCallbacks,
+                           public http::ResponseDecoder,
+                           public upstream::UpstreamWatermarkCallbacks {
+ public:
+  RouterFilter(WorkerServices& worker, const ListenerConfig& listener);
+  ~RouterFilter() override;
+
+  // Filter
+  FilterStatus onRequestHeaders(http::RequestHead& head, bool end_stream) override;
+  FilterStatus onRequestBody(buffer::Buffer& data, bool end_stream) override;
+  FilterStatus onRequestTrailers(http::HeaderMap& trailers) override;
+  void onDownstreamWatermark(bool above_high) override;
+  void onDestroy() override;
+
+  // upstream::PoolCallbacks
+  void onPoolReady(upstream::UpstreamConnection& connection, bool reused) override;
+  void onPoolFailure(upstream::PoolFailure reason, std::string_view why) override;
+
+  // http::ResponseDecoder
+  void decodeInterim(http::ResponseHead& head) override;
+  void decodeHeaders(http::ResponseHead& head, bool end_stream) override;
+  void decodeData(buffer::Buffer& data, bool end_stream) override;
+  void decodeTrailers(http::HeaderMap& trailers) override;
+  void onResponseError(std::string_view why, bool nothing_received) override;
+
+  // upstream::UpstreamWatermarkCallbacks
+  void onUpstreamWriteWatermark(bool above_high) override;
+
+ private:
+  enum class Phase { Idle, Connecting, Sending, AwaitingHeaders, ReceivingBody, Done };
+  void startAttempt();
+  void retryOrFail(uint16_t status, std::string_view why);
+  void fail(uint16_t status, std::string_view why);
+  void onTimeout();
+  void releaseConnection();
+  void armTimerForPhase();
+
+  WorkerServices& worker_;
+  const ListenerConfig& listener_;
+  upstream::ThreadLocalCluster* cluster_ = nullptr;
+  http::RequestHead* request_ = nullptr;
+  upstream::ConnPool* pool_ = nullptr;
+  upstream::UpstreamConnection* pending_ = nullptr;  // connect in progress
+  upstream::UpstreamConnection* upstream_ = nullptr; // request in flight
+  event::Timer timer_;
+  Phase phase_ = Phase::Idle;
+  std::vector<bool> tried_;
+  uint32_t attempts_ = 0;
+  bool reused_ = false;
+  bool request_end_ = false;       // the client finished its request
+  bool body_handed_over_ = false;  // some body bytes went to an upstream connection
+  bool tunnel_ = false;
+  buffer::Buffer pending_body_;    // body that arrived before a connection was ready
+  http::HeaderMap pending_trailers_;
+  bool has_pending_trailers_ = false;
+  bool destroyed_ = false;
+};
+
+}  // namespace portico::proxy

@@ -1,0 +1,29 @@
+#include "proxy/snapshot.h"
+
+namespace portico::proxy {
+
+std::shared_ptr<ProxySnapshot> buildSnapshot(std::vector<ListenerConfig> listeners,
+                                             std::vector<upstream::ClusterConfig> clusters) {
+  auto snap = std::make_shared<ProxySnapshot>();
+  for (auto& c : clusters) {
+    snap->cluster_index.emplace(c.name, static_cast<int>(snap->clusters.size()));
+    snap->clusters.push_back(std::make_unique<upstream::ClusterState>(std::move(c)));
+  }
+  for (auto& l : listeners) {
+    auto rt = std::make_unique<ListenerRuntime>(std::move(l));
+    rt->routes = std::make_unique<RouteTable>(rt->config, snap->cluster_index);
+    const ListenerLimits& lim = rt->config.limits;
+    http::ServerCodecSettings& s = rt->codec_settings;
+    s.max_request_line = lim.max_request_line;
+    s.max_header_line = lim.max_header_line;
+    s.max_header_bytes = lim.max_header_bytes;
+    s.max_headers = lim.max_headers;
+    s.max_body = lim.max_body;
+    s.max_requests_per_connection = lim.max_requests_per_connection;
+    s.error_pages = &rt->config.error_pages;
+    snap->listeners.push_back(std::move(rt));
+  }
+  return snap;
+}
+
+}  // namespace portico::proxy

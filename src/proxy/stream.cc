@@ -1,0 +1,415 @@
+#include "proxy/stream.h"
+
+#include <sys/time.h>
+
+#include "core/log.h"
+#include "proxy/connection_manager.h"
+#include "proxy/forwarding.h"
+#include "proxy/local_actions.h"
+#include "proxy/router.h"
+#include "proxy/static_files.h"
+
+namespace portico::proxy {
+
+namespace {
+int64_t wallClockUs() {
+  struct timeval tv;
+  gettimeofday(&tv, nullptr);
+  return static_cast<int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec;
+}
+}  // namespace
+
+ActiveStream::ActiveStream(ConnectionManager& manager)
+    : manager_(manager),
+      arena_(arena_storage_.data(), arena_storage_.size(), std::pmr::new_delete_resource()) {
+  filters_.reserve(8);
+}
+
+ActiveStream::~ActiveStream() { destroyFilters(); }
+
+event::EventLoop& ActiveStream::loop() { return manager_.worker().loop(); }
+
+void ActiveStream::begin(http::ResponseEncoder& encoder) {
+  encoder_ = &encoder;
+  complete_ = false;
+  info_ = StreamInfo{};
+  info_.start_ms = loop().now();
+  info_.start_wall_us = wallClockUs();
+  route_ = nullptr;
+  request_ = nullptr;
+  request_complete_ = false;
+  request_headers_next_ = 0;
+  request_headers_done_ = false;
+  request_body_next_ = 0;
+  request_body_paused_ = false;
+  pending_request_end_ = false;
+  pending_trailers_ = nullptr;
+  stopped_ = false;
+  response_ = nullptr;
+  response_headers_done_ = false;
+  response_paused_ = false;
+  pending_response_end_ = false;
+  pending_response_trailers_ = nullptr;
+  response_sent_ = false;
+}
+
+void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
+  request_ = &head;
+  request_end_in_headers_ = end_stream;
+  request_complete_ = end_stream;
+  const ListenerConfig& listener = manager_.listener().config;
+  const ForwardingConfig& fwd = listener.forwarding;
+
+  // Proxy semantics first, so every filter sees the request as the backend will.
+  bool upgrade = head.headers.has("Upgrade") && head.headers.has("Connection");
+  if (upgrade) {
+    // Only "Connection: upgrade" makes an Upgrade field meaningful.
+    bool connection_upgrade = false;
+    auto value = head.headers.get("Connection");
+    std::string lower(*value);
+    for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    connection_upgrade = lower.find("upgrade") != std::string::npos;
+    upgrade = connection_upgrade;
+  }
+  removeHopByHop(head.headers, upgrade);
+  if (fwd.request_id) ensureRequestId(head, info_.request_id);
+  applyRequestForwarding(fwd, manager_.connection().peerAddress(), head);
+
+  route_ = manager_.listener().routes->match(head);
+  if (route_ == nullptr) {
+    PLOG_DEBUG("{}: no route for {} {} (host {})", listener.name, head.method_text, head.path,
+               head.authority);
+    info_.failure = "no route";
+    sendLocalReply(404, {}, "text/plain");
+    return;
+  }
+  info_.route_name = route_->config->name;
+  buildFilterChain();
+  runRequestHeaders();
+}
+
+void ActiveStream::buildFilterChain() {
+  for (const FilterFactory* f : route_->filters) {
+    Filter* filter = f->create(arena_);
+    filter->setCallbacks(this);
+    filters_.push_back(filter);
+  }
+  Filter* terminal = nullptr;
+  const RouteConfig& rc = *route_->config;
+  switch (rc.action) {
+    case RouteConfig::ActionKind::Proxy:
+      terminal = arenaNew<RouterFilter>(arena_, manager_.worker(), manager_.listener().config);
+      break;
+    case RouteConfig::ActionKind::Direct:
+      terminal = arenaNew<DirectResponseFilter>(arena_, rc.direct);
+      break;
+    case RouteConfig::ActionKind::Redirect:
+      terminal = arenaNew<RedirectFilter>(arena_, rc.redirect, rc.match);
+      break;
+    case RouteConfig::ActionKind::Static:
+      terminal = makeStaticFilesFilter(arena_, rc.static_files, rc.match);
+      break;
+  }
+  terminal->setCallbacks(this);
+  filters_.push_back(terminal);
+}
+
+void ActiveStream::runRequestHeaders() {
+  while (request_headers_next_ < filters_.size()) {
+    Filter* f = filters_[request_headers_next_++];
+    FilterStatus s = f->onRequestHeaders(*request_, request_end_in_headers_);
+    if (stopped_ || complete_) return;
+    if (s == FilterStatus::Pause) return;
+    if (s == FilterStatus::Respond) {
+      stopped_ = true;
+      return;
+    }
+  }
+  request_headers_done_ = true;
+  if (!pending_request_body_.empty() || pending_request_end_) runRequestBody();
+  if (stopped_ || complete_) return;
+  if (pending_trailers_ != nullptr && !request_body_paused_) {
+    http::HeaderMap* t = pending_trailers_;
+    pending_trailers_ = nullptr;
+    decodeTrailers(*t);
+  }
+}
+
+void ActiveStream::runRequestBody() {
+  // Runs the buffered body through the filters from where it paused.
+  bool end = pending_request_end_;
+  request_body_paused_ = false;
+  while (request_body_next_ < filters_.size()) {
+    Filter* f = filters_[request_body_next_];
+    FilterStatus s = f->onRequestBody(pending_request_body_, end);
+    if (stopped_ || complete_) {
+      pending_request_body_.clear();
+      return;
+    }
+    if (s == FilterStatus::Pause) {
+      request_body_paused_ = true;
+      ++request_body_next_;  // resume with the next filter; this one keeps what it took
+      return;
+    }
+    if (s == FilterStatus::Respond) {
+      stopped_ = true;
+      pending_request_body_.clear();
+      return;
+    }
+    ++request_body_next_;
+  }
+  request_body_next_ = 0;
+  pending_request_body_.clear();
+  pending_request_end_ = false;
+}
+
+void ActiveStream::decodeData(buffer::Buffer& data, bool end_stream) {
+  if (!data.empty()) info_.request_body_bytes += data.length();
+  if (end_stream) request_complete_ = true;
+  if (stopped_ || route_ == nullptr) {
+    data.clear();
+    return;
+  }
+  pending_request_body_.moveFrom(data);
+  pending_request_end_ = pending_request_end_ || end_stream;
+  if (!request_headers_done_ || request_body_paused_) {
+    // A filter is still deciding: hold the body, and stop reading beyond the buffer limit.
+    if (pending_request_body_.length() > manager_.listener().config.limits.buffer)
+      manager_.pauseReading(true);
+    return;
+  }
+  runRequestBody();
+}
+
+void ActiveStream::decodeTrailers(http::HeaderMap& trailers) {
+  request_complete_ = true;
+  if (stopped_ || route_ == nullptr) return;
+  if (!request_headers_done_ || request_body_paused_) {
+    pending_trailers_ = &trailers;  // the codec keeps its trailers until the stream is done
+    return;
+  }
+  for (Filter* f : filters_) {
+    FilterStatus s = f->onRequestTrailers(trailers);
+    if (stopped_ || complete_ || s != FilterStatus::Continue) return;
+  }
+}
+
+void ActiveStream::onStreamReset(http::StreamResetReason reason) {
+  (void)reason;
+  stopped_ = true;
+  if (info_.failure.empty()) {
+    info_.failure = reason == http::StreamResetReason::ConnectionTermination
+                        ? "client closed the connection"
+                        : "stream reset";
+  }
+  // Release upstream resources now; memory goes at reap time.
+  notifyFiltersDestroyed();
+}
+
+void ActiveStream::notifyFiltersDestroyed() {
+  if (filters_destroyed_) return;
+  filters_destroyed_ = true;
+  for (Filter* f : filters_) f->onDestroy();
+}
+
+void ActiveStream::continueRequest() {
+  if (stopped_ || complete_) return;
+  if (!request_headers_done_) {
+    runRequestHeaders();
+  } else if (request_body_paused_) {
+    runRequestBody();
+    if (!request_body_paused_ && pending_trailers_ != nullptr && !stopped_) {
+      http::HeaderMap* t = pending_trailers_;
+      pending_trailers_ = nullptr;
+      decodeTrailers(*t);
+    }
+  }
+}
+
+// ---- response path ------------------------------------------------------------------------
+
+void ActiveStream::encodeInterim(uint16_t status) {
+  if (encoder_ && !complete_) encoder_->encodeInterim(status);
+}
+
+bool ActiveStream::responseStarted() const { return response_ != nullptr || response_sent_; }
+
+void ActiveStream::encodeHeaders(http::ResponseHead& head, bool end_stream) {
+  if (complete_ || encoder_ == nullptr || responseStarted()) return;
+  response_ = &head;
+  response_end_in_headers_ = end_stream;
+  // Response filters run in reverse, starting before the terminal filter.
+  response_headers_next_ = filters_.empty() ? 0 : filters_.size() - 1;
+  runResponseHeaders();
+}
+
+void ActiveStream::runResponseHeaders() {
+  while (response_headers_next_ > 0) {
+    Filter* f = filters_[--response_headers_next_];
+    FilterStatus s = f->onResponseHeaders(*response_, response_end_in_headers_);
+    if (complete_) return;
+    if (s == FilterStatus::Pause) {
+      response_paused_ = true;
+      return;
+    }
+  }
+  response_paused_ = false;
+  response_headers_done_ = true;
+  finishResponseHeaders(*response_, response_end_in_headers_);
+  if (complete_) return;
+  if (!pending_response_body_.empty() || pending_response_end_) runResponseBody();
+  if (complete_) return;
+  if (pending_response_trailers_ != nullptr) {
+    http::HeaderMap* t = pending_response_trailers_;
+    pending_response_trailers_ = nullptr;
+    encodeTrailers(*t);
+  }
+}
+
+void ActiveStream::finishResponseHeaders(http::ResponseHead& head, bool end_stream) {
+  const ForwardingConfig& fwd = manager_.listener().config.forwarding;
+  applyFinalResponseHeaders(fwd, info_.request_id, head);
+  info_.status = head.status;
+  response_sent_ = true;
+  encoder_->encodeHeaders(head, end_stream);
+}
+
+void ActiveStream::encodeData(buffer::Buffer& data, bool end_stream) {
+  if (complete_ || encoder_ == nullptr) {
+    data.clear();
+    return;
+  }
+  info_.response_body_bytes += data.length();
+  if (!response_headers_done_ || response_paused_) {
+    pending_response_body_.moveFrom(data);
+    pending_response_end_ = pending_response_end_ || end_stream;
+    return;
+  }
+  if (pending_response_body_.empty() && !pending_response_end_) {
+    // Fast path: no filter has buffered anything.
+    for (size_t i = filters_.size() - 1; i-- > 0;) {
+      if (filters_[i]->onResponseBody(data, end_stream) != FilterStatus::Continue) {
+        pending_response_body_.moveFrom(data);
+        pending_response_end_ = end_stream;
+        return;
+      }
+    }
+    encoder_->encodeData(data, end_stream);
+    return;
+  }
+  pending_response_body_.moveFrom(data);
+  pending_response_end_ = pending_response_end_ || end_stream;
+  runResponseBody();
+}
+
+void ActiveStream::runResponseBody() {
+  for (size_t i = filters_.empty() ? 0 : filters_.size() - 1; i-- > 0;) {
+    if (filters_[i]->onResponseBody(pending_response_body_, pending_response_end_) !=
+        FilterStatus::Continue)
+      return;
+  }
+  bool end = pending_response_end_;
+  pending_response_end_ = false;
+  encoder_->encodeData(pending_response_body_, end);
+  pending_response_body_.clear();
+}
+
+void ActiveStream::encodeTrailers(http::HeaderMap& trailers) {
+  if (complete_ || encoder_ == nullptr) return;
+  if (!response_headers_done_ || response_paused_) {
+    pending_response_trailers_ = &trailers;
+    return;
+  }
+  for (size_t i = filters_.empty() ? 0 : filters_.size() - 1; i-- > 0;) {
+    filters_[i]->onResponseTrailers(trailers);
+  }
+  encoder_->encodeTrailers(trailers);
+}
+
+void ActiveStream::continueResponse() {
+  if (complete_ || !response_paused_) return;
+  runResponseHeaders();
+}
+
+void ActiveStream::sendLocalReply(uint16_t status, std::string_view body,
+                                  std::string_view content_type) {
+  if (complete_ || encoder_ == nullptr) return;
+  stopped_ = true;
+  info_.local_reply = true;
+  if (responseStarted()) {
+    resetStream("local reply after the response started");
+    return;
+  }
+  std::string text;
+  if (body.empty()) {
+    const auto& pages = manager_.listener().config.error_pages;
+    auto it = pages.find(status);
+    if (it != pages.end()) {
+      text = it->second;
+    } else {
+      text = std::to_string(status);
+      text += ' ';
+      text += http::reasonPhrase(status);
+      text += '\n';
+    }
+    body = text;
+  }
+  local_reply_head_.clear();
+  local_reply_head_.status = status;
+  local_reply_head_.headers.add("Content-Type", content_type);
+  local_reply_head_.headers.add("Content-Length", std::to_string(body.size()));
+  // Local replies skip the route's response filters: they describe the proxy, not the backend.
+  applyFinalResponseHeaders(manager_.listener().config.forwarding, info_.request_id,
+                            local_reply_head_);
+  info_.status = status;
+  response_sent_ = true;
+  bool head_request = request_ != nullptr && request_->method == http::Method::Head;
+  if (body.empty() || head_request) {
+    encoder_->encodeHeaders(local_reply_head_, true);
+  } else {
+    encoder_->encodeHeaders(local_reply_head_, false);
+    if (complete_ || encoder_ == nullptr) return;
+    local_reply_body_.append(body);
+    encoder_->encodeData(local_reply_body_, true);
+  }
+}
+
+void ActiveStream::resetStream(std::string_view why) {
+  if (info_.failure.empty()) info_.failure = std::string(why);
+  stopped_ = true;
+  if (encoder_ && !complete_) encoder_->resetStream();
+}
+
+void ActiveStream::pauseRequestBody(bool pause) { manager_.pauseReading(pause); }
+
+bool ActiveStream::downstreamBlocked() const { return manager_.writeBlocked(); }
+
+void ActiveStream::onDownstreamWatermark(bool above_high) {
+  if (!filters_.empty() && !complete_) filters_.back()->onDownstreamWatermark(above_high);
+}
+
+// ---- end of the exchange ------------------------------------------------------------------
+
+void ActiveStream::destroyFilters() {
+  notifyFiltersDestroyed();
+  for (Filter* f : filters_) f->~Filter();
+  filters_.clear();
+  filters_destroyed_ = false;
+  arena_.release();
+}
+
+void ActiveStream::reap() {
+  info_.end_ms = loop().now();
+  destroyFilters();
+  WorkerServices& worker = manager_.worker();
+  if (info_.status != 0) ++worker.counters().responses_by_class[info_.status / 100 % 6];
+  worker.logAccess(request_, info_, manager_.connection().peerAddress());
+  pending_request_body_.clear();
+  pending_response_body_.clear();
+  local_reply_body_.clear();
+  encoder_ = nullptr;
+  request_ = nullptr;
+  route_ = nullptr;
+}
+
+}  // namespace portico::proxy

@@ -1,0 +1,145 @@
+#include "server/server.h"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "core/log.h"
+#include "core/version.h"
+#include "net/listen_socket.h"
+
+namespace portico::server {
+
+namespace {
+// Reads signals from a signalfd on the main loop: no async-signal-safety puzzles.
+class SignalHandler final : public event::IoHandler {
+ public:
+  SignalHandler(event::EventLoop& loop, std::function<void(int)> on_signal)
+      : loop_(loop), on_signal_(std::move(on_signal)) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    loop_.addFd(fd_, EPOLLIN, this);
+  }
+  ~SignalHandler() override {
+    loop_.removeFd(fd_);
+    ::close(fd_);
+  }
+  void onIoReady(uint32_t) override {
+    signalfd_siginfo info;
+    while (::read(fd_, &info, sizeof info) == sizeof info) {
+      on_signal_(static_cast<int>(info.ssi_signo));
+    }
+  }
+
+ private:
+  event::EventLoop& loop_;
+  std::function<void(int)> on_signal_;
+  int fd_;
+};
+}  // namespace
+
+Server::Server(config::ServerConfig config) : config_(std::move(config)) {}
+
+Server::~Server() = default;
+
+int Server::run() {
+  // Block the signals in every thread (workers inherit the mask); the main loop reads them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  size_t worker_count = config_.workers;
+  if (worker_count == 0) {
+    unsigned hw = std::thread::hardware_concurrency();
+    worker_count = hw ? hw : 1;
+  }
+
+  std::vector<std::vector<int>> fds(worker_count);
+  for (const proxy::ListenerConfig& l : config_.listeners) {
+    for (size_t w = 0; w < worker_count; ++w) {
+      std::string error;
+      int fd = net::openListenSocket(l.address, 4096, &error);
+      if (fd < 0) {
+        PLOG_ERROR("listener {}: {}", l.name, error);
+        for (auto& list : fds) {
+          for (int f : list) ::close(f);
+        }
+        return 1;
+      }
+      fds[w].push_back(fd);
+    }
+  }
+
+  if (config_.access_log.enabled) {
+    std::string error;
+    access_log_ = AccessLogWriter::open(config_.access_log, &error);
+    if (!access_log_) {
+      PLOG_ERROR("access log: {}", error);
+      return 1;
+    }
+  }
+
+  std::vector<std::string> addresses;
+  for (const auto& l : config_.listeners) addresses.push_back(l.name + "=" + l.address_text);
+  int64_t drain_timeout_ms = config_.drain_timeout_ms;
+  config::AccessLogFormat format = config_.access_log.format;
+  snapshot_ = proxy::buildSnapshot(std::move(config_.listeners), std::move(config_.clusters));
+
+  for (size_t w = 0; w < worker_count; ++w) {
+    workers_.push_back(std::make_unique<Worker>(w, snapshot_, access_log_.get(), format));
+  }
+  for (size_t w = 0; w < worker_count; ++w) workers_[w]->start(std::move(fds[w]));
+  PLOG_INFO("portico {} started: {} worker(s), listeners: {}", PORTICO_VERSION, worker_count,
+            fmt::join(addresses, ", "));
+
+  event::EventLoop main_loop;
+  bool draining = false;
+  event::Timer drain_deadline(main_loop, [&] {
+    PLOG_WARN("drain timeout reached; closing remaining connections");
+    for (auto& w : workers_) w->forceStop();
+  });
+  event::Timer poll_workers(main_loop, [&] {});
+  std::function<void()> check_done;
+  event::Timer check_timer(main_loop, [&] { check_done(); });
+  check_done = [&] {
+    bool all_idle = true;
+    for (auto& w : workers_) all_idle = all_idle && w->connectionCount() == 0;
+    if (all_idle) {
+      main_loop.stop();
+    } else {
+      check_timer.armAfterMs(50);
+    }
+  };
+  SignalHandler signals(main_loop, [&](int signo) {
+    if (draining) {
+      PLOG_WARN("second {} during drain: closing all connections now", strsignal(signo));
+      for (auto& w : workers_) w->forceStop();
+      return;
+    }
+    draining = true;
+    PLOG_INFO("{}: draining (stop accepting, finish in-flight requests, up to {} ms)",
+              strsignal(signo), drain_timeout_ms);
+    for (auto& w : workers_) w->drain();
+    drain_deadline.armAfterMs(drain_timeout_ms);
+    check_timer.armAfterMs(10);
+  });
+  main_loop.run();
+  for (auto& w : workers_) w->forceStop();
+  for (auto& w : workers_) w->join();
+  workers_.clear();
+  if (access_log_) access_log_->flushAndStop();
+  PLOG_INFO("shutdown complete");
+  return 0;
+}
+
+}  // namespace portico::server

@@ -1,0 +1,143 @@
+#include "server/worker.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.h"
+#include "net/connection.h"
+
+namespace portico::server {
+
+Acceptor::Acceptor(Worker& worker, int fd, const proxy::ListenerRuntime& listener)
+    : worker_(worker), fd_(fd), listener_(listener) {
+  worker_.loop().addFd(fd_, EPOLLIN, this);
+}
+
+Acceptor::~Acceptor() { close(); }
+
+void Acceptor::close() {
+  if (fd_ < 0) return;
+  worker_.loop().removeFd(fd_);
+  ::close(fd_);
+  fd_ = -1;
+}
+
+void Acceptor::onIoReady(uint32_t) {
+  // Edge-triggered: accept until the queue is empty.
+  while (fd_ >= 0) {
+    sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      // EMFILE/ENFILE: out of descriptors. Log and stop for this edge; the next connection
+      // attempt triggers another edge once some close.
+      PLOG_ERROR("{}: accept: {}", listener_.config.name, strerror(errno));
+      return;
+    }
+    if (worker_.connectionCount() >= listener_.config.limits.max_connections) {
+      PLOG_WARN("{}: connection limit {} reached; refusing a connection",
+                listener_.config.name, listener_.config.limits.max_connections);
+      ::close(fd);
+      continue;
+    }
+    worker_.onAccepted(fd, net::addressFromSockaddr(reinterpret_cast<sockaddr*>(&ss), len),
+                       listener_);
+  }
+}
+
+Worker::Worker(size_t index, std::shared_ptr<const proxy::ProxySnapshot> snapshot,
+               AccessLogWriter* access_log, config::AccessLogFormat format)
+    : index_(index),
+      snapshot_(std::move(snapshot)),
+      clusters_(std::make_unique<upstream::ClusterManager>(loop_, snapshot_->clusters)),
+      access_log_(loop_, access_log, format),
+      access_log_enabled_(access_log != nullptr) {}
+
+Worker::~Worker() {
+  join();
+  acceptors_.clear();
+  for (proxy::ConnectionManager* c : connections_) delete c;
+  connections_.clear();
+}
+
+void Worker::start(std::vector<int> listen_fds) {
+  for (size_t i = 0; i < listen_fds.size(); ++i) {
+    acceptors_.push_back(std::make_unique<Acceptor>(*this, listen_fds[i], *snapshot_->listeners[i]));
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::run() {
+  loop_.run();
+  access_log_.flush();
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::onAccepted(int fd, const net::Address& peer, const proxy::ListenerRuntime& listener) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  auto connection =
+      std::make_unique<net::Connection>(loop_, fd, std::make_unique<net::PlainTransport>(), false);
+  connection->setPeerAddress(peer);
+  auto* cm = new proxy::ConnectionManager(*this, snapshot_, listener, std::move(connection));
+  connections_.insert(cm);
+  open_connections_.fetch_add(1, std::memory_order_relaxed);
+  if (draining_) cm->startDrain();
+}
+
+void Worker::onConnectionClosed(proxy::ConnectionManager* connection) {
+  if (connections_.erase(connection) == 0) return;
+  open_connections_.fetch_sub(1, std::memory_order_relaxed);
+  loop_.deferredDelete(std::unique_ptr<event::Deletable>(connection));
+  if (draining_) maybeFinishDrain();
+}
+
+void Worker::logAccess(const http::RequestHead* request, const proxy::StreamInfo& info,
+                       const net::Address& peer) {
+  if (access_log_enabled_) access_log_.log(request, info, peer);
+}
+
+void Worker::drain() {
+  loop_.post([this] {
+    draining_ = true;
+    for (auto& a : acceptors_) a->close();
+    // Copy: startDrain() may close idle connections, which erases them from the set.
+    std::vector<proxy::ConnectionManager*> all(connections_.begin(), connections_.end());
+    for (proxy::ConnectionManager* c : all) {
+      if (connections_.count(c)) c->startDrain();
+    }
+    clusters_->closeIdle();
+    maybeFinishDrain();
+  });
+}
+
+void Worker::maybeFinishDrain() {
+  if (connections_.empty()) {
+    clusters_->closeIdle();
+    access_log_.flush();
+    loop_.stop();
+  }
+}
+
+void Worker::forceStop() {
+  loop_.post([this] {
+    std::vector<proxy::ConnectionManager*> all(connections_.begin(), connections_.end());
+    for (proxy::ConnectionManager* c : all) {
+      if (connections_.count(c)) c->closeNow();
+    }
+    access_log_.flush();
+    loop_.stop();
+  });
+}
+
+}  // namespace portico::server

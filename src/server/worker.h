@@ -1,0 +1,84 @@
+#pragma once
+// Worker: one thread, one event loop, its own listening sockets (SO_REUSEPORT), the
+// connections it accepted, its upstream pools, its access log buffer and counters. The main
+// thread talks to it only by posting tasks to its loop.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "event/event_loop.h"
+#include "proxy/connection_manager.h"
+#include "proxy/snapshot.h"
+#include "proxy/worker_services.h"
+#include "server/access_log.h"
+#include "upstream/cluster_manager.h"
+
+namespace portico::server {
+
+class Worker;
+
+// Accepts connections for one listener on one worker.
+class Acceptor final : public event::IoHandler {
+ public:
+  Acceptor(Worker& worker, int fd, const proxy::ListenerRuntime& listener);
+  ~Acceptor() override;
+  void onIoReady(uint32_t events) override;
+  void close();
+
+ private:
+  Worker& worker_;
+  int fd_;
+  const proxy::ListenerRuntime& listener_;
+};
+
+class Worker final : public proxy::WorkerServices {
+ public:
+  Worker(size_t index, std::shared_ptr<const proxy::ProxySnapshot> snapshot,
+         AccessLogWriter* access_log, config::AccessLogFormat format);
+  ~Worker() override;
+
+  // Main thread: takes ownership of one listening fd per listener (same order as snapshot).
+  void start(std::vector<int> listen_fds);
+  // Main thread: stop accepting, finish in-flight exchanges, exit the loop when none is left.
+  void drain();
+  // Main thread: close every connection now and exit the loop.
+  void forceStop();
+  void join();
+  // Main thread: counters are read by posting to the worker; returns a copy.
+  size_t index() const { return index_; }
+  size_t connectionCount() const { return open_connections_.load(); }
+
+  // proxy::WorkerServices
+  event::EventLoop& loop() override { return loop_; }
+  upstream::ClusterManager& clusters() override { return *clusters_; }
+  proxy::WorkerCounters& counters() override { return counters_; }
+  bool draining() const override { return draining_; }
+  void logAccess(const http::RequestHead* request, const proxy::StreamInfo& info,
+                 const net::Address& peer) override;
+  void onConnectionClosed(proxy::ConnectionManager* connection) override;
+
+  void onAccepted(int fd, const net::Address& peer, const proxy::ListenerRuntime& listener);
+
+ private:
+  void run();
+  void maybeFinishDrain();
+
+  size_t index_;
+  event::EventLoop loop_;
+  std::shared_ptr<const proxy::ProxySnapshot> snapshot_;
+  std::unique_ptr<upstream::ClusterManager> clusters_;
+  AccessLogger access_log_;
+  bool access_log_enabled_;
+  proxy::WorkerCounters counters_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  std::unordered_set<proxy::ConnectionManager*> connections_;
+  std::atomic<size_t> open_connections_{0};
+  bool draining_ = false;
+  std::thread thread_;
+};
+
+}  // namespace portico::server

@@ -1,0 +1,33 @@
+#pragma once
+// What a cluster is configured to be: plain data, validated by config/ and turned into the
+// runtime Cluster by upstream/. Immutable once published in a snapshot.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "net/address.h"
+
+namespace portico::upstream {
+
+enum class LbPolicy { RoundRobin, WeightedRoundRobin };
+
+struct EndpointConfig {
+  net::Address address;
+  std::string address_text;  // as written, for logs and metrics
+  uint32_t weight = 1;       // 1..1000
+};
+
+struct ClusterConfig {
+  std::string name;
+  LbPolicy lb = LbPolicy::RoundRobin;
+  std::vector<EndpointConfig> endpoints;
+  int64_t connect_timeout_ms = 5000;
+  int64_t response_header_timeout_ms = 60000;  // request fully sent -> response head complete
+  int64_t idle_timeout_ms = 60000;             // gap between reads/writes on an active request
+  uint32_t keepalive_max_idle = 32;            // idle pooled connections per worker and endpoint
+  int64_t keepalive_idle_timeout_ms = 60000;   // an idle pooled connection is closed after it
+  uint32_t max_retries = 2;  // extra attempts on other endpoints when nothing was sent yet
+};
+
+}  // namespace portico::upstream

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""A real HTTP/1.1 backend for end-to-end tests, run as its own process.
+
+Every request it receives is appended as one JSON line to --record (method, path, headers,
+body), so tests can assert what did or did not reach the backend. Behaviour by path:
+  /name                 -> 200, body = --name
+  /echo                 -> 200, JSON {method, path, query, headers, body}
+  /bytes/N              -> 200, N bytes of 'x' with Content-Length
+  /chunked/N            -> 200, N bytes in chunks of 1000, Transfer-Encoding: chunked
+  /trailers             -> 200, chunked body "hello" with trailer X-Checksum: abc
+  /close/N              -> 200, N bytes, no length: the close delimits the body
+  /status/N             -> status N, short body (none for 204/304)
+  /sleep/MS             -> waits MS milliseconds, then 200 "slept"
+  /slowbody/N/MS        -> headers, then N bytes one by one with MS ms between them
+  /reset                -> closes the connection without answering
+  /garbage              -> answers with bytes that are not HTTP
+  /server               -> 200 with "Server: secret-backend/1.0"
+  /hop                  -> 200 with hop-by-hop headers that a proxy must remove
+  anything else         -> 200, body "ok <name> <path>"
+"""
+import argparse
+import json
+import socket
+import socketserver
+import sys
+import time
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ARGS = None
+LOCK = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "secret-backend/1.0"
+    sys_version = ""
+
+    def log_message(self, fmt, *args):  # quiet
+        pass
+
+    def _record(self, body):
+        entry = {
+            "method": self.command,
+            "path": self.path,
+            "headers": [[k, v] for k, v in self.headers.items()],
+            "body": body.decode("latin-1"),
+            "backend": ARGS.name,
+        }
+        with LOCK, open(ARGS.record, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    def _read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            data = b""
+            while True:
+                line = self.rfile.readline().strip()
+                size = int(line.split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return data
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length", "0") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status, body=b"", headers=None):
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        if status not in (204, 304) and not (100 <= status < 200):
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and body:
+            self.wfile.write(body)
+
+    def handle_any(self):
+        body = self._read_body()
+        self._record(body)
+        parts = self.path.split("?")[0].strip("/").split("/")
+        head = parts[0]
+        if head == "name":
+            return self._send(200, ARGS.name.encode())
+        if head == "echo":
+            path, _, query = self.path.partition("?")
+            doc = {"method": self.command, "path": path, "query": query,
+                   "headers": [[k, v] for k, v in self.headers.items()],
+                   "body": body.decode("latin-1")}
+            return self._send(200, json.dumps(doc).encode(), {"Content-Type": "application/json"})
+        if head == "bytes":
+            return self._send(200, b"x" * int(parts[1]))
+        if head == "chunked":
+            n = int(parts[1])
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            sent = 0
+            while sent < n:
+                c = min(1000, n - sent)
+                self.wfile.write(b"%x\r\n" % c + b"y" * c + b"\r\n")
+                sent += c
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        if head == "trailers":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Trailer", "X-Checksum")
+            self.end_headers()
+            self.wfile.write(b"5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n")
+            return
+        if head == "close":
+            n = int(parts[1])
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"z" * n)
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if head == "status":
+            code = int(parts[1])
+            return self._send(code, b"" if code in (204, 304) else b"status %d" % code)
+        if head == "sleep":
+            time.sleep(int(parts[1]) / 1000.0)
+            return self._send(200, b"slept")
+        if head == "slowbody":
+            n, ms = int(parts[1]), int(parts[2])
+            self.send_response(200)
+            self.send_header("Content-Length", str(n))
+            self.end_headers()
+            for _ in range(n):
+                self.wfile.write(b"s")
+                self.wfile.flush()
+                time.sleep(ms / 1000.0)
+            return
+        if head == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.close_connection = True
+            self.connection.close()
+            return
+        if head == "garbage":
+            self.wfile.write(b"this is not http\r\n\r\n")
+            self.close_connection = True
+            return
+        if head == "server":
+            return self._send(200, b"hidden", {})
+        if head == "hop":
+            return self._send(200, b"hop", {"Connection": "X-Secret-Hop", "X-Secret-Hop": "1",
+                                             "Keep-Alive": "timeout=5", "Proxy-Connection": "x"})
+        return self._send(200, ("ok %s %s" % (ARGS.name, self.path)).encode())
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = handle_any
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--name", default="backend")
+    p.add_argument("--record", required=True)
+    ARGS = p.parse_args()
+    srv = Server(("127.0.0.1", ARGS.port), Handler)
+    print("ready", flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
