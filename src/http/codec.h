@@ -33,6 +33,8 @@ class CodecOutput {
  public:
   virtual ~CodecOutput() = default;
   virtual void writeToPeer(buffer::Buffer& bytes) = 0;
+  // Sends `length` bytes of an open file after what was written; takes ownership of `file_fd`.
+  virtual void writeFileToPeer(int file_fd, uint64_t offset, uint64_t length) = 0;
   // The codec finished with the connection: flush what was written, then close it.
   virtual void closeAfterFlush() = 0;
 };
@@ -46,6 +48,9 @@ class ResponseEncoder {
   virtual void encodeInterim(uint16_t status) = 0;
   virtual void encodeHeaders(ResponseHead& head, bool end_stream) = 0;
   virtual void encodeData(buffer::Buffer& data, bool end_stream) = 0;
+  // Body bytes straight from a file (static files): no copy through user space where the
+  // transport allows. Takes ownership of `file_fd`.
+  virtual void encodeFile(int file_fd, uint64_t offset, uint64_t length, bool end_stream) = 0;
   virtual void encodeTrailers(const HeaderMap& trailers) = 0;
   // True once encodeHeaders was called for the final response.
   virtual bool responseStarted() const = 0;

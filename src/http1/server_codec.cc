@@ -1,5 +1,7 @@
 #include "http1/server_codec.h"
 
+#include <unistd.h>
+
 #include "core/log.h"
 #include "http1/serializer.h"
 
@@ -307,6 +309,23 @@ void ServerCodecImpl::encodeData(buffer::Buffer& data, bool end_stream) {
   } else {
     out_.moveFrom(data);
   }
+  if (!out_.empty()) output_.writeToPeer(out_);
+  if (end_stream) finishResponse();
+}
+
+void ServerCodecImpl::encodeFile(int file_fd, uint64_t offset, uint64_t length,
+                                 bool end_stream) {
+  if (closing_ || no_body_ || tunnel_ || length == 0) {
+    ::close(file_fd);
+    buffer::Buffer empty;
+    if (!closing_) encodeData(empty, end_stream);
+    return;
+  }
+  if (chunked_) appendChunkHeader(out_, static_cast<size_t>(length));
+  output_.writeToPeer(out_);
+  output_.writeFileToPeer(file_fd, offset, length);
+  if (chunked_) out_.append("\r\n", 2);
+  if (chunked_ && end_stream) out_.append("0\r\n\r\n", 5);
   if (!out_.empty()) output_.writeToPeer(out_);
   if (end_stream) finishResponse();
 }

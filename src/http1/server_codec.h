@@ -29,6 +29,7 @@ class ServerCodecImpl final : public http::ServerCodec, public http::ResponseEnc
   void encodeInterim(uint16_t status) override;
   void encodeHeaders(http::ResponseHead& head, bool end_stream) override;
   void encodeData(buffer::Buffer& data, bool end_stream) override;
+  void encodeFile(int file_fd, uint64_t offset, uint64_t length, bool end_stream) override;
   void encodeTrailers(const http::HeaderMap& trailers) override;
   bool responseStarted() const override { return response_started_; }
   bool peerAcceptsTrailers() const override { return accepts_trailers_; }

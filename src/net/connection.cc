@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netinet/tcp.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,6 +37,7 @@ Connection::~Connection() {
     loop_.removeFd(fd_);
     ::close(fd_);
   }
+  if (file_fd_ >= 0) ::close(file_fd_);
 }
 
 std::unique_ptr<Connection> Connection::connectTo(event::EventLoop& loop, const Address& address,
@@ -63,6 +65,11 @@ void Connection::write(buffer::Buffer& data, bool end_of_stream) {
     data.clear();
     return;
   }
+  if (file_fd_ >= 0) {
+    after_file_.moveFrom(data);
+    if (end_of_stream) shutdown_after_write_ = true;
+    return;
+  }
   write_buffer_.moveFrom(data);
   if (end_of_stream) shutdown_after_write_ = true;
   write_buffer_.checkWatermarks();
@@ -71,9 +78,99 @@ void Connection::write(buffer::Buffer& data, bool end_of_stream) {
 
 void Connection::write(std::string_view data) {
   if (state_ == State::Closed) return;
+  if (file_fd_ >= 0) {
+    after_file_.append(data);
+    return;
+  }
   write_buffer_.append(data);
   write_buffer_.checkWatermarks();
   scheduleFlush();
+}
+
+void Connection::writeFile(int file_fd, uint64_t offset, uint64_t length) {
+  if (state_ == State::Closed || length == 0) {
+    ::close(file_fd);
+    return;
+  }
+  if (file_fd_ >= 0) {
+    // One file at a time is queued (one HTTP/1 response); a second is read in now. Rare.
+    while (length > 0) {
+      auto [dst, room] = after_file_.reserve(4096);
+      size_t want = room < length ? room : static_cast<size_t>(length);
+      ssize_t n = ::pread(file_fd, dst, want, static_cast<off_t>(offset));
+      if (n <= 0) {
+        after_file_.commit(0);
+        break;
+      }
+      after_file_.commit(static_cast<size_t>(n));
+      offset += static_cast<uint64_t>(n);
+      length -= static_cast<uint64_t>(n);
+    }
+    ::close(file_fd);
+    return;
+  }
+  file_fd_ = file_fd;
+  file_offset_ = offset;
+  file_remaining_ = length;
+  scheduleFlush();
+}
+
+void Connection::finishFile() {
+  ::close(file_fd_);
+  file_fd_ = -1;
+  file_remaining_ = 0;
+  write_buffer_.moveFrom(after_file_);
+}
+
+bool Connection::writeQueuedFile() {
+  // Bounded per call so one fast reader of a huge file cannot monopolise the worker.
+  constexpr uint64_t kMaxPerCall = 4 * 1024 * 1024;
+  uint64_t sent_this_call = 0;
+  while (file_fd_ >= 0 && write_buffer_.empty()) {
+    if (sent_this_call >= kMaxPerCall) {
+      flush_task_.schedule();
+      return true;
+    }
+    if (transport_->supportsSendfile()) {
+      off_t off = static_cast<off_t>(file_offset_);
+      size_t want = file_remaining_ < (1u << 20) ? static_cast<size_t>(file_remaining_) : (1u << 20);
+      ssize_t n = ::sendfile(fd_, file_fd_, &off, want);
+      if (n > 0) {
+        file_offset_ += static_cast<uint64_t>(n);
+        file_remaining_ -= static_cast<uint64_t>(n);
+        bytes_written_ += static_cast<uint64_t>(n);
+        sent_this_call += static_cast<uint64_t>(n);
+        if (file_remaining_ == 0) finishFile();
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        write_blocked_ = true;
+        return true;
+      }
+      // n == 0: the file shrank under us; the response can no longer be completed.
+      PLOG_WARN("sendfile to {}: {}", peer_.toString(), n == 0 ? "file truncated" : strerror(errno));
+      closeNow(ConnectionEvent::LocalClose);
+      return false;
+    }
+    // Transports that encrypt read the file in slices into the write buffer.
+    auto [dst, room] = write_buffer_.reserve(buffer::kBlockSize);
+    size_t want = room < file_remaining_ ? room : static_cast<size_t>(file_remaining_);
+    ssize_t n = ::pread(file_fd_, dst, want, static_cast<off_t>(file_offset_));
+    if (n <= 0) {
+      write_buffer_.commit(0);
+      PLOG_WARN("reading file for {}: {}", peer_.toString(), n == 0 ? "file truncated" : strerror(errno));
+      closeNow(ConnectionEvent::LocalClose);
+      return false;
+    }
+    write_buffer_.commit(static_cast<size_t>(n));
+    file_offset_ += static_cast<uint64_t>(n);
+    file_remaining_ -= static_cast<uint64_t>(n);
+    sent_this_call += static_cast<uint64_t>(n);
+    if (file_remaining_ == 0) finishFile();
+    return true;  // the caller writes the slice and comes back
+  }
+  return true;
 }
 
 void Connection::scheduleFlush() {
@@ -111,7 +208,7 @@ void Connection::onIoReady(uint32_t events) {
   }
   if (events & EPOLLOUT) {
     write_blocked_ = false;
-    if (!write_buffer_.empty() || shutdown_after_write_) doWrite();
+    if (bufferedWriteBytes() > 0 || shutdown_after_write_) doWrite();
     if (state_ == State::Closed) return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
@@ -141,19 +238,25 @@ void Connection::doRead() {
 
 void Connection::doWrite() {
   if (state_ == State::Closed || state_ == State::Connecting) return;
-  if (!write_buffer_.empty()) {
-    IoResult r = transport_->doWrite(fd_, write_buffer_);
-    bytes_written_ += r.bytes;
-    if (r.action == IoResult::Action::Close) {
-      PLOG_DEBUG("write to {}: {}", peer_.toString(), strerror(r.error));
-      closeNow(ConnectionEvent::RemoteClose);
-      return;
+  for (;;) {
+    if (!write_buffer_.empty()) {
+      IoResult r = transport_->doWrite(fd_, write_buffer_);
+      bytes_written_ += r.bytes;
+      if (r.action == IoResult::Action::Close) {
+        PLOG_DEBUG("write to {}: {}", peer_.toString(), strerror(r.error));
+        closeNow(ConnectionEvent::RemoteClose);
+        return;
+      }
+      write_blocked_ = r.would_block;
+      write_buffer_.checkWatermarks();
+      if (state_ == State::Closed || write_blocked_) return;
     }
-    write_blocked_ = r.would_block;
-    write_buffer_.checkWatermarks();
-    if (state_ == State::Closed) return;
+    if (file_fd_ < 0) break;
+    if (!writeQueuedFile()) return;
+    if (write_blocked_ || (file_fd_ >= 0 && flush_task_.scheduled())) return;
+    if (write_buffer_.empty() && file_fd_ < 0) break;
   }
-  if (write_buffer_.empty()) {
+  if (write_buffer_.empty() && file_fd_ < 0) {
     if (state_ == State::Closing) {
       closeNow(ConnectionEvent::LocalClose);
     } else if (shutdown_after_write_) {
@@ -169,7 +272,7 @@ void Connection::close(CloseType type) {
       closeNow(ConnectionEvent::LocalClose);
     return;
   }
-  if (type == CloseType::FlushWrite && !write_buffer_.empty() && state_ == State::Open) {
+  if (type == CloseType::FlushWrite && bufferedWriteBytes() > 0 && state_ == State::Open) {
     state_ = State::Closing;
     read_disabled_ = true;
     if (!write_blocked_) flush_task_.schedule();
@@ -189,6 +292,12 @@ void Connection::closeNow(ConnectionEvent event) {
     fd_ = -1;
   }
   write_buffer_.clear();
+  after_file_.clear();
+  if (file_fd_ >= 0) {
+    ::close(file_fd_);
+    file_fd_ = -1;
+    file_remaining_ = 0;
+  }
   read_buffer_.clear();
   if (callbacks_) callbacks_->onEvent(event);
 }

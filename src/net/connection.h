@@ -59,6 +59,11 @@ class Connection final : public event::IoHandler, public event::Deletable {
   // Moves all of `data` into the write buffer. `end_of_stream`: shut down writing after it.
   void write(buffer::Buffer& data, bool end_of_stream = false);
   void write(std::string_view data);
+  // Queues `length` bytes of file `file_fd` from `offset`, after everything written so far;
+  // takes ownership of the descriptor. Plain TCP sends it with sendfile(2) (no copy through
+  // user space); other transports read it in slices as the socket drains. Bytes written
+  // while a file is queued go after it.
+  void writeFile(int file_fd, uint64_t offset, uint64_t length);
 
   void readDisable(bool disable);
   bool readDisabled() const { return read_disabled_; }
@@ -67,7 +72,9 @@ class Connection final : public event::IoHandler, public event::Deletable {
   bool closed() const { return state_ == State::Closed; }
   bool connecting() const { return state_ == State::Connecting; }
 
-  size_t bufferedWriteBytes() const { return write_buffer_.length(); }
+  size_t bufferedWriteBytes() const {
+    return write_buffer_.length() + after_file_.length() + static_cast<size_t>(file_remaining_);
+  }
   buffer::Buffer& readBuffer() { return read_buffer_; }
   int fd() const { return fd_; }
   event::EventLoop& loop() { return loop_; }
@@ -84,6 +91,8 @@ class Connection final : public event::IoHandler, public event::Deletable {
   enum class State { Connecting, Open, Closing, Closed };
   void doRead();
   void doWrite();
+  bool writeQueuedFile();  // false if the connection was closed
+  void finishFile();
   void scheduleFlush();
   void scheduleRead();
   void closeNow(ConnectionEvent event);
@@ -106,6 +115,10 @@ class Connection final : public event::IoHandler, public event::Deletable {
   bool dispatching_ = false;
   uint64_t bytes_read_ = 0;
   uint64_t bytes_written_ = 0;
+  int file_fd_ = -1;          // file being sent, owned
+  uint64_t file_offset_ = 0;
+  uint64_t file_remaining_ = 0;
+  buffer::Buffer after_file_;  // bytes written while the file is queued
   event::ScheduledTask flush_task_;
   event::ScheduledTask read_task_;
 };

@@ -28,6 +28,8 @@ class TransportSocket {
   // Called once the TCP connection is established (client side) or accepted (server side).
   virtual void onConnected(int fd) { (void)fd; }
   virtual const char* protocolName() const = 0;  // "tcp", "tls"
+  // True if bytes may go straight from a file to the socket (sendfile): plain TCP only.
+  virtual bool supportsSendfile() const { return false; }
 };
 
 using TransportSocketPtr = std::unique_ptr<TransportSocket>;
@@ -37,6 +39,7 @@ class PlainTransport final : public TransportSocket {
   IoResult doRead(int fd, buffer::Buffer& buffer, size_t max_bytes) override;
   IoResult doWrite(int fd, buffer::Buffer& buffer) override;
   const char* protocolName() const override { return "tcp"; }
+  bool supportsSendfile() const override { return true; }
 };
 
 }  // namespace portico::net

@@ -80,6 +80,10 @@ void ConnectionManager::onBelowWriteBufferLowWatermark() {
 
 void ConnectionManager::writeToPeer(buffer::Buffer& bytes) { connection_->write(bytes); }
 
+void ConnectionManager::writeFileToPeer(int file_fd, uint64_t offset, uint64_t length) {
+  connection_->writeFile(file_fd, offset, length);
+}
+
 void ConnectionManager::closeAfterFlush() { connection_->close(net::CloseType::FlushWrite); }
 
 http::RequestDecoder& ConnectionManager::newStream(http::ResponseEncoder& encoder) {

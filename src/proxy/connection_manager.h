@@ -41,6 +41,7 @@ class ConnectionManager final : public net::ConnectionCallbacks,
 
   // http::CodecOutput
   void writeToPeer(buffer::Buffer& bytes) override;
+  void writeFileToPeer(int file_fd, uint64_t offset, uint64_t length) override;
   void closeAfterFlush() override;
 
   // http::ServerConnectionCallbacks

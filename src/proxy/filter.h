@@ -51,6 +51,9 @@ class StreamFilterCallbacks {
   // For the terminal filter: push the response into the response path.
   virtual void encodeHeaders(http::ResponseHead& head, bool end_stream) = 0;
   virtual void encodeData(buffer::Buffer& data, bool end_stream) = 0;
+  // A body held in a file (takes ownership of `file_fd`). Sent without copying when no filter
+  // on the response path observes body bytes; otherwise read and passed as encodeData.
+  virtual void encodeFile(int file_fd, uint64_t offset, uint64_t length, bool end_stream) = 0;
   virtual void encodeTrailers(http::HeaderMap& trailers) = 0;
   virtual void encodeInterim(uint16_t status) = 0;
   virtual bool responseStarted() const = 0;
@@ -82,6 +85,9 @@ class Filter {
     return FilterStatus::Continue;
   }
   virtual FilterStatus onResponseTrailers(http::HeaderMap&) { return FilterStatus::Continue; }
+  // True if onResponseBody must see every body byte (compression, caching): file bodies are
+  // then read into memory instead of being sent with sendfile.
+  virtual bool observesResponseBody() const { return false; }
   // Backpressure for the terminal filter: the client's write buffer crossed a watermark.
   virtual void onDownstreamWatermark(bool /*above_high*/) {}
   // The stream is ending; cancel timers and release upstream resources. Called once.

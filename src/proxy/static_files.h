@@ -1,7 +1,21 @@
 #pragma once
-// Terminal filter for `static` routes: serves files below a root directory.
+// Terminal filter for `static` routes: serves files below a root directory, the way a user of
+// nginx's `alias` expects.
+//
+// Safety: the request path is percent-decoded once and split into segments; any ".." segment
+// (however it was encoded: "..", "%2e%2e", ".%2E") is rejected with 400 rather than resolved,
+// NUL bytes are rejected, and the final file's real path (symlinks resolved) must still lie
+// below the root's real path, else 403. Only GET and HEAD; other methods get 405.
+// Conditional requests (If-None-Match, If-Modified-Since), single byte ranges (Range, If-Range)
+// and index files are supported; the body goes out with sendfile(2) where the transport allows.
+// Note: open/fstat/realpath run on the worker thread (the page cache makes them cheap; a slow
+// disk would stall the worker, as in nginx without aio).
 
+#include <cstdint>
 #include <memory_resource>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "proxy/filter.h"
 #include "proxy/route_config.h"
@@ -12,5 +26,21 @@ namespace portico::proxy {
 // prefix match, the prefix is stripped before the path is resolved below the root.
 Filter* makeStaticFilesFilter(std::pmr::memory_resource& arena, const StaticAction& action,
                               const RouteMatch& match);
+
+// Exposed for unit tests.
+// The path below the root for `request_path` ("/a/b.txt" -> "a/b.txt"), or nullopt if it is
+// malformed or tries to leave the root.
+std::optional<std::string> safeRelativePath(std::string_view request_path);
+
+struct ByteRange {
+  uint64_t first;
+  uint64_t length;
+};
+enum class RangeResult { None, Satisfiable, Unsatisfiable };
+// Parses a Range header for a file of `size` bytes. Only single ranges are honoured; a list of
+// ranges is answered with the whole file (None), which RFC 9110 permits.
+RangeResult parseRange(std::string_view header, uint64_t size, ByteRange* out);
+
+std::string_view contentTypeFor(std::string_view path);
 
 }  // namespace portico::proxy

@@ -1,6 +1,7 @@
 #include "proxy/stream.h"
 
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "proxy/connection_manager.h"
@@ -300,6 +301,38 @@ void ActiveStream::encodeData(buffer::Buffer& data, bool end_stream) {
   pending_response_body_.moveFrom(data);
   pending_response_end_ = pending_response_end_ || end_stream;
   runResponseBody();
+}
+
+void ActiveStream::encodeFile(int file_fd, uint64_t offset, uint64_t length, bool end_stream) {
+  bool observed = !response_headers_done_ || response_paused_ || !pending_response_body_.empty();
+  for (size_t i = filters_.empty() ? 0 : filters_.size() - 1; i-- > 0 && !observed;) {
+    observed = filters_[i]->observesResponseBody();
+  }
+  if (complete_ || encoder_ == nullptr) {
+    ::close(file_fd);
+    return;
+  }
+  if (!observed) {
+    info_.response_body_bytes += length;
+    encoder_->encodeFile(file_fd, offset, length, end_stream);
+    return;
+  }
+  // Some filter needs the bytes: read the file through memory, slice by slice.
+  buffer::Buffer data;
+  while (length > 0) {
+    auto [dst, room] = data.reserve(buffer::kBlockSize);
+    size_t want = room < length ? room : static_cast<size_t>(length);
+    ssize_t n = ::pread(file_fd, dst, want, static_cast<off_t>(offset));
+    if (n <= 0) {
+      data.commit(0);
+      break;
+    }
+    data.commit(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+    length -= static_cast<uint64_t>(n);
+  }
+  ::close(file_fd);
+  encodeData(data, end_stream);
 }
 
 void ActiveStream::runResponseBody() {

@@ -59,6 +59,7 @@ class ActiveStream final : public http::RequestDecoder, public StreamFilterCallb
                       std::string_view content_type) override;
   void encodeHeaders(http::ResponseHead& head, bool end_stream) override;
   void encodeData(buffer::Buffer& data, bool end_stream) override;
+  void encodeFile(int file_fd, uint64_t offset, uint64_t length, bool end_stream) override;
   void encodeTrailers(http::HeaderMap& trailers) override;
   void encodeInterim(uint16_t status) override;
   bool responseStarted() const override;

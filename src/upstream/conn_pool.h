@@ -73,6 +73,9 @@ class UpstreamConnection final : public net::ConnectionCallbacks, public http::C
 
   // http::CodecOutput
   void writeToPeer(buffer::Buffer& bytes) override { connection_->write(bytes); }
+  void writeFileToPeer(int file_fd, uint64_t offset, uint64_t length) override {
+    connection_->writeFile(file_fd, offset, length);
+  }
   void closeAfterFlush() override { connection_->close(net::CloseType::FlushWrite); }
 
  private:
