@@ -122,6 +122,12 @@ RouteTable::RouteTable(const ListenerConfig& config,
   });
 }
 
+void RouteTable::appendListenerFilter(const FilterFactory* factory) {
+  for (VirtualHost& host : hosts_) {
+    for (RouteEntry& route : host.routes) route.filters.push_back(factory);
+  }
+}
+
 const VirtualHost* RouteTable::findVirtualHost(std::string_view authority) const {
   if (exact_.empty() && suffixes_.empty()) {
     return default_host_ >= 0 ? &hosts_[static_cast<size_t>(default_host_)] : nullptr;

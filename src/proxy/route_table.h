@@ -41,6 +41,10 @@ class RouteTable {
   // The first route of the matching virtual host that matches the request, or nullptr.
   const RouteEntry* match(const http::RequestHead& request) const;
 
+  // Adds a filter that runs on every route of this listener, after the route's own filters
+  // (listener-wide filters). Only while the snapshot is being built, before it is published.
+  void appendListenerFilter(const FilterFactory* factory);
+
  private:
   std::vector<VirtualHost> hosts_;
   std::unordered_map<std::string, size_t> exact_;                // "example.com" -> host

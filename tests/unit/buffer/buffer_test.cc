@@ -1,0 +1,98 @@
+#include "buffer/buffer.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+namespace portico::buffer {
+namespace {
+
+std::string pattern(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + i % 26);
+  return s;
+}
+
+TEST(BufferTest, AppendDrainAcrossBlocks) {
+  Buffer b;
+  std::string data = pattern(3 * kBlockSize + 123);
+  b.append(data);
+  EXPECT_EQ(b.length(), data.size());
+  EXPECT_EQ(b.toString(), data);
+  b.drain(kBlockSize + 7);
+  EXPECT_EQ(b.toString(), data.substr(kBlockSize + 7));
+  b.drain(b.length());
+  EXPECT_TRUE(b.empty());
+  EXPECT_EQ(b.sliceCount(), 0u);
+}
+
+TEST(BufferTest, MoveFromSharesBlocksWithoutCorruption) {
+  Buffer a, b;
+  std::string data = pattern(10000);
+  a.append(data);
+  b.moveFrom(a, 4000);  // splits a block: both now reference it
+  EXPECT_EQ(b.toString(), data.substr(0, 4000));
+  EXPECT_EQ(a.toString(), data.substr(4000));
+  // Appending to either must not overwrite the other's bytes in the shared block.
+  b.append("XYZ");
+  a.append("123");
+  EXPECT_EQ(b.toString(), data.substr(0, 4000) + "XYZ");
+  EXPECT_EQ(a.toString(), data.substr(4000) + "123");
+}
+
+TEST(BufferTest, SmallSplitsAreCopied) {
+  Buffer a, b;
+  a.append(pattern(1000));
+  b.moveFrom(a, 10);
+  EXPECT_EQ(b.toString(), pattern(1000).substr(0, 10));
+  EXPECT_EQ(a.length(), 990u);
+}
+
+TEST(BufferTest, IovecsCoverAllBytes) {
+  Buffer b;
+  std::string data = pattern(2 * kBlockSize + 5);
+  b.append(data);
+  struct iovec iov[8];
+  int n = b.iovecs(iov, 8);
+  std::string joined;
+  for (int i = 0; i < n; ++i) joined.append(static_cast<char*>(iov[i].iov_base), iov[i].iov_len);
+  EXPECT_EQ(joined, data);
+}
+
+TEST(BufferTest, ReserveCommitAndRecycling) {
+  size_t before = recycledBlockCount();
+  {
+    Buffer b;
+    auto [p, room] = b.reserve(100);
+    ASSERT_GE(room, 100u);
+    std::memcpy(p, "hello", 5);
+    b.commit(5);
+    EXPECT_EQ(b.toString(), "hello");
+  }
+  EXPECT_GE(recycledBlockCount(), before);  // the block went back to the free list
+}
+
+TEST(BufferTest, WatermarksFireOncePerCrossing) {
+  WatermarkBuffer b;
+  int high = 0, low = 0;
+  struct Ctx {
+    int* high;
+    int* low;
+  } ctx{&high, &low};
+  b.setWatermarks(1000);
+  b.setCallbacks([](void* c) { ++*static_cast<Ctx*>(c)->high; },
+                 [](void* c) { ++*static_cast<Ctx*>(c)->low; }, &ctx);
+  b.append(pattern(1500));
+  b.checkWatermarks();
+  b.append(pattern(100));
+  b.checkWatermarks();
+  EXPECT_EQ(high, 1);
+  b.drain(1200);  // 400 left: below low (500)
+  b.checkWatermarks();
+  EXPECT_EQ(low, 1);
+  EXPECT_FALSE(b.aboveHigh());
+}
+
+}  // namespace
+}  // namespace portico::buffer

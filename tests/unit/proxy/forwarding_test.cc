@@ -1,0 +1,97 @@
+#include "proxy/forwarding.h"
+
+#include <gtest/gtest.h>
+
+namespace portico::proxy {
+namespace {
+
+net::Address peer(const char* ip) {
+  net::Address a;
+  EXPECT_TRUE(net::parseIp(ip, &a));
+  return a;
+}
+
+TEST(ForwardingTest, RemovesHopByHopAndConnectionNamedFields) {
+  http::HeaderMap h;
+  h.add("Connection", "close, X-Private");
+  h.add("X-Private", "1");
+  h.add("Keep-Alive", "timeout=5");
+  h.add("TE", "trailers");
+  h.add("Upgrade", "websocket");
+  h.add("Transfer-Encoding", "chunked");
+  h.add("X-Kept", "yes");
+  removeHopByHop(h, false);
+  EXPECT_EQ(h.size(), 1u);
+  EXPECT_TRUE(h.has("X-Kept"));
+}
+
+TEST(ForwardingTest, KeepsUpgradeForTunnels) {
+  http::HeaderMap h;
+  h.add("Connection", "Upgrade");
+  h.add("Upgrade", "websocket");
+  removeHopByHop(h, true);
+  EXPECT_EQ(*h.get("Upgrade"), "websocket");
+  EXPECT_EQ(*h.get("Connection"), "upgrade");
+}
+
+TEST(ForwardingTest, XForwardedForAppendsOnlyForTrustedPeers) {
+  ForwardingConfig cfg;
+  CidrRange r;
+  ASSERT_TRUE(net::parseIp("10.0.0.0", &r.base));
+  r.prefix_len = 8;
+  cfg.trusted_proxies.push_back(r);
+
+  http::RequestHead trusted;
+  trusted.scheme = "http";
+  trusted.authority = "example.com";
+  trusted.headers.add("X-Forwarded-For", "1.2.3.4");
+  applyRequestForwarding(cfg, peer("10.1.2.3"), trusted);
+  EXPECT_EQ(*trusted.headers.get("X-Forwarded-For"), "1.2.3.4, 10.1.2.3");
+  EXPECT_EQ(*trusted.headers.get("X-Forwarded-Proto"), "http");
+  EXPECT_EQ(*trusted.headers.get("X-Forwarded-Host"), "example.com");
+  EXPECT_EQ(*trusted.headers.get("Via"), "1.1 portico");
+
+  http::RequestHead spoofed;
+  spoofed.scheme = "http";
+  spoofed.headers.add("X-Forwarded-For", "1.2.3.4");
+  applyRequestForwarding(cfg, peer("192.0.2.7"), spoofed);
+  EXPECT_EQ(*spoofed.headers.get("X-Forwarded-For"), "192.0.2.7");
+}
+
+TEST(ForwardingTest, ForwardedHeaderQuotesIpv6) {
+  ForwardingConfig cfg;
+  cfg.forwarded = ForwardMode::Replace;
+  http::RequestHead h;
+  h.scheme = "http";
+  h.authority = "a.example";
+  applyRequestForwarding(cfg, peer("::1"), h);
+  EXPECT_EQ(*h.headers.get("Forwarded"), "for=\"[::1]\";proto=http;host=\"a.example\"");
+}
+
+TEST(ForwardingTest, RequestIdKeptWhenSaneElseGenerated) {
+  http::RequestHead h;
+  std::string id;
+  h.headers.add("X-Request-Id", "abc-123");
+  ensureRequestId(h, id);
+  EXPECT_EQ(id, "abc-123");
+  http::RequestHead evil;
+  evil.headers.add("X-Request-Id", "bad id with spaces");
+  ensureRequestId(evil, id);
+  EXPECT_EQ(id.size(), 36u);
+  EXPECT_EQ(id[14], '4');
+  EXPECT_EQ(*evil.headers.get("X-Request-Id"), id);
+}
+
+TEST(ForwardingTest, ServerHeaderModes) {
+  ForwardingConfig cfg;
+  http::ResponseHead r;
+  r.headers.add("Server", "secret/1.0");
+  applyFinalResponseHeaders(cfg, "id", r);
+  EXPECT_EQ(*r.headers.get("Server"), "portico");
+  cfg.server_header = ServerHeaderMode::Remove;
+  applyFinalResponseHeaders(cfg, "id", r);
+  EXPECT_FALSE(r.headers.has("Server"));
+}
+
+}  // namespace
+}  // namespace portico::proxy
