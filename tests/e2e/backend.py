@@ -16,10 +16,22 @@ body), so tests can assert what did or did not reach the backend. Behaviour by p
   /garbage              -> answers with bytes that are not HTTP
   /server               -> 200 with "Server: secret-backend/1.0"
   /hop                  -> 200 with hop-by-hop headers that a proxy must remove
+  /sha256               -> 200, JSON {length, sha256} of the request body
+  /random/N             -> 200, N pseudo-random bytes; X-Sha256 header has their digest
+  /bigchunked/N         -> 200, N bytes in chunks of 64 KiB (chunked), written as fast as the
+                           socket takes them
+  /slowread/MS          -> waits MS ms before reading the request body, then like /sha256
+  /peer                 -> 200, body = the client port of this connection
   anything else         -> 200, body "ok <name> <path>"
+
+The record has, besides the fields above, "peer_port" (the source port of the connection the
+request came on: distinct ports = distinct upstream connections), "body_len" and
+"body_sha256"; bodies over 64 KiB are not stored, only their length and digest.
 """
 import argparse
+import hashlib
 import json
+import random
 import socket
 import socketserver
 import sys
@@ -44,8 +56,11 @@ class Handler(BaseHTTPRequestHandler):
             "method": self.command,
             "path": self.path,
             "headers": [[k, v] for k, v in self.headers.items()],
-            "body": body.decode("latin-1"),
+            "body": body.decode("latin-1") if len(body) <= 65536 else "",
+            "body_len": len(body),
+            "body_sha256": hashlib.sha256(body).hexdigest(),
             "backend": ARGS.name,
+            "peer_port": self.client_address[1],
         }
         with LOCK, open(ARGS.record, "a") as f:
             f.write(json.dumps(entry) + "\n")
@@ -54,16 +69,24 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             data = b""
             while True:
-                line = self.rfile.readline().strip()
-                size = int(line.split(b";")[0], 16)
+                line = self.rfile.readline()
+                if not line.endswith(b"\n"):
+                    raise ConnectionError("chunked body ended early")
+                size = int(line.strip().split(b";")[0], 16)
                 if size == 0:
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
                     return data
-                data += self.rfile.read(size)
-                self.rfile.readline()
+                chunk = self.rfile.read(size)
+                if len(chunk) != size or self.rfile.readline() != b"\r\n":
+                    raise ConnectionError("chunked body ended early")
+                data += chunk
         length = int(self.headers.get("Content-Length", "0") or 0)
-        return self.rfile.read(length) if length else b""
+        data = self.rfile.read(length) if length else b""
+        if len(data) != length:
+            # The sender gave up mid-body: not a request, so it is not recorded.
+            raise ConnectionError("body ended after %d of %d bytes" % (len(data), length))
+        return data
 
     def _send(self, status, body=b"", headers=None):
         self.send_response(status)
@@ -76,10 +99,36 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def handle_any(self):
-        body = self._read_body()
-        self._record(body)
         parts = self.path.split("?")[0].strip("/").split("/")
         head = parts[0]
+        if head == "slowread":
+            # Leaves the request body in the socket for a while: the proxy must not buffer
+            # what the client keeps sending meanwhile.
+            time.sleep(int(parts[1]) / 1000.0)
+        body = self._read_body()
+        self._record(body)
+        if head in ("sha256", "slowread"):
+            doc = {"length": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+            return self._send(200, json.dumps(doc).encode(), {"Content-Type": "application/json"})
+        if head == "random":
+            n = int(parts[1])
+            data = random.Random(n).randbytes(n)
+            return self._send(200, data, {"X-Sha256": hashlib.sha256(data).hexdigest()})
+        if head == "bigchunked":
+            n = int(parts[1])
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            block = b"b" * 65536
+            sent = 0
+            while sent < n:
+                c = min(len(block), n - sent)
+                self.wfile.write(b"%x\r\n" % c + block[:c] + b"\r\n")
+                sent += c
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        if head == "peer":
+            return self._send(200, str(self.client_address[1]).encode())
         if head == "name":
             return self._send(200, ARGS.name.encode())
         if head == "echo":

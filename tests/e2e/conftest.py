@@ -20,6 +20,9 @@ BIN = os.environ.get("PORTICO_BIN", os.path.join(ROOT, "build", "portico"))
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -74,14 +77,15 @@ class Backend:
 class Portico:
     """The real binary on a generated config. `port` is the first listener's port."""
 
-    def __init__(self, tmpdir, config_text, port):
+    def __init__(self, tmpdir, config_text, port, suffix=""):
         self.tmpdir = tmpdir
         self.port = port
-        self.config_path = os.path.join(tmpdir, "portico.yaml")
+        # Several instances in one test get their own files (suffix "-2", "-3", ...).
+        self.config_path = os.path.join(tmpdir, "portico%s.yaml" % suffix)
         with open(self.config_path, "w") as f:
             f.write(config_text)
-        self.access_log = os.path.join(tmpdir, "access.log")
-        self.error_log_path = os.path.join(tmpdir, "error.log")
+        self.access_log = os.path.join(tmpdir, "access%s.log" % suffix)
+        self.error_log_path = os.path.join(tmpdir, "error%s.log" % suffix)
         self.proc = None
 
     def start(self):
@@ -96,11 +100,31 @@ class Portico:
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
     def error_log(self):
-        with open(self.error_log_path) as f:
+        with open(self.error_log_path, errors="replace") as f:
             return f.read()
 
+    def wait_for_log(self, needle, timeout=10.0, access=False):
+        """Waits until `needle` appears in the error log (or the access log); returns the text."""
+        deadline = time.time() + timeout
+        while True:
+            text = "\n".join(self.access_lines()) if access else self.error_log()
+            if needle in text or time.time() > deadline:
+                return text
+            time.sleep(0.05)
+
+    def rss_kb(self):
+        """Resident set size of the process, from /proc (kB)."""
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmRSS for pid %d" % self.proc.pid)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
     def access_lines(self):
-        with open(self.access_log) as f:
+        with open(self.access_log, errors="replace") as f:
             return [l for l in f.read().splitlines() if l.strip()]
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
@@ -144,7 +168,9 @@ def portico(tmpdir_path):
 
     def make(config_text, port=None, start=True):
         port = port or free_port()
-        p = Portico(tmpdir_path, textwrap.dedent(config_text).replace("{port}", str(port)), port)
+        suffix = "-%d" % (len(started) + 1) if started else ""
+        p = Portico(tmpdir_path, textwrap.dedent(config_text).replace("{port}", str(port)), port,
+                    suffix)
         started.append(p)
         return p.start() if start else p
 
@@ -154,12 +180,28 @@ def portico(tmpdir_path):
             code = p.stop()
             # Every test also checks that shutdown is clean.
             assert code == 0, "portico exited with %s on SIGTERM\n%s" % (code, p.error_log())
+    for p in started:
+        if p.proc is None:
+            continue
+        # Under an ASan/UBSan build, sanitizer reports go to stderr, which is the error log.
+        log = p.error_log()
+        for marker in SANITIZER_MARKERS:
+            assert marker not in log, "sanitizer report in portico's error log:\n%s" % log
 
 
 def proxy_config(backends, extra_listener="", extra_cluster="", routes=None, workers=1,
-                 top=""):
-    """A config with one listener on {port} proxying everything to `backends`."""
-    endpoints = "\n".join("      - address: %s" % b.address for b in backends)
+                 top="", weights=None):
+    """A config with one listener on {port} proxying everything to `backends`.
+
+    `backends` may hold Backend objects or "ip:port" strings; `weights` (a list) gives each
+    endpoint a weight; `extra_listener` and `extra_cluster` are YAML lines (4-space indent)
+    added to the listener and to the cluster; `top` adds top-level lines."""
+    lines = []
+    for i, b in enumerate(backends):
+        lines.append("      - address: %s" % (b if isinstance(b, str) else b.address))
+        if weights:
+            lines.append("        weight: %d" % weights[i])
+    endpoints = "\n".join(lines)
     routes = routes or "          - match: { prefix: / }\n            proxy: { cluster: app }\n"
     return ("workers: %d\n%s"
             "listeners:\n"
@@ -204,3 +246,137 @@ def status_of(response_bytes):
     if not response_bytes.startswith(b"HTTP/1."):
         return 0
     return int(response_bytes.split(b" ", 2)[1])
+
+
+def wait_until(predicate, timeout=10.0, interval=0.02):
+    """Polls predicate() until it is true or the timeout passes; returns its last value."""
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value or time.time() > deadline:
+            return value
+        time.sleep(interval)
+
+
+class Response:
+    def __init__(self, status, reason, headers, body, version):
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # list of (name, value) as received
+        self.body = body
+        self.version = version
+        self.trailers = []
+
+    def header(self, name, default=None):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return default
+
+    def header_all(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def __repr__(self):
+        return "<Response %d %r %r>" % (self.status, self.headers, self.body[:200])
+
+
+class RawConn:
+    """A raw client connection: send exact bytes, read responses one at a time."""
+
+    def __init__(self, port, timeout=10.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def close(self):
+        self.sock.close()
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError("connection closed")
+        self.buf += chunk
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def read_head(self):
+        status_line = self._line()
+        version, status, reason = (status_line.decode("latin-1").split(" ", 2) + [""])[:3]
+        headers = []
+        while True:
+            line = self._line()
+            if not line:
+                break
+            k, _, v = line.decode("latin-1").partition(":")
+            headers.append((k, v.strip()))
+        return Response(int(status), reason, headers, b"", version)
+
+    def read_response(self, head_request=False):
+        """Reads one final response (skipping nothing: a 1xx is returned as is)."""
+        r = self.read_head()
+        if head_request or r.status in (204, 304) or 100 <= r.status < 200:
+            return r
+        te = r.header("Transfer-Encoding")
+        cl = r.header("Content-Length")
+        if te and "chunked" in te.lower():
+            body = b""
+            while True:
+                size = int(self._line().split(b";")[0], 16)
+                if size == 0:
+                    while True:
+                        line = self._line()
+                        if not line:
+                            break
+                        k, _, v = line.decode("latin-1").partition(":")
+                        r.trailers.append((k, v.strip()))
+                    break
+                body += self._exact(size)
+                self._exact(2)
+            r.body = body
+        elif cl is not None:
+            r.body = self._exact(int(cl))
+        else:
+            while True:
+                try:
+                    self._fill()
+                except EOFError:
+                    break
+            r.body, self.buf = self.buf, b""
+        return r
+
+    def closed_by_peer(self, timeout=5.0):
+        """True if the server closes the connection (EOF or reset) within timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+
+def request_bytes(method="GET", path="/", host="localhost", headers=(), body=b"",
+                  version="HTTP/1.1"):
+    lines = ["%s %s %s" % (method, path, version)]
+    if host is not None:
+        lines.append("Host: %s" % host)
+    lines += ["%s: %s" % (k, v) for k, v in headers]
+    if body and not any(k.lower() in ("content-length", "transfer-encoding") for k, _ in headers):
+        lines.append("Content-Length: %d" % len(body))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
