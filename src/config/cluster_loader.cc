@@ -19,8 +19,8 @@ std::string endpointProblem(const std::string& text) {
     return quote(text) + " is not a numeric IP:port; DNS names are not supported yet";
   }
   std::string missing_port = colon == std::string::npos ? "missing the port; " : "";
-  return missing_port + "expected a numeric IP:port like 10.0.0.5:8080 or [2001:db8::5]:8080, got " +
-         quote(text);
+  return missing_port +
+         "expected a numeric IP:port like 10.0.0.5:8080 or [2001:db8::5]:8080, got " + quote(text);
 }
 
 upstream::EndpointConfig loadEndpoint(Reader& reader, const Field& field, UniqueValues* seen) {
@@ -35,8 +35,7 @@ upstream::EndpointConfig loadEndpoint(Reader& reader, const Field& field, Unique
     } else if (!net::parseAddress(*text, &address)) {
       reader.error(f->mark, f->path, endpointProblem(*text));
     } else if (address.hostString() == "0.0.0.0" || address.hostString() == "::") {
-      reader.error(f->mark, f->path,
-                   "cannot connect to the wildcard address in " + quote(*text));
+      reader.error(f->mark, f->path, "cannot connect to the wildcard address in " + quote(*text));
     } else if (address.port() == 0) {
       reader.error(f->mark, f->path, "port must be 1..65535, got " + quote(*text));
     } else if (seen->check(reader, *f, address.toString())) {
@@ -76,8 +75,7 @@ void loadKeepalive(Reader& reader, const Field& field, ClusterConfig* cluster) {
 
 ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* names) {
   ClusterConfig cluster;
-  MapReader map(reader, field,
-                {"name", "lb", "endpoints", "timeouts", "keepalive", "max_retries"});
+  MapReader map(reader, field, {"name", "lb", "endpoints", "timeouts", "keepalive", "max_retries"});
   if (!map.valid()) return cluster;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);

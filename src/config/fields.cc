@@ -10,9 +10,8 @@ constexpr std::string_view kTokenChars = "letters, digits and !#$%&'*+-.^_`|~";
 bool checkNotManaged(Reader& reader, const YAML::Mark& mark, const std::string& path,
                      const std::string& name) {
   if (!isManagedHeader(name)) return true;
-  reader.error(mark, path,
-               quote(name) + " is managed by the proxy (message framing or connection "
-                             "handling) and cannot be configured");
+  const std::string why = " is managed by the proxy (message framing or connection handling)";
+  reader.error(mark, path, quote(name) + why + " and cannot be configured");
   return false;
 }
 
@@ -30,9 +29,9 @@ bool UniqueValues::check(Reader& reader, const Field& field, const std::string& 
 std::optional<std::string> readName(Reader& reader, const Field& field) {
   std::optional<std::string> text = readNonEmptyString(reader, field);
   if (text && !isName(*text)) {
-    reader.error(field.mark, field.path,
-                 "expected a name of letters, digits, '-', '_' and '.' (at most 128), got " +
-                     quote(*text));
+    reader.error(
+        field.mark, field.path,
+        "expected a name of letters, digits, '-', '_' and '.' (at most 128), got " + quote(*text));
     return std::nullopt;
   }
   return text;
@@ -42,8 +41,7 @@ std::optional<std::string> readHeaderName(Reader& reader, const Field& field) {
   std::optional<std::string> text = readString(reader, field);
   if (text && !isToken(*text)) {
     reader.error(field.mark, field.path,
-                 "expected a header name (" + std::string(kTokenChars) + "), got " +
-                     quote(*text));
+                 "expected a header name (" + std::string(kTokenChars) + "), got " + quote(*text));
     return std::nullopt;
   }
   return text;
@@ -69,24 +67,22 @@ std::optional<std::string> readHeaderValue(Reader& reader, const Field& field) {
 std::optional<std::string> readPath(Reader& reader, const Field& field) {
   std::optional<std::string> text = readString(reader, field);
   if (text && !isPath(*text)) {
-    reader.error(field.mark, field.path,
-                 "expected a path starting with '/' without spaces, control characters or '#', "
-                 "got " + quote(*text));
+    const std::string expected =
+        "expected a path starting with '/' without spaces, control characters or '#'";
+    reader.error(field.mark, field.path, expected + ", got " + quote(*text));
     return std::nullopt;
   }
   return text;
 }
 
-std::vector<std::pair<std::string, std::string>> readHeaderMap(Reader& reader,
-                                                               const Field& field) {
+std::vector<std::pair<std::string, std::string>> readHeaderMap(Reader& reader, const Field& field) {
   std::vector<std::pair<std::string, std::string>> out;
   UniqueValues seen("header");
   for (const KeyedField& entry : entriesOf(reader, field)) {
     const std::string& name = entry.key;
     if (!isToken(name)) {
       reader.error(entry.key_mark, entry.field.path,
-                   "expected a header name (" + std::string(kTokenChars) + "), got " +
-                       quote(name));
+                   "expected a header name (" + std::string(kTokenChars) + "), got " + quote(name));
       continue;
     }
     if (!checkNotManaged(reader, entry.key_mark, entry.field.path, name)) continue;

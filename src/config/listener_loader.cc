@@ -1,5 +1,7 @@
 // Listeners: address, limits, timeouts, forwarding headers, error pages, virtual hosts.
 
+#include <unordered_map>
+
 #include "config/sections.h"
 #include "config/text_checks.h"
 #include "config/units.h"
@@ -141,9 +143,8 @@ void loadErrorPages(Reader& reader, const Field& field, std::map<uint16_t, std::
   }
 }
 
-proxy::VirtualHostConfig loadVirtualHost(Reader& reader, const Field& field,
-                                         UniqueValues* names, UniqueValues* domains_seen,
-                                         std::vector<ClusterRef>* cluster_refs) {
+proxy::VirtualHostConfig loadVirtualHost(Reader& reader, const Field& field, UniqueValues* names,
+                                         UniqueValues* domains_seen, RouteContext* routes) {
   proxy::VirtualHostConfig vhost;
   MapReader map(reader, field, {"name", "domains", "routes"});
   if (!map.valid()) return vhost;
@@ -167,50 +168,60 @@ proxy::VirtualHostConfig loadVirtualHost(Reader& reader, const Field& field,
   }
   if (const Field* f = map.require("routes")) {
     for (const Field& item : itemsOf(reader, *f, /*non_empty=*/true)) {
-      vhost.routes.push_back(loadRoute(reader, item, cluster_refs));
+      vhost.routes.push_back(loadRoute(reader, item, routes));
     }
   }
   return vhost;
 }
 
-// Listener addresses already taken, to catch two listeners that could not both bind.
+// Listener addresses already taken, to catch two listeners that could not both bind: the
+// same address twice, or a wildcard and a specific address on one port. Lookups are by key so
+// a file with thousands of listeners stays linear.
 class AddressRegistry {
  public:
   void check(Reader& reader, const Field& field, const net::Address& address) {
     // Port 0 asks the kernel for a fresh port each time: never a conflict.
     if (address.port() == 0) return;
-    for (const Entry& e : entries_) {
-      if (e.address.family() != address.family() || e.address.port() != address.port()) continue;
-      bool same = e.address.hostString() == address.hostString();
-      if (!same && !isWildcard(e.address) && !isWildcard(address)) continue;
+    Entry entry{address.toString(), field.path, field.mark.line + 1};
+    std::string port_key = std::to_string(address.family()) + "/" + std::to_string(address.port());
+    if (auto it = exact_.find(entry.text); it != exact_.end()) {
       reader.error(field.mark, field.path,
-                   std::string(same ? "duplicate listener address " : "listener address ") +
-                       address.toString() + (same ? "" : " overlaps " + e.address.toString()) +
-                       " (first used at " + e.path + ", line " + std::to_string(e.line) + ")");
+                   "duplicate listener address " + entry.text + firstUse(it->second));
       return;
     }
-    entries_.push_back(Entry{address, field.path, field.mark.line + 1});
+    bool wildcard = address.hostString() == "0.0.0.0" || address.hostString() == "::";
+    // A wildcard conflicts with any specific address on its port, and the other way round.
+    auto& others = wildcard ? specific_ : wildcard_;
+    if (auto it = others.find(port_key); it != others.end()) {
+      reader.error(
+          field.mark, field.path,
+          "listener address " + entry.text + " overlaps " + it->second.text + firstUse(it->second));
+      return;
+    }
+    (wildcard ? wildcard_ : specific_).emplace(port_key, entry);
+    exact_.emplace(entry.text, std::move(entry));
   }
 
  private:
   struct Entry {
-    net::Address address;
+    std::string text;
     std::string path;
     int line;
   };
-  static bool isWildcard(const net::Address& a) {
-    std::string host = a.hostString();
-    return host == "0.0.0.0" || host == "::";
+  static std::string firstUse(const Entry& e) {
+    return " (first used at " + e.path + ", line " + std::to_string(e.line) + ")";
   }
-  std::vector<Entry> entries_;
+  std::unordered_map<std::string, Entry> exact_;
+  std::unordered_map<std::string, Entry> wildcard_;  // "family/port" -> first wildcard
+  std::unordered_map<std::string, Entry> specific_;  // "family/port" -> first specific address
 };
 
 ListenerConfig loadListener(Reader& reader, const Field& field, UniqueValues* names,
-                            AddressRegistry* addresses, std::vector<ClusterRef>* cluster_refs) {
+                            AddressRegistry* addresses, RouteContext* routes) {
   ListenerConfig listener;
-  MapReader map(reader, field,
-                {"name", "address", "limits", "timeouts", "forwarding", "error_pages",
-                 "virtual_hosts"});
+  MapReader map(
+      reader, field,
+      {"name", "address", "limits", "timeouts", "forwarding", "error_pages", "virtual_hosts"});
   if (!map.valid()) return listener;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -222,9 +233,9 @@ ListenerConfig loadListener(Reader& reader, const Field& field, UniqueValues* na
       listener.address_text = *text;
       addresses->check(reader, *f, listener.address);
     } else if (text) {
-      reader.error(f->mark, f->path,
-                   "expected an address like 127.0.0.1:8080, [::1]:8080 or *:8080, got " +
-                       quote(*text));
+      reader.error(
+          f->mark, f->path,
+          "expected an address like 127.0.0.1:8080, [::1]:8080 or *:8080, got " + quote(*text));
     }
   }
   if (const Field* f = map.find("limits")) loadLimits(reader, *f, &listener.limits);
@@ -236,7 +247,7 @@ ListenerConfig loadListener(Reader& reader, const Field& field, UniqueValues* na
     UniqueValues domains("domain");
     for (const Field& item : itemsOf(reader, *f, /*non_empty=*/true)) {
       listener.virtual_hosts.push_back(
-          loadVirtualHost(reader, item, &vhost_names, &domains, cluster_refs));
+          loadVirtualHost(reader, item, &vhost_names, &domains, routes));
     }
   }
   return listener;
@@ -245,11 +256,11 @@ ListenerConfig loadListener(Reader& reader, const Field& field, UniqueValues* na
 }  // namespace
 
 void loadListeners(Reader& reader, const Field& field, std::vector<ListenerConfig>* out,
-                   std::vector<ClusterRef>* cluster_refs) {
+                   RouteContext* routes) {
   UniqueValues names("listener name");
   AddressRegistry addresses;
   for (const Field& item : itemsOf(reader, field, /*non_empty=*/true)) {
-    out->push_back(loadListener(reader, item, &names, &addresses, cluster_refs));
+    out->push_back(loadListener(reader, item, &names, &addresses, routes));
   }
 }
 

@@ -85,10 +85,9 @@ void loadAccessLog(Reader& reader, const Field& field, AccessLogConfig* out) {
   }
   if (const Field* f = map.find("format")) {
     internal::assignIf(&out->format,
-                       internal::readEnum<AccessLogFormat>(
-                           reader, *f,
-                           {{"combined", AccessLogFormat::Combined},
-                            {"json", AccessLogFormat::Json}}));
+                       internal::readEnum<AccessLogFormat>(reader, *f,
+                                                           {{"combined", AccessLogFormat::Combined},
+                                                            {"json", AccessLogFormat::Json}}));
   }
 }
 
@@ -100,15 +99,17 @@ void checkClusterRefs(Reader& reader, const std::vector<ClusterRef>& refs,
   std::string listed;
   for (const auto& c : clusters) {
     if (c.name.empty() || !names.insert(c.name).second) continue;
+    // A few names are a hint; thousands would bury the message.
+    if (names.size() > 10) continue;
     if (!listed.empty()) listed += ", ";
-    listed += c.name;
+    listed += names.size() == 10 ? "..." : c.name;
   }
   for (const ClusterRef& ref : refs) {
     if (names.count(ref.name) != 0) continue;
-    reader.error(ref.mark, ref.path,
-                 "unknown cluster " + internal::quote(ref.name) +
-                     (listed.empty() ? "; no clusters are defined"
-                                     : "; defined clusters: " + listed));
+    reader.error(
+        ref.mark, ref.path,
+        "unknown cluster " + internal::quote(ref.name) +
+            (listed.empty() ? "; no clusters are defined" : "; defined clusters: " + listed));
   }
 }
 
@@ -147,9 +148,9 @@ std::optional<YAML::Node> parseDocument(Reader& reader, const std::string& text)
     const YAML::Mark& second = probe.starts[1];
     if (second.pos == probe.starts[0].pos) {
       std::string_view rest = std::string_view(text).substr(static_cast<size_t>(second.pos));
-      reader.error(second, "",
-                   "YAML syntax error: unexpected " +
-                       internal::quote(rest.substr(0, rest.empty() ? 0 : 1)));
+      reader.error(
+          second, "",
+          "YAML syntax error: unexpected " + internal::quote(rest.substr(0, rest.empty() ? 0 : 1)));
     } else {
       reader.error(second, "", "only one YAML document is allowed per file");
     }
@@ -176,14 +177,14 @@ void loadDocument(Reader& reader, const YAML::Node& root, ServerConfig* config) 
   }
   if (const Field* f = map.find("error_log")) loadErrorLog(reader, *f, &config->error_log);
   if (const Field* f = map.find("access_log")) loadAccessLog(reader, *f, &config->access_log);
-  std::vector<ClusterRef> cluster_refs;
+  internal::RouteContext routes;
   if (const Field* f = map.require("listeners")) {
-    internal::loadListeners(reader, *f, &config->listeners, &cluster_refs);
+    internal::loadListeners(reader, *f, &config->listeners, &routes);
   }
   if (const Field* f = map.find("clusters")) {
     internal::loadClusters(reader, *f, &config->clusters);
   }
-  checkClusterRefs(reader, cluster_refs, config->clusters);
+  checkClusterRefs(reader, routes.cluster_refs, config->clusters);
 }
 
 }  // namespace

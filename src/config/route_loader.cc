@@ -14,25 +14,31 @@ namespace {
 using proxy::PathMatchKind;
 using proxy::RouteConfig;
 
-// Compiled once here so a bad pattern is a load error, never a request-time surprise.
-std::shared_ptr<const re2::RE2> readRegex(Reader& reader, const Field& field) {
+// Compiled here so a bad pattern is a load error, never a request-time surprise.
+std::shared_ptr<const re2::RE2> readRegex(Reader& reader, const Field& field, RouteContext* ctx) {
   std::optional<std::string> text = readString(reader, field);
   if (!text) return nullptr;
-  re2::RE2::Options options;
-  options.set_log_errors(false);  // the error goes into our message, not to stderr
-  auto re = std::make_shared<const re2::RE2>(*text, options);
-  if (!re->ok()) {
-    reader.error(field.mark, field.path, "invalid regex " + quote(*text) + ": " + re->error());
-    return nullptr;
+  int pos = field.node.Mark().pos;
+  auto cached = ctx->regexes.find(pos);
+  if (cached == ctx->regexes.end() || pos < 0) {
+    re2::RE2::Options options;
+    options.set_log_errors(false);  // the error goes into our message, not to stderr
+    RouteContext::CompiledRegex compiled;
+    compiled.regex = std::make_shared<const re2::RE2>(*text, options);
+    if (!compiled.regex->ok()) {
+      compiled.error = "invalid regex " + quote(*text) + ": " + compiled.regex->error();
+      compiled.regex = nullptr;
+    }
+    cached = ctx->regexes.insert_or_assign(pos, std::move(compiled)).first;
   }
-  return re;
+  if (cached->second.regex == nullptr) reader.error(field.mark, field.path, cached->second.error);
+  return cached->second.regex;
 }
 
 // Among `keys`, the ones present; reports every one after the first as a conflict, pointing
 // at its key. Returns the first present key, or "" when none is.
 std::string_view exclusiveKey(Reader& reader, const MapReader& map,
-                              std::initializer_list<std::string_view> keys,
-                              std::string_view rule) {
+                              std::initializer_list<std::string_view> keys, std::string_view rule) {
   std::string_view first;
   for (std::string_view key : keys) {
     const Field* f = map.find(key);
@@ -47,7 +53,8 @@ std::string_view exclusiveKey(Reader& reader, const MapReader& map,
   return first;
 }
 
-proxy::ValueMatch loadValueMatch(Reader& reader, const Field& field, bool is_header) {
+proxy::ValueMatch loadValueMatch(Reader& reader, const Field& field, bool is_header,
+                                 RouteContext* ctx) {
   proxy::ValueMatch match;
   MapReader map(reader, field, {"name", "value", "present", "regex", "invert"});
   if (!map.valid()) return match;
@@ -67,12 +74,13 @@ proxy::ValueMatch loadValueMatch(Reader& reader, const Field& field, bool is_hea
     // "present: false" reads naturally but would silently mean something; absence is spelled
     // with invert so there is exactly one way to say it.
     if (present == false) {
-      reader.error(f.mark, f.path, "must be true; to match absence use present: true with "
-                                   "invert: true");
+      reader.error(f.mark, f.path,
+                   "must be true; to match absence use present: true with "
+                   "invert: true");
     }
     match.present_only = true;
   } else {
-    match.regex = readRegex(reader, *map.find("regex"));
+    match.regex = readRegex(reader, *map.find("regex"), ctx);
   }
   if (const Field* f = map.find("invert")) assignIf(&match.invert, readBool(reader, *f));
   return match;
@@ -94,7 +102,7 @@ void loadMethods(Reader& reader, const Field& field, std::vector<std::string>* o
   }
 }
 
-void loadMatch(Reader& reader, const Field& field, proxy::RouteMatch* match) {
+void loadMatch(Reader& reader, const Field& field, proxy::RouteMatch* match, RouteContext* ctx) {
   MapReader map(reader, field, {"path", "prefix", "regex", "methods", "headers", "query"});
   if (!map.valid()) return;
   std::string_view kind = exclusiveKey(reader, map, {"path", "prefix", "regex"},
@@ -109,17 +117,17 @@ void loadMatch(Reader& reader, const Field& field, proxy::RouteMatch* match) {
     assignIf(&match->path, readPath(reader, *map.find("prefix")));
   } else if (kind == "regex") {
     match->kind = PathMatchKind::Regex;
-    match->regex = readRegex(reader, *map.find("regex"));
+    match->regex = readRegex(reader, *map.find("regex"), ctx);
   }
   if (const Field* f = map.find("methods")) loadMethods(reader, *f, &match->methods);
   if (const Field* f = map.find("headers")) {
     for (const Field& item : itemsOf(reader, *f, false)) {
-      match->headers.push_back(loadValueMatch(reader, item, /*is_header=*/true));
+      match->headers.push_back(loadValueMatch(reader, item, /*is_header=*/true, ctx));
     }
   }
   if (const Field* f = map.find("query")) {
     for (const Field& item : itemsOf(reader, *f, false)) {
-      match->query.push_back(loadValueMatch(reader, item, /*is_header=*/false));
+      match->query.push_back(loadValueMatch(reader, item, /*is_header=*/false, ctx));
     }
   }
 }
@@ -137,15 +145,14 @@ void loadHeaderRules(Reader& reader, const Field& field, proxy::HeaderRules* rul
   }
 }
 
-void loadProxy(Reader& reader, const Field& field, RouteConfig* route,
-               std::vector<ClusterRef>* cluster_refs) {
+void loadProxy(Reader& reader, const Field& field, RouteConfig* route, RouteContext* ctx) {
   MapReader map(reader, field, {"cluster"});
   if (!map.valid()) return;
   if (const Field* f = map.require("cluster")) {
     std::optional<std::string> name = readName(reader, *f);
     if (!name) return;
     route->proxy.cluster = *name;
-    cluster_refs->push_back(ClusterRef{std::move(*name), f->path, f->mark});
+    ctx->cluster_refs.push_back(ClusterRef{std::move(*name), f->path, f->mark});
   }
 }
 
@@ -171,10 +178,10 @@ void loadRedirect(Reader& reader, const Field& field, PathMatchKind match_kind,
                 {"status", "scheme", "host", "port", "path", "prefix_rewrite", "strip_query"});
   if (!map.valid()) return;
   if (const Field* f = map.find("status")) {
-    assignIf(&redirect->status,
-             readEnum<uint16_t>(reader, *f,
-                                {{"301", 301}, {"302", 302}, {"303", 303}, {"307", 307},
-                                 {"308", 308}}));
+    assignIf(
+        &redirect->status,
+        readEnum<uint16_t>(reader, *f,
+                           {{"301", 301}, {"302", 302}, {"303", 303}, {"307", 307}, {"308", 308}}));
   }
   if (const Field* f = map.find("scheme")) {
     assignIf(&redirect->scheme,
@@ -183,9 +190,9 @@ void loadRedirect(Reader& reader, const Field& field, PathMatchKind match_kind,
   if (const Field* f = map.find("host")) {
     std::optional<std::string> host = readString(reader, *f);
     if (host && !isHostname(*host)) {
-      reader.error(f->mark, f->path,
-                   "expected a hostname like example.com (set the port with `port`), got " +
-                       quote(*host));
+      reader.error(
+          f->mark, f->path,
+          "expected a hostname like example.com (set the port with `port`), got " + quote(*host));
     } else if (host) {
       redirect->host = *host;
     }
@@ -240,14 +247,14 @@ void loadStatic(Reader& reader, const Field& field, proxy::StaticAction* static_
 
 }  // namespace
 
-RouteConfig loadRoute(Reader& reader, const Field& field, std::vector<ClusterRef>* cluster_refs) {
+RouteConfig loadRoute(Reader& reader, const Field& field, RouteContext* ctx) {
   RouteConfig route;
   MapReader map(reader, field,
                 {"name", "match", "request_headers", "response_headers", "rewrite_prefix", "proxy",
                  "direct_response", "redirect", "static"});
   if (!map.valid()) return route;
   if (const Field* f = map.find("name")) assignIf(&route.name, readName(reader, *f));
-  if (const Field* f = map.find("match")) loadMatch(reader, *f, &route.match);
+  if (const Field* f = map.find("match")) loadMatch(reader, *f, &route.match, ctx);
   if (const Field* f = map.find("request_headers")) {
     loadHeaderRules(reader, *f, &route.request_headers);
   }
@@ -255,16 +262,16 @@ RouteConfig loadRoute(Reader& reader, const Field& field, std::vector<ClusterRef
     loadHeaderRules(reader, *f, &route.response_headers);
   }
 
-  std::string_view action = exclusiveKey(reader, map,
-                                         {"proxy", "direct_response", "redirect", "static"},
-                                         "a route takes exactly one action");
+  std::string_view action =
+      exclusiveKey(reader, map, {"proxy", "direct_response", "redirect", "static"},
+                   "a route takes exactly one action");
   if (action.empty()) {
     reader.error(field.mark, field.path,
                  "missing action; expected exactly one of: proxy, direct_response, redirect, "
                  "static");
   } else if (action == "proxy") {
     route.action = RouteConfig::ActionKind::Proxy;
-    loadProxy(reader, *map.find("proxy"), &route, cluster_refs);
+    loadProxy(reader, *map.find("proxy"), &route, ctx);
   } else if (action == "direct_response") {
     route.action = RouteConfig::ActionKind::Direct;
     loadDirect(reader, *map.find("direct_response"), &route.direct);

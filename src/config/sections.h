@@ -3,6 +3,7 @@
 // they share. loader.cc drives them; each file owns one part (listeners, routes, clusters).
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -25,11 +26,22 @@ struct ClusterRef {
   YAML::Mark mark;
 };
 
+// What routes across the whole file share while they are read.
+struct RouteContext {
+  std::vector<ClusterRef> cluster_refs;
+  // Compiled patterns by their offset in the file. An alias makes many routes share one
+  // pattern node; compiling a large pattern once per use could take minutes.
+  struct CompiledRegex {
+    std::shared_ptr<const re2::RE2> regex;  // null when the pattern is invalid
+    std::string error;
+  };
+  std::unordered_map<int, CompiledRegex> regexes;
+};
+
 void loadListeners(Reader& reader, const Field& field, std::vector<proxy::ListenerConfig>* out,
-                   std::vector<ClusterRef>* cluster_refs);
+                   RouteContext* routes);
 void loadClusters(Reader& reader, const Field& field, std::vector<upstream::ClusterConfig>* out);
-proxy::RouteConfig loadRoute(Reader& reader, const Field& field,
-                             std::vector<ClusterRef>* cluster_refs);
+proxy::RouteConfig loadRoute(Reader& reader, const Field& field, RouteContext* routes);
 
 // Remembers values already used in one scope (listener names, domains of a listener, ...) and
 // reports a repeat with a pointer to the first use.
@@ -56,7 +68,6 @@ std::optional<std::string> readHeaderValue(Reader& reader, const Field& field);
 std::optional<std::string> readPath(Reader& reader, const Field& field);
 // A mapping of header name -> value, in document order. Names the proxy manages itself
 // (Content-Length, Connection, ...) are refused.
-std::vector<std::pair<std::string, std::string>> readHeaderMap(Reader& reader,
-                                                               const Field& field);
+std::vector<std::pair<std::string, std::string>> readHeaderMap(Reader& reader, const Field& field);
 
 }  // namespace portico::config::internal

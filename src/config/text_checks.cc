@@ -19,7 +19,9 @@ bool isCtl(char c) {
   return u < 0x20 || u == 0x7f;
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -64,8 +66,8 @@ bool isHeaderValue(std::string_view text) {
 
 bool isManagedHeader(std::string_view name) {
   static constexpr std::array<std::string_view, 8> kManaged = {
-      "content-length", "transfer-encoding", "connection", "keep-alive",
-      "upgrade",        "te",                "trailer",    "proxy-connection"};
+      "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te",
+      "trailer",        "proxy-connection"};
   for (std::string_view m : kManaged) {
     if (equalsIgnoreCase(name, m)) return true;
   }
@@ -123,8 +125,9 @@ bool normalizeDomain(std::string* domain, std::string* why) {
     host = host.substr(0, colon);
   }
   if (!isHostname(host)) {
-    *why = "expected a hostname (letters, digits, '-' and '.', optional :port), \"*.suffix\" "
-           "or \"*\"";
+    *why =
+        "expected a hostname (letters, digits, '-' and '.', optional :port), \"*.suffix\" "
+        "or \"*\"";
     return false;
   }
   return true;

@@ -8,7 +8,9 @@ namespace {
 constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
 constexpr int64_t kI64Max = std::numeric_limits<int64_t>::max();
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Consumes leading decimal digits of *text into *value, saturating at kU64Max.
 // Returns false when there is no digit at all.
@@ -31,7 +33,9 @@ uint64_t saturatingMul(uint64_t a, uint64_t b) {
   return a * b;
 }
 
-uint64_t saturatingAdd(uint64_t a, uint64_t b) { return (a > kU64Max - b) ? kU64Max : a + b; }
+uint64_t saturatingAdd(uint64_t a, uint64_t b) {
+  return (a > kU64Max - b) ? kU64Max : a + b;
+}
 
 struct DurationUnit {
   std::string_view name;

@@ -9,18 +9,22 @@
 namespace portico::config::internal {
 namespace {
 
-bool hasUsableMark(const YAML::Node& node) { return !node.IsNull() && !node.Mark().is_null(); }
+bool hasUsableMark(const YAML::Node& node) {
+  return !node.IsNull() && !node.Mark().is_null();
+}
 
 // A scalar's text, or nullopt after reporting "expected <what>, got <kind>".
 std::optional<std::string> scalarText(Reader& reader, const Field& field, std::string_view what) {
-  if (field.node.IsScalar()) return field.node.Scalar();
+  if (field.node.IsScalar()) {
+    reader.countBytes(field.node.Scalar().size());
+    return field.node.Scalar();
+  }
   reader.error(field.mark, field.path,
                "expected " + std::string(what) + ", got " + describe(field.node));
   return std::nullopt;
 }
 
-std::string rangeText(const std::string& min, const std::string& max, bool has_min,
-                      bool has_max) {
+std::string rangeText(const std::string& min, const std::string& max, bool has_min, bool has_max) {
   if (has_min && has_max) return "must be between " + min + " and " + max;
   if (has_min) return "must be at least " + min;
   return "must be at most " + max;
@@ -28,8 +32,7 @@ std::string rangeText(const std::string& min, const std::string& max, bool has_m
 
 }  // namespace
 
-ConfigError Reader::make(const YAML::Mark& mark, std::string_view key,
-                          std::string message) const {
+ConfigError Reader::make(const YAML::Mark& mark, std::string_view key, std::string message) const {
   ConfigError e;
   e.file = file_;
   // yaml-cpp marks are 0-based; some synthesized nodes carry no mark at all.
@@ -62,6 +65,15 @@ void Reader::countNode() {
   throw AbortLoad{};
 }
 
+void Reader::countBytes(size_t n) {
+  bytes_ += n;
+  if (bytes_ <= kMaxScalarBytes) return;
+  stop_ = make(YAML::Mark::null_mark(), "",
+               "configuration too complex: more than " + std::to_string(kMaxScalarBytes >> 20) +
+                   " MiB of values after expanding aliases");
+  throw AbortLoad{};
+}
+
 std::vector<ConfigError> Reader::takeErrors() {
   // Sections are read in schema order, not file order; sorting gives the operator a list to
   // fix top to bottom.
@@ -75,11 +87,15 @@ std::vector<ConfigError> Reader::takeErrors() {
 
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return quote(node.Scalar());
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return quote(node.Scalar());
     case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: break;
+    case YAML::NodeType::Undefined:
+      break;
   }
   return "nothing";
 }
@@ -116,10 +132,13 @@ std::string quote(std::string_view text) {
 }
 
 std::string joinPath(std::string_view parent, std::string_view key) {
-  if (parent.empty()) return std::string(key);
+  // Real keys are short; a huge one (a typo, or an attack) must not be copied into every
+  // path below it and every error message.
+  constexpr size_t kMaxKeyShown = 128;
   std::string out(parent);
-  out.push_back('.');
-  out.append(key);
+  if (!out.empty()) out.push_back('.');
+  out.append(key.substr(0, kMaxKeyShown));
+  if (key.size() > kMaxKeyShown) out.append("...");
   return out;
 }
 
@@ -167,9 +186,9 @@ MapReader::MapReader(Reader& reader, const Field& field,
       if (e.key != key) continue;
       // YAML says keys are unique, but yaml-cpp keeps both; silently using one would hide
       // half of what the operator wrote.
-      reader_.error(key_node.Mark(), path,
-                    "duplicate key (first set at line " + std::to_string(e.key_mark.line + 1) +
-                        ")");
+      reader_.error(
+          key_node.Mark(), path,
+          "duplicate key (first set at line " + std::to_string(e.key_mark.line + 1) + ")");
       duplicate = true;
       break;
     }
@@ -214,11 +233,11 @@ std::vector<KeyedField> entriesOf(Reader& reader, const Field& field) {
     YAML::Node key_node = it->first;
     YAML::Node value = it->second;
     if (!key_node.IsScalar()) {
-      reader.error(key_node.Mark(), field.path,
-                   "expected a string key, got " + describe(key_node));
+      reader.error(key_node.Mark(), field.path, "expected a string key, got " + describe(key_node));
       continue;
     }
     const std::string& key = key_node.Scalar();
+    reader.countBytes(key.size());
     std::string path = joinPath(field.path, key);
     auto [pos, inserted] = first_line.emplace(key, key_node.Mark().line + 1);
     if (!inserted) {
@@ -315,8 +334,7 @@ std::optional<int64_t> readDurationMs(Reader& reader, const Field& field, int64_
   return value;
 }
 
-std::optional<uint64_t> readSize(Reader& reader, const Field& field, uint64_t min,
-                                 uint64_t max) {
+std::optional<uint64_t> readSize(Reader& reader, const Field& field, uint64_t min, uint64_t max) {
   constexpr std::string_view kExpected = "a size like 8KiB, 64k or 1048576";
   std::optional<std::string> text = scalarText(reader, field, kExpected);
   if (!text) return std::nullopt;

@@ -29,6 +29,9 @@ class Reader {
   // Nodes visited, counting every alias expansion: a few aliases to aliases can otherwise make
   // a small file describe an exponentially large tree.
   static constexpr size_t kMaxNodes = 1'000'000;
+  // Bytes of scalar text copied into the config, again counting alias expansions: a 500 KiB
+  // body aliased from 10,000 routes would otherwise become 5 GB of strings.
+  static constexpr size_t kMaxScalarBytes = 64 * 1024 * 1024;
 
   explicit Reader(std::string file) : file_(std::move(file)) {}
 
@@ -38,11 +41,11 @@ class Reader {
   void fatal(const YAML::Mark& mark, std::string_view key, std::string message);
   // Called once per visited node; throws AbortLoad when the budget is exhausted.
   void countNode();
+  // Called with the size of each scalar read; throws AbortLoad when the budget is exhausted.
+  void countBytes(size_t n);
 
   // All errors in file order, followed by the reason for stopping early, if any.
   std::vector<ConfigError> takeErrors();
-  bool hasErrors() const { return !errors_.empty() || stop_.has_value(); }
-  const std::string& file() const { return file_; }
 
  private:
   ConfigError make(const YAML::Mark& mark, std::string_view key, std::string message) const;
@@ -51,6 +54,7 @@ class Reader {
   std::vector<ConfigError> errors_;
   std::optional<ConfigError> stop_;
   size_t nodes_ = 0;
+  size_t bytes_ = 0;
 };
 
 // A value in the document and the path that reached it.
@@ -62,7 +66,7 @@ struct Field {
   YAML::Mark mark;
 };
 
-// "a mapping", "a list", "a string", "nothing": for "expected X, got Y" messages.
+// "a mapping", "a list", the quoted scalar, or "nothing": for "expected X, got Y" messages.
 std::string describe(const YAML::Node& node);
 // The value quoted and escaped for an error message, truncated when long.
 std::string quote(std::string_view text);
@@ -77,7 +81,6 @@ class MapReader {
   MapReader(Reader& reader, const Field& field, std::initializer_list<std::string_view> allowed);
 
   bool valid() const { return valid_; }
-  const Field& self() const { return self_; }
   // nullptr when the key is absent (or the node was not a mapping).
   const Field* find(std::string_view key) const;
   // Like find, but reports "missing required key" at this mapping when absent.
@@ -117,8 +120,7 @@ std::optional<int64_t> readInt(Reader& reader, const Field& field, int64_t min, 
 std::optional<bool> readBool(Reader& reader, const Field& field);
 std::optional<int64_t> readDurationMs(Reader& reader, const Field& field, int64_t min_ms,
                                       int64_t max_ms);
-std::optional<uint64_t> readSize(Reader& reader, const Field& field, uint64_t min,
-                                 uint64_t max);
+std::optional<uint64_t> readSize(Reader& reader, const Field& field, uint64_t min, uint64_t max);
 
 template <typename E>
 using EnumNames = std::initializer_list<std::pair<std::string_view, E>>;

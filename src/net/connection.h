@@ -112,7 +112,6 @@ class Connection final : public event::IoHandler, public event::Deletable {
   bool write_blocked_ = false;     // waiting for EPOLLOUT
   bool shutdown_after_write_ = false;
   bool remote_closed_ = false;
-  bool dispatching_ = false;
   uint64_t bytes_read_ = 0;
   uint64_t bytes_written_ = 0;
   int file_fd_ = -1;          // file being sent, owned

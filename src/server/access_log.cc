@@ -115,7 +115,7 @@ void AccessLogWriter::run() {
 
 AccessLogger::AccessLogger(event::EventLoop& loop, AccessLogWriter* writer,
                            config::AccessLogFormat format)
-    : loop_(loop), writer_(writer), format_(format), flush_timer_(loop, [this] { flush(); }) {
+    : writer_(writer), format_(format), flush_timer_(loop, [this] { flush(); }) {
   buffer_.reserve(kFlushBytes * 2);
 }
 

@@ -65,7 +65,6 @@ class AccessLogger {
                   const net::Address& peer);
   const std::string& timestamp(int64_t wall_us);
 
-  event::EventLoop& loop_;
   AccessLogWriter* writer_;
   config::AccessLogFormat format_;
   std::string buffer_;

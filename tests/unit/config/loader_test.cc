@@ -18,7 +18,9 @@ using ::testing::AssertionSuccess;
 using ::testing::ElementsAre;
 using ::testing::StartsWith;
 
-LoadResult load(const std::string& yaml) { return loadConfigString(yaml, "test.yaml"); }
+LoadResult load(const std::string& yaml) {
+  return loadConfigString(yaml, "test.yaml");
+}
 
 std::vector<std::string> errorLines(const LoadResult& r) {
   std::vector<std::string> out;
@@ -146,7 +148,10 @@ listeners:
                 - {name: X-No, value: x, invert: true}
               query: [ {name: debug, value: "1"} ]
             request_headers: { add: {X-A: "1"}, set: {X-B: "2"}, remove: [X-C] }
-            response_headers: { add: {X-D: "3", X-D2: "3b"}, set: {X-E: "4"}, remove: [Server-Timing] }
+            response_headers:
+              add: {X-D: "3", X-D2: "3b"}
+              set: {X-E: "4"}
+              remove: [Server-Timing]
             rewrite_prefix: /v1
             proxy: { cluster: demo }
           - match: { path: /health }
@@ -156,7 +161,8 @@ listeners:
                         prefix_rewrite: /new, strip_query: true }
           - match: { regex: "^/v[0-9]+/" }
             redirect: { path: /x }
-          - static: { root: )" + root + R"(, index: home.html }
+          - static: { root: )" +
+                           root + R"(, index: home.html }
       - name: default
         domains: ["*"]
         routes:
@@ -228,8 +234,8 @@ clusters:
   EXPECT_FALSE(l.forwarding.request_id);
   EXPECT_EQ(l.forwarding.server_header, proxy::ServerHeaderMode::Pass);
   EXPECT_EQ(l.forwarding.server_name, "edge-1");
-  EXPECT_EQ(l.error_pages, (std::map<uint16_t, std::string>{{502, "bad gateway page"},
-                                                            {503, "busy"}}));
+  EXPECT_EQ(l.error_pages,
+            (std::map<uint16_t, std::string>{{502, "bad gateway page"}, {503, "busy"}}));
 
   ASSERT_EQ(l.virtual_hosts.size(), 2u);
   const proxy::VirtualHostConfig& api = l.virtual_hosts[0];
@@ -324,7 +330,8 @@ clusters:
 
 TEST(ConfigLoaderTest, DefaultsApplyWhenOmitted) {
   LoadResult r = load(kBase + R"(
-          - proxy: {cluster: demo})" + kDemoCluster);
+          - proxy: {cluster: demo})" +
+                      kDemoCluster);
   ASSERT_TRUE(r.config.has_value()) << joined(r);
   const ServerConfig& c = *r.config;
   EXPECT_EQ(c.workers, 0u);
@@ -411,7 +418,8 @@ listeners:
             direct_response: {}
 )");
   // "x-common-headers" is not a key of the schema: anchors must live inside known keys.
-  EXPECT_THAT(errorLines(r), ElementsAre(StartsWith("test.yaml:2:1: x-common-headers: unknown key")));
+  EXPECT_THAT(errorLines(r),
+              ElementsAre(StartsWith("test.yaml:2:1: x-common-headers: unknown key")));
 
   r = load(R"(
 listeners:
@@ -548,9 +556,10 @@ TEST(ConfigLoaderErrorTest, BadBool) {
 }
 
 TEST(ConfigLoaderErrorTest, BadEnum) {
-  EXPECT_TRUE(hasOneError(kListenerHead + "\n    forwarding: {x_forwarded_for: sometimes}" + kVhosts,
-                          "test.yaml:4:35: listeners[0].forwarding.x_forwarded_for: expected one "
-                          "of: append, replace, off; got \"sometimes\""));
+  EXPECT_TRUE(
+      hasOneError(kListenerHead + "\n    forwarding: {x_forwarded_for: sometimes}" + kVhosts,
+                  "test.yaml:4:35: listeners[0].forwarding.x_forwarded_for: expected one "
+                  "of: append, replace, off; got \"sometimes\""));
 }
 
 TEST(ConfigLoaderErrorTest, BadLogLevel) {
@@ -565,17 +574,17 @@ TEST(ConfigLoaderErrorTest, AccessLogScalarOtherThanOff) {
 }
 
 TEST(ConfigLoaderErrorTest, BadTrustedProxyPrefixLength) {
-  EXPECT_TRUE(hasOneError(kListenerHead + "\n    forwarding: {trusted_proxies: [10.0.0.0/33]}" +
-                              kVhosts,
-                          "test.yaml:4:36: listeners[0].forwarding.trusted_proxies[0]: prefix "
-                          "length must be a number 0..32, got \"10.0.0.0/33\""));
+  EXPECT_TRUE(
+      hasOneError(kListenerHead + "\n    forwarding: {trusted_proxies: [10.0.0.0/33]}" + kVhosts,
+                  "test.yaml:4:36: listeners[0].forwarding.trusted_proxies[0]: prefix "
+                  "length must be a number 0..32, got \"10.0.0.0/33\""));
 }
 
 TEST(ConfigLoaderErrorTest, TrustedProxyWithHostBits) {
-  EXPECT_TRUE(hasOneError(kListenerHead + "\n    forwarding: {trusted_proxies: [10.1.0.0/8]}" +
-                              kVhosts,
-                          "test.yaml:4:36: listeners[0].forwarding.trusted_proxies[0]: address "
-                          "has bits set beyond the /8 prefix (did you mean 10.0.0.0/8?)"));
+  EXPECT_TRUE(
+      hasOneError(kListenerHead + "\n    forwarding: {trusted_proxies: [10.1.0.0/8]}" + kVhosts,
+                  "test.yaml:4:36: listeners[0].forwarding.trusted_proxies[0]: address "
+                  "has bits set beyond the /8 prefix (did you mean 10.0.0.0/8?)"));
 }
 
 TEST(ConfigLoaderErrorTest, BadListenerAddress) {
@@ -637,24 +646,24 @@ TEST(ConfigLoaderErrorTest, ProxyWithoutAnyClusters) {
 }
 
 TEST(ConfigLoaderErrorTest, DuplicateListenerName) {
-  EXPECT_TRUE(hasOneError("listeners:" + listener("public", "127.0.0.1:8080") +
-                              listener("public", "127.0.0.1:8081"),
-                          "test.yaml:9:11: listeners[1].name: duplicate listener name \"public\" "
-                          "(first used at listeners[0].name, line 2)"));
+  EXPECT_TRUE(hasOneError(
+      "listeners:" + listener("public", "127.0.0.1:8080") + listener("public", "127.0.0.1:8081"),
+      "test.yaml:9:11: listeners[1].name: duplicate listener name \"public\" "
+      "(first used at listeners[0].name, line 2)"));
 }
 
 TEST(ConfigLoaderErrorTest, DuplicateListenerAddress) {
-  EXPECT_TRUE(hasOneError("listeners:" + listener("a", "127.0.0.1:8080") +
-                              listener("b", "127.0.0.1:8080"),
-                          "test.yaml:10:14: listeners[1].address: duplicate listener address "
-                          "127.0.0.1:8080 (first used at listeners[0].address, line 3)"));
+  EXPECT_TRUE(
+      hasOneError("listeners:" + listener("a", "127.0.0.1:8080") + listener("b", "127.0.0.1:8080"),
+                  "test.yaml:10:14: listeners[1].address: duplicate listener address "
+                  "127.0.0.1:8080 (first used at listeners[0].address, line 3)"));
 }
 
 TEST(ConfigLoaderErrorTest, OverlappingWildcardListenerAddress) {
-  EXPECT_TRUE(hasOneError("listeners:" + listener("a", "\"*:8080\"") +
-                              listener("b", "127.0.0.1:8080"),
-                          "test.yaml:10:14: listeners[1].address: listener address 127.0.0.1:8080 "
-                          "overlaps 0.0.0.0:8080 (first used at listeners[0].address, line 3)"));
+  EXPECT_TRUE(
+      hasOneError("listeners:" + listener("a", "\"*:8080\"") + listener("b", "127.0.0.1:8080"),
+                  "test.yaml:10:14: listeners[1].address: listener address 127.0.0.1:8080 "
+                  "overlaps 0.0.0.0:8080 (first used at listeners[0].address, line 3)"));
 }
 
 TEST(ConfigLoaderErrorTest, DuplicateClusterName) {
@@ -776,7 +785,8 @@ TEST(ConfigLoaderErrorTest, RewritePrefixNeedsPrefixMatch) {
   EXPECT_TRUE(hasOneError(kRoutes + R"(
           - match: {path: /a}
             rewrite_prefix: /b
-            proxy: {cluster: demo})" + kDemoCluster,
+            proxy: {cluster: demo})" +
+                              kDemoCluster,
                           "test.yaml:9:13: listeners[0].virtual_hosts[0].routes[0].rewrite_prefix:"
                           " rewrite_prefix needs a prefix match (match.prefix)"));
 }
@@ -874,7 +884,8 @@ TEST(ConfigLoaderErrorTest, StrayCommaIsASyntaxError) {
 }
 
 TEST(ConfigLoaderErrorTest, NonScalarKey) {
-  EXPECT_TRUE(hasOneError(kBase + "\n[a, b]: 1", "test.yaml:9:1: -: expected a string key, got a list"));
+  EXPECT_TRUE(
+      hasOneError(kBase + "\n[a, b]: 1", "test.yaml:9:1: -: expected a string key, got a list"));
 }
 
 TEST(ConfigLoaderErrorTest, TooLarge) {
@@ -958,6 +969,35 @@ TEST(ConfigLoaderErrorTest, AliasExpansionIsBounded) {
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_THAT(r.errors[0].toString(),
               StartsWith("test.yaml:1:1: -: configuration too complex: more than 1000000 values"));
+}
+
+TEST(ConfigLoaderErrorTest, AliasedLargeValuesAreBounded) {
+  // 1000 routes sharing one 100 KiB body would be 100 MB of strings.
+  std::string yaml = kRoutes + "\n          - &r\n            direct_response: {body: " +
+                     std::string(100 * 1024, 'x') + "}";
+  for (int i = 0; i < 1000; ++i) yaml += "\n          - *r";
+  LoadResult r = load(yaml);
+  EXPECT_FALSE(r.config.has_value());
+  EXPECT_THAT(errorLines(r), ElementsAre(StartsWith("test.yaml:1:1: -: configuration too complex: "
+                                                    "more than 64 MiB of values")));
+}
+
+TEST(ConfigLoaderErrorTest, HugeUnknownKeyIsTruncatedInTheMessage) {
+  LoadResult r = load(kBase + "\n" + std::string(1000, 'k') + ": 1");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].key, std::string(128, 'k') + "...");
+}
+
+TEST(ConfigLoaderTest, AliasedRegexIsCompiledOnce) {
+  LoadResult r = load(kRoutes + R"(
+          - match: {regex: &re "^/v[0-9]+/"}
+            direct_response: {}
+          - match: {headers: [{name: X-Path, regex: *re}]}
+            direct_response: {})");
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  const auto& routes = r.config->listeners[0].virtual_hosts[0].routes;
+  ASSERT_NE(routes[0].match.regex, nullptr);
+  EXPECT_EQ(routes[0].match.regex, routes[1].match.headers.at(0).regex);
 }
 
 }  // namespace

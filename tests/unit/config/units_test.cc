@@ -49,8 +49,8 @@ TEST(ConfigUnitsTest, Sizes) {
 }
 
 TEST(ConfigUnitsTest, SizeRejectsMalformedText) {
-  for (const char* bad : {"", "k", "8kb", "8KB", "8 KiB", "8Ki", "-1", "1.5M", "8XB", "0x10",
-                          "8T"}) {
+  for (const char* bad :
+       {"", "k", "8kb", "8KB", "8 KiB", "8Ki", "-1", "1.5M", "8XB", "0x10", "8T"}) {
     EXPECT_FALSE(parseSize(bad).has_value()) << bad;
   }
 }
@@ -98,8 +98,8 @@ TEST(ConfigUnitsTest, FormattedValuesParseBack) {
   for (int64_t ms : {1, 250, 1000, 90000, 3600000, 86400000}) {
     EXPECT_EQ(parseDurationMs(formatDuration(ms)), ms);
   }
-  for (uint64_t bytes : {uint64_t{1}, uint64_t{256}, uint64_t{4096}, uint64_t{1} << 20,
-                         uint64_t{3} << 30}) {
+  for (uint64_t bytes :
+       {uint64_t{1}, uint64_t{256}, uint64_t{4096}, uint64_t{1} << 20, uint64_t{3} << 30}) {
     EXPECT_EQ(parseSize(formatSize(bytes)), bytes);
   }
 }
