@@ -17,6 +17,8 @@ namespace {
 // Per readiness event: after this many bytes the connection yields to others and comes back
 // through a scheduled read, so one fast peer cannot monopolise the worker.
 constexpr size_t kMaxReadPerEvent = 256 * 1024;
+// One read batch: the most that can land beyond a paused owner's watermark.
+constexpr size_t kReadBatch = 32 * 1024;
 }  // namespace
 
 Connection::Connection(event::EventLoop& loop, int fd, TransportSocketPtr transport,
@@ -218,22 +220,30 @@ void Connection::onIoReady(uint32_t events) {
 }
 
 void Connection::doRead() {
-  if (state_ != State::Open || read_disabled_ || !readable_pending_ || remote_closed_) return;
-  IoResult r = transport_->doRead(fd_, read_buffer_, kMaxReadPerEvent);
-  bytes_read_ += r.bytes;
-  if (r.action == IoResult::Action::Close) {
-    PLOG_DEBUG("read from {}: {}", peer_.toString(), strerror(r.error));
-    remote_closed_ = true;
-    closeNow(ConnectionEvent::RemoteClose);
-    return;
+  // Read in bounded batches and hand each to the owner before reading more: if the owner
+  // pauses reading (its peer is slow), at most one batch beyond the watermark is in memory.
+  size_t total = 0;
+  while (state_ == State::Open && !read_disabled_ && readable_pending_ && !remote_closed_) {
+    if (total >= kMaxReadPerEvent) {
+      scheduleRead();  // more waits in the kernel; come back after others ran
+      return;
+    }
+    IoResult r = transport_->doRead(fd_, read_buffer_, kReadBatch);
+    bytes_read_ += r.bytes;
+    total += r.bytes;
+    if (r.action == IoResult::Action::Close) {
+      PLOG_DEBUG("read from {}: {}", peer_.toString(), strerror(r.error));
+      remote_closed_ = true;
+      closeNow(ConnectionEvent::RemoteClose);
+      return;
+    }
+    if (r.end_of_stream) remote_closed_ = true;
+    if (r.would_block) readable_pending_ = r.end_of_stream;
+    if ((r.bytes > 0 || r.end_of_stream) && callbacks_) {
+      callbacks_->onData(read_buffer_, r.end_of_stream);
+    }
+    if (r.would_block || r.end_of_stream) return;
   }
-  if (r.end_of_stream) remote_closed_ = true;
-  if (r.would_block) readable_pending_ = r.end_of_stream;
-  if ((r.bytes > 0 || r.end_of_stream) && callbacks_) {
-    callbacks_->onData(read_buffer_, r.end_of_stream);
-  }
-  // Stopped on the per-event cap: more data waits in the kernel; come back after others ran.
-  if (state_ == State::Open && !r.would_block && !r.end_of_stream) scheduleRead();
 }
 
 void Connection::doWrite() {
