@@ -91,8 +91,9 @@ struct CharTables {
       value[c] = c == '\t' || (c >= 0x20 && c != 0x7f);
       target[c] = c > 0x20 && c < 0x7f && c != '#';
       // unreserved / pct-encoded / sub-delims / ":" / IP-literal brackets (RFC 3986 3.2).
-      authority[c] = alnum || (c != 0 && string_view("-._~%!$&'()*+,;=:[]").find(
-                                             static_cast<char>(c)) != string_view::npos);
+      authority[c] =
+          alnum || (c != 0 && string_view("-._~%!$&'()*+,;=:[]").find(static_cast<char>(c)) !=
+                                  string_view::npos);
       hex[c] = (c >= '0' && c <= '9')   ? static_cast<int8_t>(c - '0')
                : (c >= 'a' && c <= 'f') ? static_cast<int8_t>(c - 'a' + 10)
                : (c >= 'A' && c <= 'F') ? static_cast<int8_t>(c - 'A' + 10)
@@ -102,8 +103,12 @@ struct CharTables {
 };
 constexpr CharTables kChars;
 
-inline const unsigned char* u8(const char* p) { return reinterpret_cast<const unsigned char*>(p); }
-inline bool isOws(unsigned char c) { return c == ' ' || c == '\t'; }
+inline const unsigned char* u8(const char* p) {
+  return reinterpret_cast<const unsigned char*>(p);
+}
+inline bool isOws(unsigned char c) {
+  return c == ' ' || c == '\t';
+}
 
 // Eight bytes at a time: most bytes of a head are plain printable ASCII, and proving that for a
 // word is a few integer operations. A word that may hold an interesting byte is re-checked one
@@ -116,43 +121,45 @@ inline uint64_t load64(const unsigned char* p) {
   return x;
 }
 // Non-zero if some byte of x is below n (n <= 128).
-inline uint64_t anyBelow(uint64_t x, uint8_t n) { return (x - kOnes * n) & ~x & kHighs; }
+inline uint64_t anyBelow(uint64_t x, uint8_t n) {
+  return (x - kOnes * n) & ~x & kHighs;
+}
 // Non-zero if some byte of x equals b.
 inline uint64_t anyEqual(uint64_t x, uint8_t b) {
   uint64_t y = x ^ (kOnes * b);
   return (y - kOnes) & ~y & kHighs;
 }
 
-// Index of the first byte that may not appear in a field value, or n.
-size_t firstBadValueByte(const unsigned char* s, size_t n) {
+// Index of the first byte in s[0, n) that `table` refuses, or n. `suspect(word)` is non-zero
+// when the eight bytes may hold a refused byte; it must never miss one.
+template <typename Suspect>
+inline size_t scanWords(const unsigned char* s, size_t n, const bool* table, Suspect suspect) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    uint64_t x = load64(s + i);
-    if ((anyBelow(x, 0x20) | anyEqual(x, 0x7f)) == 0) continue;
+    if (suspect(load64(s + i)) == 0) continue;
     for (size_t j = i; j < i + 8; ++j) {
-      if (!kChars.value[s[j]]) return j;
+      if (!table[s[j]]) return j;
     }
   }
+  // The tail: the last eight bytes overlap what was checked, which is fine for a clean word.
+  if (i < n && n >= 8 && suspect(load64(s + n - 8)) == 0) return n;
   for (; i < n; ++i) {
-    if (!kChars.value[s[i]]) return i;
+    if (!table[s[i]]) return i;
   }
   return n;
 }
 
+// Index of the first byte that may not appear in a field value, or n.
+size_t firstBadValueByte(const unsigned char* s, size_t n) {
+  return scanWords(s, n, kChars.value,
+                   [](uint64_t x) { return anyBelow(x, 0x20) | anyEqual(x, 0x7f); });
+}
+
 // Index of the first byte that cannot be part of a request-target (SP ends it), or n.
 size_t scanTarget(const unsigned char* s, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t x = load64(s + i);
-    if ((anyBelow(x, 0x21) | (x & kHighs) | anyEqual(x, 0x7f) | anyEqual(x, '#')) == 0) continue;
-    for (size_t j = i; j < i + 8; ++j) {
-      if (!kChars.target[s[j]]) return j;
-    }
-  }
-  for (; i < n; ++i) {
-    if (!kChars.target[s[i]]) return i;
-  }
-  return n;
+  return scanWords(s, n, kChars.target, [](uint64_t x) {
+    return anyBelow(x, 0x21) | (x & kHighs) | anyEqual(x, 0x7f) | anyEqual(x, '#');
+  });
 }
 
 size_t scanTchars(const unsigned char* s, size_t n) {
@@ -180,6 +187,19 @@ bool forEachElement(string_view v, F&& f) {
     if (comma == string_view::npos) return true;
     v.remove_prefix(comma + 1);
   }
+}
+
+// Case-insensitive comparison with a lowercase literal of letters, digits and '-'. Exact for
+// the bytes it is used on (tchar names, validated field values): OR-ing in 0x20 maps only
+// 'A'..'Z' onto a letter, and only CTLs (already refused) onto a digit or '-'.
+inline bool equalsLower(string_view s, string_view lower) {
+  if (s.size() != lower.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) | 0x20) != static_cast<unsigned char>(lower[i])) {
+      return false;
+    }
+  }
+  return true;
 }
 
 bool startsWithIgnoreCase(string_view s, string_view prefix) {
@@ -567,8 +587,7 @@ struct Engine {
               s[11] >= '0' && s[11] <= '9' && (n == 12 || s[12] == ' ');
     if (ok && n > 13 && firstBadValueByte(s + 13, n - 13) != n - 13) ok = false;
     if (!ok) {
-      return std::memchr(line, '\r', n) != nullptr ? ParseError::BareCr
-                                                   : ParseError::BadStatusLine;
+      return std::memchr(line, '\r', n) != nullptr ? ParseError::BareCr : ParseError::BadStatusLine;
     }
     h.version.major = 1;
     h.version.minor = static_cast<uint8_t>(s[7] - '0');
@@ -592,8 +611,7 @@ struct Engine {
       if (isOws(s[i])) {
         size_t j = i;
         while (j < n && isOws(s[j])) ++j;
-        return j < n && s[j] == ':' ? ParseError::WhitespaceBeforeColon
-                                    : ParseError::BadHeaderName;
+        return j < n && s[j] == ':' ? ParseError::WhitespaceBeforeColon : ParseError::BadHeaderName;
       }
       return s[i] == '\r' ? ParseError::BareCr : ParseError::BadHeaderName;
     }
@@ -618,9 +636,8 @@ struct Engine {
   }
 
   static bool isFramingName(string_view name) {
-    return http::equalsIgnoreCase(name, "content-length") ||
-           http::equalsIgnoreCase(name, "transfer-encoding") ||
-           http::equalsIgnoreCase(name, "host");
+    return equalsLower(name, "content-length") || equalsLower(name, "transfer-encoding") ||
+           equalsLower(name, "host");
   }
 
   // Interprets the fields that decide framing, connection handling and routing.
@@ -628,10 +645,10 @@ struct Engine {
     switch (name.size()) {
       case 2:
         if constexpr (kRequest) {
-          if (http::equalsIgnoreCase(name, "te")) {
+          if (equalsLower(name, "te")) {
             forEachElement(value, [&p](string_view el) {
               string_view coding = trimOws(el.substr(0, el.find(';')));
-              if (http::equalsIgnoreCase(coding, "trailers")) p.flags_ |= kTeTrailers;
+              if (equalsLower(coding, "trailers")) p.flags_ |= kTeTrailers;
               return true;
             });
           }
@@ -639,7 +656,7 @@ struct Engine {
         break;
       case 4:
         if constexpr (kRequest) {
-          if (http::equalsIgnoreCase(name, "host")) {
+          if (equalsLower(name, "host")) {
             if (p.flags_ & kHost) return ParseError::DuplicateHost;
             p.flags_ |= kHost;
             if (!validAuthority(value, false)) return ParseError::BadHeaderValue;
@@ -649,25 +666,25 @@ struct Engine {
         break;
       case 6:
         if constexpr (kRequest) {
-          if (http::equalsIgnoreCase(name, "expect")) {
+          if (equalsLower(name, "expect")) {
             forEachElement(value, [&p](string_view el) {
-              if (http::equalsIgnoreCase(el, "100-continue")) p.flags_ |= kExpectContinue;
+              if (equalsLower(el, "100-continue")) p.flags_ |= kExpectContinue;
               return true;
             });
           }
         }
         break;
       case 7:
-        if (http::equalsIgnoreCase(name, "upgrade")) p.flags_ |= kUpgrade;
+        if (equalsLower(name, "upgrade")) p.flags_ |= kUpgrade;
         break;
       case 10:
-        if (http::equalsIgnoreCase(name, "connection")) {
+        if (equalsLower(name, "connection")) {
           forEachElement(value, [&p](string_view el) {
-            if (http::equalsIgnoreCase(el, "close")) {
+            if (equalsLower(el, "close")) {
               p.flags_ |= kConnClose;
-            } else if (http::equalsIgnoreCase(el, "keep-alive")) {
+            } else if (equalsLower(el, "keep-alive")) {
               p.flags_ |= kConnKeepAlive;
-            } else if (http::equalsIgnoreCase(el, "upgrade")) {
+            } else if (equalsLower(el, "upgrade")) {
               p.flags_ |= kConnUpgrade;
             }
             return true;
@@ -675,14 +692,14 @@ struct Engine {
         }
         break;
       case 14:
-        if (http::equalsIgnoreCase(name, "content-length")) {
+        if (equalsLower(name, "content-length")) {
           ParseError e = parseContentLength(value, p.flags_ & kContentLength, &p.content_length_);
           if (e != ParseError::None) return e;
           p.flags_ |= kContentLength;
         }
         break;
       case 17:
-        if (http::equalsIgnoreCase(name, "transfer-encoding")) return onTransferEncoding(p, value);
+        if (equalsLower(name, "transfer-encoding")) return onTransferEncoding(p, value);
         break;
       default:
         break;
@@ -697,7 +714,7 @@ struct Engine {
     p.flags_ |= kTransferEncoding;
     ParseError e = ParseError::None;
     forEachElement(value, [&p, &e](string_view coding) {
-      if (http::equalsIgnoreCase(coding, "chunked")) {
+      if (equalsLower(coding, "chunked")) {
         // Chunked twice would make the body's end depend on who decodes how many times.
         if (p.flags_ & kChunkedSeen) {
           e = ParseError::TransferEncodingNotChunkedLast;
@@ -706,8 +723,8 @@ struct Engine {
         p.flags_ |= kChunkedSeen | kChunkedLast;
         return true;
       }
-      if (http::equalsIgnoreCase(coding, "gzip") || http::equalsIgnoreCase(coding, "deflate") ||
-          http::equalsIgnoreCase(coding, "compress") || http::equalsIgnoreCase(coding, "x-gzip")) {
+      if (equalsLower(coding, "gzip") || equalsLower(coding, "deflate") ||
+          equalsLower(coding, "compress") || equalsLower(coding, "x-gzip")) {
         p.flags_ &= static_cast<uint16_t>(~kChunkedLast);
         return true;
       }
@@ -938,36 +955,64 @@ uint16_t statusFor(ParseError e) {
 
 const char* describe(ParseError e) {
   switch (e) {
-    case ParseError::None: return "no error";
-    case ParseError::BadRequestLine: return "malformed request line";
-    case ParseError::BadMethod: return "method is not a token";
-    case ParseError::BadTarget: return "invalid request-target";
-    case ParseError::UriTooLong: return "request line too long";
-    case ParseError::BadVersion: return "malformed HTTP version";
-    case ParseError::UnsupportedVersion: return "unsupported HTTP version";
-    case ParseError::BadStatusLine: return "malformed status line";
-    case ParseError::BadHeaderName: return "invalid field name";
-    case ParseError::BadHeaderValue: return "invalid field value";
-    case ParseError::WhitespaceBeforeColon: return "whitespace between field name and colon";
-    case ParseError::ObsFold: return "obsolete line folding";
-    case ParseError::BareCr: return "CR not followed by LF";
-    case ParseError::HeaderLineTooLong: return "field line too long";
-    case ParseError::HeadersTooLarge: return "header section too large";
-    case ParseError::TooManyHeaders: return "too many fields";
-    case ParseError::MissingHost: return "HTTP/1.1 request without Host";
-    case ParseError::DuplicateHost: return "more than one Host";
-    case ParseError::BadContentLength: return "invalid Content-Length";
-    case ParseError::ConflictingContentLength: return "conflicting Content-Length values";
+    case ParseError::None:
+      return "no error";
+    case ParseError::BadRequestLine:
+      return "malformed request line";
+    case ParseError::BadMethod:
+      return "method is not a token";
+    case ParseError::BadTarget:
+      return "invalid request-target";
+    case ParseError::UriTooLong:
+      return "request line too long";
+    case ParseError::BadVersion:
+      return "malformed HTTP version";
+    case ParseError::UnsupportedVersion:
+      return "unsupported HTTP version";
+    case ParseError::BadStatusLine:
+      return "malformed status line";
+    case ParseError::BadHeaderName:
+      return "invalid field name";
+    case ParseError::BadHeaderValue:
+      return "invalid field value";
+    case ParseError::WhitespaceBeforeColon:
+      return "whitespace between field name and colon";
+    case ParseError::ObsFold:
+      return "obsolete line folding";
+    case ParseError::BareCr:
+      return "CR not followed by LF";
+    case ParseError::HeaderLineTooLong:
+      return "field line too long";
+    case ParseError::HeadersTooLarge:
+      return "header section too large";
+    case ParseError::TooManyHeaders:
+      return "too many fields";
+    case ParseError::MissingHost:
+      return "HTTP/1.1 request without Host";
+    case ParseError::DuplicateHost:
+      return "more than one Host";
+    case ParseError::BadContentLength:
+      return "invalid Content-Length";
+    case ParseError::ConflictingContentLength:
+      return "conflicting Content-Length values";
     case ParseError::ContentLengthAndTransferEncoding:
       return "both Content-Length and Transfer-Encoding";
-    case ParseError::TransferEncodingNotChunkedLast: return "chunked is not the final coding once";
-    case ParseError::UnknownTransferEncoding: return "unknown transfer coding";
-    case ParseError::TransferEncodingOnHttp10: return "Transfer-Encoding in HTTP/1.0";
-    case ParseError::BadChunkSize: return "malformed chunk size line";
-    case ParseError::BadChunkData: return "chunk data not followed by CRLF";
-    case ParseError::BadTrailer: return "malformed trailer section";
-    case ParseError::BodyTooLarge: return "body too large";
-    case ParseError::PrematureEof: return "connection closed inside a message";
+    case ParseError::TransferEncodingNotChunkedLast:
+      return "chunked is not the final coding once";
+    case ParseError::UnknownTransferEncoding:
+      return "unknown transfer coding";
+    case ParseError::TransferEncodingOnHttp10:
+      return "Transfer-Encoding in HTTP/1.0";
+    case ParseError::BadChunkSize:
+      return "malformed chunk size line";
+    case ParseError::BadChunkData:
+      return "chunk data not followed by CRLF";
+    case ParseError::BadTrailer:
+      return "malformed trailer section";
+    case ParseError::BodyTooLarge:
+      return "body too large";
+    case ParseError::PrematureEof:
+      return "connection closed inside a message";
   }
   return "unknown parse error";
 }
@@ -986,7 +1031,9 @@ void RequestParser::reset() {
   detail::Engine<RequestParser>::resetState(*this);
 }
 
-bool RequestParser::done() const { return state_ == kDone; }
+bool RequestParser::done() const {
+  return state_ == kDone;
+}
 
 // ---- ResponseParser ----
 
@@ -997,7 +1044,9 @@ ParseResult ResponseParser::feed(const char* data, size_t len) {
   return detail::Engine<ResponseParser>::feed(*this, data, len);
 }
 
-ParseResult ResponseParser::onEof() { return detail::Engine<ResponseParser>::onEof(*this); }
+ParseResult ResponseParser::onEof() {
+  return detail::Engine<ResponseParser>::onEof(*this);
+}
 
 void ResponseParser::reset() {
   head_->clear();
@@ -1005,6 +1054,8 @@ void ResponseParser::reset() {
   after_interim_ = false;
 }
 
-bool ResponseParser::done() const { return state_ == kDone; }
+bool ResponseParser::done() const {
+  return state_ == kDone;
+}
 
 }  // namespace portico::http1

@@ -62,7 +62,6 @@ void appendHead(std::string& t, const portico::http::RequestHead& h, const Reque
   t += '\n';
 }
 
-
 std::string parse(const uint8_t* data, size_t size, const ParserLimits& limits, uint32_t seed,
                   bool whole) {
   portico::http::RequestHead head;
@@ -100,8 +99,8 @@ std::string parse(const uint8_t* data, size_t size, const ParserLimits& limits, 
         check(e != ParseError::None && e != ParseError::BadStatusLine &&
               e != ParseError::PrematureEof);
         uint16_t status = portico::http1::statusFor(e);
-        check(status == 400 || status == 413 || status == 414 || status == 431 ||
-              status == 501 || status == 505);
+        check(status == 400 || status == 413 || status == 414 || status == 431 || status == 501 ||
+              status == 505);
         check(portico::http1::describe(e)[0] != '\0');
         // Errors stick.
         ParseResult again = parser.feed(buf.get(), len);
