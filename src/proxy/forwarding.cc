@@ -139,7 +139,10 @@ bool isTrustedPeer(const ForwardingConfig& config, const net::Address& peer) {
 void applyRequestForwarding(const ForwardingConfig& config, const net::Address& peer,
                             http::RequestHead& head) {
   bool trusted = !config.trusted_proxies.empty() && isTrustedPeer(config, peer);
-  std::string client = peer.hostString();
+  // Formatting the address costs an inet_ntop: only when a header will carry it.
+  std::string client;
+  if (config.x_forwarded_for != ForwardMode::Off || config.forwarded != ForwardMode::Off)
+    client = peer.hostString();
   applyMode(config.x_forwarded_for, trusted, head.headers, "X-Forwarded-For", client);
   applyMode(config.x_forwarded_proto, trusted, head.headers, "X-Forwarded-Proto", head.scheme);
   applyMode(config.x_forwarded_host, trusted, head.headers, "X-Forwarded-Host", head.authority);
