@@ -44,8 +44,9 @@ class CodecOutput {
 class ResponseEncoder {
  public:
   virtual ~ResponseEncoder() = default;
-  // 1xx interim response (100 Continue); not for 101, which goes through encodeHeaders.
-  virtual void encodeInterim(uint16_t status) = 0;
+  // 1xx interim response (100 Continue, 103 Early Hints, ...) with its fields, which are
+  // what a 103 is for; not for 101, which goes through encodeHeaders.
+  virtual void encodeInterim(uint16_t status, const HeaderMap& headers) = 0;
   virtual void encodeHeaders(ResponseHead& head, bool end_stream) = 0;
   virtual void encodeData(buffer::Buffer& data, bool end_stream) = 0;
   // Body bytes straight from a file (static files): no copy through user space where the
@@ -80,6 +81,10 @@ class ServerConnectionCallbacks {
   // A request was rejected before it became a stream (or the codec replied by itself):
   // for the access and error logs.
   virtual void onRequestRejected(uint16_t status, std::string_view why) = 0;
+  // The connection became a tunnel (101 sent). Bytes already read behind the upgrade request,
+  // and an end of input already seen, were held as a possible next request; they belong to
+  // the tunnel now, so the owner hands them to dispatch() / onEndOfInput() again.
+  virtual void onTunnelStarted() = 0;
 };
 
 // Per-connection settings a server codec needs.

@@ -106,7 +106,7 @@ void ServerCodecImpl::onHead() {
   decoder_->decodeHeaders(head_, end_stream);
   // Tell a waiting client to send its body unless the stream already answered.
   if (expect_continue && !end_stream && stream_active_ && !response_started_ && !closing_)
-    encodeInterim(100);
+    encodeInterim(100, http::HeaderMap());
 }
 
 void ServerCodecImpl::deliverBody(bool end_stream) {
@@ -228,9 +228,10 @@ void ServerCodecImpl::sendConnectionError(uint16_t status) {
   }
 }
 
-void ServerCodecImpl::encodeInterim(uint16_t status) {
+void ServerCodecImpl::encodeInterim(uint16_t status, const http::HeaderMap& headers) {
   if (response_started_ || closing_ || http10_) return;
   appendStatusLine(out_, status, {});
+  appendHeaderFields(out_, headers);
   out_.append("\r\n", 2);
   output_.writeToPeer(out_);
 }
@@ -249,6 +250,7 @@ void ServerCodecImpl::encodeHeaders(http::ResponseHead& head, bool end_stream) {
     out_.append("\r\n", 2);
     output_.writeToPeer(out_);
     tunnel_ = true;
+    callbacks_.onTunnelStarted();
     return;
   }
   no_body_ = is_head_ || http::statusHasNoBody(head.status);

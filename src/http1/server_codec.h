@@ -26,7 +26,7 @@ class ServerCodecImpl final : public http::ServerCodec, public http::ResponseEnc
   void sendConnectionError(uint16_t status) override;
 
   // http::ResponseEncoder
-  void encodeInterim(uint16_t status) override;
+  void encodeInterim(uint16_t status, const http::HeaderMap& headers) override;
   void encodeHeaders(http::ResponseHead& head, bool end_stream) override;
   void encodeData(buffer::Buffer& data, bool end_stream) override;
   void encodeFile(int file_fd, uint64_t offset, uint64_t length, bool end_stream) override;

@@ -215,6 +215,7 @@ void Connection::onIoReady(uint32_t events) {
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
     readable_pending_ = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP)) peer_shutdown_seen_ = true;
     doRead();
   }
 }
@@ -238,6 +239,11 @@ void Connection::doRead() {
       return;
     }
     if (r.end_of_stream) remote_closed_ = true;
+    // A short read (the transport skips the read that would say EAGAIN) on a socket whose FIN
+    // was already reported leaves the end of stream unread, and no new edge will come for it:
+    // keep reading, the next read returns 0.
+    if (r.would_block && r.bytes > 0 && peer_shutdown_seen_ && !r.end_of_stream)
+      r.would_block = false;
     if (r.would_block) readable_pending_ = r.end_of_stream;
     if ((r.bytes > 0 || r.end_of_stream) && callbacks_) {
       callbacks_->onData(read_buffer_, r.end_of_stream);

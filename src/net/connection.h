@@ -109,6 +109,9 @@ class Connection final : public event::IoHandler, public event::Deletable {
   State state_;
   bool read_disabled_ = false;
   bool readable_pending_ = false;  // edge seen while reads were disabled or capped
+  // The peer's FIN (EPOLLRDHUP/EPOLLHUP) was reported. Its edge is not repeated, so a short
+  // read that drained the data must not end reading: the end of stream still waits behind it.
+  bool peer_shutdown_seen_ = false;
   bool write_blocked_ = false;     // waiting for EPOLLOUT
   bool shutdown_after_write_ = false;
   bool remote_closed_ = false;

@@ -16,7 +16,8 @@ ConnectionManager::ConnectionManager(WorkerServices& worker,
       codec_(std::make_unique<http1::ServerCodecImpl>(*this, *this, listener.codec_settings)),
       stream_(*this),
       timer_(worker.loop(), [this] { onTimer(); }),
-      reap_task_(worker.loop(), &ConnectionManager::reapThunk, this) {
+      reap_task_(worker.loop(), &ConnectionManager::reapThunk, this),
+      tunnel_task_(worker.loop(), &ConnectionManager::tunnelThunk, this) {
   connection_->setCallbacks(this);
   connection_->setWriteBufferLimit(listener.config.limits.buffer);
   ++worker_.counters().downstream_connections;
@@ -38,8 +39,12 @@ void ConnectionManager::onData(buffer::Buffer& data, bool end_of_stream) {
     end_of_input_ = true;
     codec_->onEndOfInput();
   }
-  // Pipelined requests wait in the buffer; do not let a client stack up unbounded input.
-  if (!data.empty() && data.length() > listener_.config.limits.buffer) pauseReading(true);
+  // Pipelined requests wait in the buffer; do not let a client stack up unbounded input. This
+  // is not the stream's pause (nothing would lift that for a local reply): dispatchPending()
+  // reads again once the backlog is down to the buffer size.
+  if (!data.empty() && data.length() > listener_.config.limits.buffer) {
+    connection_->readDisable(true);
+  }
   refreshTimer();
 }
 
@@ -63,8 +68,10 @@ void ConnectionManager::onEvent(net::ConnectionEvent event) {
     stream_.onStreamReset(http::StreamResetReason::ConnectionTermination);
     stream_.markComplete();
   }
-  reap_task_.cancel();
-  if (stream_.active()) stream_.reap();
+  // Reap at the end of this loop turn (before we are deleted), never here: the close may come
+  // from inside the stream's own call chain (a tunnel's upstream closing while the router
+  // writes to it), and reaping destroys its filters.
+  if (stream_.active()) reap_task_.schedule();
   worker_.onConnectionClosed(this);  // hands us to deferredDelete
 }
 
@@ -105,6 +112,22 @@ void ConnectionManager::reapThunk(void* self) {
   cm->dispatchPending();
 }
 
+void ConnectionManager::onTunnelStarted() {
+  // Deferred: the 101 is being written from inside the upstream connection's callbacks.
+  tunnel_task_.schedule();
+}
+
+void ConnectionManager::tunnelThunk(void* self) {
+  auto* cm = static_cast<ConnectionManager*>(self);
+  if (cm->closed_ || cm->connection_->closed()) return;
+  buffer::Buffer& pending = cm->connection_->readBuffer();
+  if (!pending.empty()) cm->codec_->dispatch(pending);
+  if (cm->end_of_input_) cm->codec_->onEndOfInput();
+  // Reads may have been stopped while the bytes waited as a pipelined request.
+  if (!cm->paused_by_stream_ && cm->connection_->readDisabled() && !cm->connection_->closed())
+    cm->connection_->readDisable(false);
+}
+
 void ConnectionManager::onRequestRejected(uint16_t status, std::string_view why) {
   ++worker_.counters().rejected_requests;
   PLOG_INFO("{} rejected request from {}: {} ({})", listener_.config.name,
@@ -128,6 +151,8 @@ void ConnectionManager::onRequestRejected(uint16_t status, std::string_view why)
 void ConnectionManager::pauseReading(bool pause) {
   paused_by_stream_ = pause;
   connection_->readDisable(pause);
+  // The body idle clock measures the client, so it starts afresh when we read again.
+  if (!pause) refreshTimer();
 }
 
 void ConnectionManager::startDrain() {
@@ -185,6 +210,12 @@ void ConnectionManager::onTimer() {
       codec_->sendConnectionError(408);
       return;
     case TimerMode::BodyIdle:
+      if (paused_by_stream_) {
+        // We stopped reading (the backend takes the body slowly): the client is not idle, and
+        // the upstream's own timeouts bound the wait.
+        timer_.armAfterMs(listener_.config.timeouts.body_idle_ms);
+        return;
+      }
       ++worker_.counters().timeouts;
       PLOG_INFO("{}: request body idle timeout from {} (request {})", name,
                 connection_->peerAddress().toString(), stream_.info().request_id);

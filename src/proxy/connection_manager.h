@@ -48,6 +48,7 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   http::RequestDecoder& newStream(http::ResponseEncoder& encoder) override;
   void onStreamComplete() override;
   void onRequestRejected(uint16_t status, std::string_view why) override;
+  void onTunnelStarted() override;
 
   // Stream -> connection: pause or resume reading the client (request body backpressure).
   void pauseReading(bool pause);
@@ -59,6 +60,7 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   void onTimer();
   void dispatchPending();
   static void reapThunk(void* self);
+  static void tunnelThunk(void* self);
 
   WorkerServices& worker_;
   std::shared_ptr<const ProxySnapshot> snapshot_;
@@ -70,6 +72,7 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   TimerMode timer_mode_ = TimerMode::None;
   uint64_t written_at_timer_ = 0;
   event::ScheduledTask reap_task_;
+  event::ScheduledTask tunnel_task_;  // hands input held before a 101 to the tunnel
   bool write_above_high_ = false;
   bool paused_by_stream_ = false;
   bool closed_ = false;

@@ -55,7 +55,8 @@ class StreamFilterCallbacks {
   // on the response path observes body bytes; otherwise read and passed as encodeData.
   virtual void encodeFile(int file_fd, uint64_t offset, uint64_t length, bool end_stream) = 0;
   virtual void encodeTrailers(http::HeaderMap& trailers) = 0;
-  virtual void encodeInterim(uint16_t status) = 0;
+  // A 1xx from the backend (RFC 9110 15.2: a proxy forwards them, fields included).
+  virtual void encodeInterim(uint16_t status, const http::HeaderMap& headers) = 0;
   virtual bool responseStarted() const = 0;
   // Abandons the stream after a failure mid-response (the client sees a truncated response).
   virtual void resetStream(std::string_view why) = 0;

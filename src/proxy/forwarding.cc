@@ -103,20 +103,21 @@ bool saneRequestId(std::string_view id) {
 }  // namespace
 
 void removeHopByHop(http::HeaderMap& headers, bool keep_upgrade) {
-  // Fields named by Connection are hop-by-hop too (RFC 9110 7.6.1). Collect first: removing
-  // while iterating a value that lives in the same map would invalidate it.
-  if (auto connection = headers.get("Connection")) {
-    std::string named[16];
-    size_t count = 0;
-    forEachToken(*connection, [&](std::string_view token) {
-      if (count < 16) named[count++] = std::string(token);
-    });
-    for (size_t i = 0; i < count; ++i) {
-      if (keep_upgrade && http::equalsIgnoreCase(named[i], "upgrade")) continue;
-      headers.remove(named[i]);
-    }
-    headers.remove("Connection");
-  }
+  // Fields named by Connection are hop-by-hop too (RFC 9110 7.6.1), every one of them, on
+  // every Connection line (several lines are one list, RFC 9110 5.3): a name left out would
+  // reach the next hop. Copy the list first: removing while iterating a value that lives in
+  // the same map would invalidate it (a short list stays in SSO storage).
+  std::string list;
+  headers.forEach([&list](std::string_view name, std::string_view value) {
+    if (!http::equalsIgnoreCase(name, "Connection")) return;
+    if (!list.empty()) list += ',';
+    list.append(value);
+  });
+  forEachToken(list, [&](std::string_view token) {
+    if (keep_upgrade && http::equalsIgnoreCase(token, "upgrade")) return;
+    headers.remove(token);
+  });
+  headers.remove("Connection");
   headers.remove("Keep-Alive");
   headers.remove("Proxy-Connection");
   headers.remove("TE");
@@ -127,6 +128,17 @@ void removeHopByHop(http::HeaderMap& headers, bool keep_upgrade) {
   } else {
     headers.remove("Upgrade");
   }
+}
+
+bool connectionHasToken(const http::HeaderMap& headers, std::string_view token) {
+  bool found = false;
+  headers.forEach([&](std::string_view name, std::string_view value) {
+    if (found || !http::equalsIgnoreCase(name, "Connection")) return;
+    forEachToken(value, [&](std::string_view t) {
+      found = found || http::equalsIgnoreCase(t, token);
+    });
+  });
+  return found;
 }
 
 bool isTrustedPeer(const ForwardingConfig& config, const net::Address& peer) {

@@ -16,6 +16,9 @@ namespace portico::proxy {
 // and Connection is reduced to "upgrade".
 void removeHopByHop(http::HeaderMap& headers, bool keep_upgrade);
 
+// True when `token` (case-insensitive) is in the Connection list, across all its lines.
+bool connectionHasToken(const http::HeaderMap& headers, std::string_view token);
+
 bool isTrustedPeer(const ForwardingConfig& config, const net::Address& peer);
 
 // Request side, applied before the route's filters.

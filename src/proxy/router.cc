@@ -62,6 +62,11 @@ void RouterFilter::onPoolReady(upstream::UpstreamConnection& connection, bool re
   StreamInfo& info = callbacks_->info();
   info.upstream_start_ms = worker_.loop().now();
   bool end_with_head = request_end_ && pending_body_.empty() && !has_pending_trailers_;
+  // HTTP/1.1 requires Host (RFC 9112 3.2) and an HTTP/1.0 client may have sent none: name the
+  // endpoint the request is addressed to.
+  if (!request_->headers.has("Host")) {
+    request_->headers.add("Host", pool_->endpoint().address_text);
+  }
   phase_ = Phase::Sending;
   connection.codec().encodeHeaders(*request_, end_with_head);
   if (!pending_body_.empty() || (request_end_ && !end_with_head && !has_pending_trailers_)) {
@@ -150,7 +155,8 @@ FilterStatus RouterFilter::onRequestTrailers(http::HeaderMap& trailers) {
 }
 
 void RouterFilter::decodeInterim(http::ResponseHead& head) {
-  callbacks_->encodeInterim(head.status);
+  removeHopByHop(head.headers, false);
+  callbacks_->encodeInterim(head.status, head.headers);
 }
 
 void RouterFilter::decodeHeaders(http::ResponseHead& head, bool end_stream) {
@@ -208,7 +214,9 @@ void RouterFilter::onResponseError(std::string_view why, bool nothing_received) 
 }
 
 void RouterFilter::onUpstreamWriteWatermark(bool above_high) {
+  upstream_write_blocked_ = above_high;
   callbacks_->pauseRequestBody(above_high);
+  if (phase_ == Phase::Sending) armTimerForPhase();
 }
 
 void RouterFilter::onDownstreamWatermark(bool above_high) {
@@ -222,6 +230,14 @@ void RouterFilter::armTimerForPhase() {
       timer_.armAfterMs(c.response_header_timeout_ms);
       break;
     case Phase::Sending:
+      // While the request body flows, a wait is the client's (its body_idle timeout applies);
+      // the backend is idle only when it stops taking what we already have for it.
+      if (upstream_write_blocked_) {
+        timer_.armAfterMs(c.idle_timeout_ms);
+      } else {
+        timer_.disarm();
+      }
+      break;
     case Phase::ReceivingBody:
       timer_.armAfterMs(c.idle_timeout_ms);
       break;

@@ -73,6 +73,7 @@ class RouterFilter final : public Filter,
   bool reused_ = false;
   bool request_end_ = false;       // the client finished its request
   bool body_handed_over_ = false;  // some body bytes went to an upstream connection
+  bool upstream_write_blocked_ = false;  // the upstream connection is above its watermark
   bool tunnel_ = false;
   buffer::Buffer pending_body_;    // body that arrived before a connection was ready
   http::HeaderMap pending_trailers_;

@@ -62,17 +62,16 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
   const ForwardingConfig& fwd = listener.forwarding;
 
   // Proxy semantics first, so every filter sees the request as the backend will.
-  bool upgrade = head.headers.has("Upgrade") && head.headers.has("Connection");
-  if (upgrade) {
-    // Only "Connection: upgrade" makes an Upgrade field meaningful.
-    bool connection_upgrade = false;
-    auto value = head.headers.get("Connection");
-    std::string lower(*value);
-    for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    connection_upgrade = lower.find("upgrade") != std::string::npos;
-    upgrade = connection_upgrade;
-  }
+  // Only the "upgrade" token in Connection (on any of its lines) makes an Upgrade field
+  // meaningful.
+  bool upgrade = head.headers.has("Upgrade") && connectionHasToken(head.headers, "upgrade");
   removeHopByHop(head.headers, upgrade);
+  // RFC 9112 3.2.2: the authority of an absolute-form target replaces Host. The backend must
+  // see the host the request is routed by, never a different one the client also sent.
+  if (!head.authority.empty()) {
+    auto host = head.headers.get("Host");
+    if (!host || *host != head.authority) head.headers.set("Host", head.authority);
+  }
   if (fwd.request_id) ensureRequestId(head, info_.request_id);
   applyRequestForwarding(fwd, manager_.connection().peerAddress(), head);
 
@@ -229,8 +228,8 @@ void ActiveStream::continueRequest() {
 
 // ---- response path ------------------------------------------------------------------------
 
-void ActiveStream::encodeInterim(uint16_t status) {
-  if (encoder_ && !complete_) encoder_->encodeInterim(status);
+void ActiveStream::encodeInterim(uint16_t status, const http::HeaderMap& headers) {
+  if (encoder_ && !complete_) encoder_->encodeInterim(status, headers);
 }
 
 bool ActiveStream::responseStarted() const { return response_ != nullptr || response_sent_; }

@@ -61,7 +61,7 @@ class ActiveStream final : public http::RequestDecoder, public StreamFilterCallb
   void encodeData(buffer::Buffer& data, bool end_stream) override;
   void encodeFile(int file_fd, uint64_t offset, uint64_t length, bool end_stream) override;
   void encodeTrailers(http::HeaderMap& trailers) override;
-  void encodeInterim(uint16_t status) override;
+  void encodeInterim(uint16_t status, const http::HeaderMap& headers) override;
   bool responseStarted() const override;
   void resetStream(std::string_view why) override;
   void pauseRequestBody(bool pause) override;

@@ -90,6 +90,7 @@ UpstreamConnection* ConnPool::newStream(PoolCallbacks& callbacks) {
     c->written_at_assign_ = c->connection_->bytesWritten();
     ++c->requests_;
     ++stats_.connections_reused;
+    c->lent_ = true;
     callbacks.onPoolReady(*c, true);
     return nullptr;
   }
@@ -121,6 +122,7 @@ void ConnPool::onConnected(UpstreamConnection* c) {
   c->written_at_assign_ = c->connection_->bytesWritten();
   ++c->requests_;
   if (cb) {
+    c->lent_ = true;
     cb->onPoolReady(*c, false);
   } else {
     release(c);
@@ -133,8 +135,14 @@ void ConnPool::cancel(UpstreamConnection* pending) {
 }
 
 void ConnPool::release(UpstreamConnection* c) {
+  c->lent_ = false;
   c->setWatermarkCallbacks(nullptr);
   c->codec_.detachDecoder();
+  if (c->state_ == UpstreamConnection::State::Closed) {
+    // It closed while lent out, and onClosed() left freeing it to this release.
+    destroy(c);
+    return;
+  }
   bool reusable = c->state_ == UpstreamConnection::State::Active && c->codec_.reusable() &&
                   !c->connection_->closed() && !c->connection_->remoteClosed() &&
                   c->connection_->bufferedWriteBytes() == 0 &&
@@ -180,6 +188,13 @@ void ConnPool::onClosed(UpstreamConnection* c) {
     c->pending_ = nullptr;
     if (cb) cb->onPoolFailure(PoolFailure::ConnectFailed, "connection refused or reset");
   }
+  // The requester still points at a lent connection (for example after its response ended and
+  // before its stream is reaped): it is freed when released.
+  if (c->lent_) return;
+  destroy(c);
+}
+
+void ConnPool::destroy(UpstreamConnection* c) {
   all_.erase(c->self_);
   // The connection's own callback is on the stack: free it after this loop turn.
   struct Holder : event::Deletable {

@@ -91,6 +91,9 @@ class UpstreamConnection final : public net::ConnectionCallbacks, public http::C
   event::Timer timer_;                // connect timeout, then idle timeout
   uint64_t written_at_assign_ = 0;
   uint32_t requests_ = 0;
+  // Handed to a requester that has not released it yet. The requester holds a pointer, so a
+  // lent connection that closes stays allocated until release() (which then frees it).
+  bool lent_ = false;
   std::list<UpstreamConnection*>::iterator self_;
 };
 
@@ -107,7 +110,8 @@ class ConnPool {
   UpstreamConnection* newStream(PoolCallbacks& callbacks);
   void cancel(UpstreamConnection* pending);
   // The requester is done with `connection`: it goes back to the idle list if reusable,
-  // otherwise it is closed.
+  // otherwise it is closed. Every connection handed out by onPoolReady() must be released
+  // exactly once, even after it closed.
   void release(UpstreamConnection* connection);
 
   const EndpointConfig& endpoint() const { return endpoint_; }
@@ -124,6 +128,7 @@ class ConnPool {
   void onClosed(UpstreamConnection* c);
   void onTimeout(UpstreamConnection* c);
   void removeFromIdle(UpstreamConnection* c);
+  void destroy(UpstreamConnection* c);
 
   event::EventLoop& loop_;
   const ClusterConfig& cluster_;

@@ -22,6 +22,10 @@ body), so tests can assert what did or did not reach the backend. Behaviour by p
                            socket takes them
   /slowread/MS          -> waits MS ms before reading the request body, then like /sha256
   /peer                 -> 200, body = the client port of this connection
+  /early                -> 103 Early Hints (Link header), then 200 "after hints"
+  /quietclose           -> 200 "bye" with a Content-Length, then closes the connection
+                           without having said "Connection: close" (as idle-timeout backends do)
+  /raw/NAME             -> writes RAW_RESPONSES[NAME] verbatim (broken responses), then closes
   anything else         -> 200, body "ok <name> <path>"
 
 The record has, besides the fields above, "peer_port" (the source port of the connection the
@@ -42,10 +46,37 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 ARGS = None
 LOCK = threading.Lock()
 
+# Responses a proxy must not pass on as they are.
+RAW_RESPONSES = {
+    "cl-and-te": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 b"0\r\n\r\n",
+    "bad-cl": b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\nabc",
+    "two-cl": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+    "status-4-digits": b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",
+    "status-letters": b"HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n",
+    "version-2": b"HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+    "obs-fold": b"HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n",
+    "nul-in-field": b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 0\r\n\r\n",
+    "space-before-colon": b"HTTP/1.1 200 OK\r\nContent-Length : 0\r\n\r\n",
+    "truncated-head": b"HTTP/1.1 200 OK\r\nContent-Le",
+    "empty": b"",
+    "unexpected-101": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                      b"Connection: upgrade\r\n\r\n",
+    "huge-head": b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 1000)
+                                                   for i in range(200)) + b"\r\n",
+    "te-unknown": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: foo\r\n\r\nabc",
+    # The head is fine; the body breaks after it (the client sees a truncated response).
+    "short-body": b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+    "bad-chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n",
+    "chunked-no-end": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+}
+
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "secret-backend/1.0"
+    # Head and body leave in separate writes; with Nagle the body would wait for a delayed ACK.
+    disable_nagle_algorithm = True
     sys_version = ""
 
     def log_message(self, fmt, *args):  # quiet
@@ -126,6 +157,19 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n" % c + block[:c] + b"\r\n")
                 sent += c
             self.wfile.write(b"0\r\n\r\n")
+            return
+        if head == "early":
+            self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+            return self._send(200, b"after hints")
+        if head == "raw":
+            self.wfile.write(RAW_RESPONSES[parts[1]])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if head == "quietclose":
+            self._send(200, b"bye")
+            self.wfile.flush()
+            self.close_connection = True
             return
         if head == "peer":
             return self._send(200, str(self.client_address[1]).encode())

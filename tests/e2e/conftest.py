@@ -162,6 +162,20 @@ def backends(tmpdir_path):
 
 
 @pytest.fixture
+def ws_server():
+    """A WebSocket server process (ws_echo_server.py); yields its "ip:port"."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "ws_echo_server.py"),
+                             "--port", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    proc.stdout.readline()
+    wait_for_port(port, proc=proc)
+    yield "127.0.0.1:%d" % port
+    proc.kill()
+    proc.wait()
+
+
+@pytest.fixture
 def portico(tmpdir_path):
     """portico(config_yaml, port) starts the binary; the config may use {port}."""
     started = []
@@ -181,12 +195,15 @@ def portico(tmpdir_path):
             # Every test also checks that shutdown is clean.
             assert code == 0, "portico exited with %s on SIGTERM\n%s" % (code, p.error_log())
     for p in started:
-        if p.proc is None:
-            continue
-        # Under an ASan/UBSan build, sanitizer reports go to stderr, which is the error log.
-        log = p.error_log()
-        for marker in SANITIZER_MARKERS:
-            assert marker not in log, "sanitizer report in portico's error log:\n%s" % log
+        if p.proc is not None:
+            assert_no_sanitizer_reports(p)
+
+
+def assert_no_sanitizer_reports(p):
+    """Under an ASan/UBSan build, sanitizer reports go to stderr, which is the error log."""
+    log = p.error_log()
+    for marker in SANITIZER_MARKERS:
+        assert marker not in log, "sanitizer report in portico's error log:\n%s" % log
 
 
 def proxy_config(backends, extra_listener="", extra_cluster="", routes=None, workers=1,
@@ -283,8 +300,13 @@ class Response:
 class RawConn:
     """A raw client connection: send exact bytes, read responses one at a time."""
 
-    def __init__(self, port, timeout=10.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=10.0, rcvbuf=None):
+        self.sock = socket.socket()
+        if rcvbuf:
+            # Before connect, so the window is negotiated for it.
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
         self.buf = b""
 
     def send(self, data):
@@ -306,8 +328,16 @@ class RawConn:
         return line
 
     def _exact(self, n):
-        while len(self.buf) < n:
-            self._fill()
+        if len(self.buf) < n:
+            parts = [self.buf]
+            have = len(self.buf)
+            while have < n:
+                chunk = self.sock.recv(max(65536, min(n - have, 1 << 20)))
+                if not chunk:
+                    raise EOFError("connection closed")
+                parts.append(chunk)
+                have += len(chunk)
+            self.buf = b"".join(parts)
         data, self.buf = self.buf[:n], self.buf[n:]
         return data
 
@@ -331,7 +361,7 @@ class RawConn:
         te = r.header("Transfer-Encoding")
         cl = r.header("Content-Length")
         if te and "chunked" in te.lower():
-            body = b""
+            body = []
             while True:
                 size = int(self._line().split(b";")[0], 16)
                 if size == 0:
@@ -342,9 +372,9 @@ class RawConn:
                         k, _, v = line.decode("latin-1").partition(":")
                         r.trailers.append((k, v.strip()))
                     break
-                body += self._exact(size)
+                body.append(self._exact(size))
                 self._exact(2)
-            r.body = body
+            r.body = b"".join(body)
         elif cl is not None:
             r.body = self._exact(int(cl))
         else:
