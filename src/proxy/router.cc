@@ -78,7 +78,9 @@ void RouterFilter::onPoolReady(upstream::UpstreamConnection& connection, bool re
     has_pending_trailers_ = false;
   }
   if (request_end_) phase_ = Phase::AwaitingHeaders;
-  callbacks_->pauseRequestBody(false);
+  // Resume the client unless the body held during the connect already filled the new
+  // connection past its watermark (its callback ran above, and must not be undone here).
+  callbacks_->pauseRequestBody(upstream_write_blocked_);
   // The client may already be slow: apply its backpressure to the new connection too.
   if (callbacks_->downstreamBlocked()) connection.connection().readDisable(true);
   armTimerForPhase();

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import RawConn, proxy_config, request_bytes, status_of, wait_until
+from conftest import RawConn, proxy_config, request_bytes, status_of
 
 
 def listener_timeouts(**keys):

@@ -99,12 +99,6 @@ def test_post_without_body_is_not_retried_either(portico, backends):
     assert len(posts) == 1
 
 
-def test_no_usable_endpoint_gives_503():
-    pytest.skip("a cluster cannot be configured without endpoints (the loader requires at least "
-                "one) and there are no health checks yet, so 'no usable endpoint' cannot be "
-                "reached from a config")
-
-
 def test_error_pages_replace_local_error_bodies(portico, backends):
     (b1,) = backends(1)
     dead = dead_endpoint()
