@@ -7,9 +7,9 @@
 namespace portico::buffer {
 
 namespace {
-// Enough to absorb the churn of a busy worker (a few hundred connections mid-transfer)
-// without keeping unbounded memory after a burst.
-constexpr size_t kMaxRecycled = 1024;
+// Enough to absorb the churn of a busy worker without keeping much memory resident after a
+// burst: a recycled block stays in RSS, so the cap is what an idle worker keeps.
+constexpr size_t kMaxRecycled = 128;  // 2 MiB per worker
 
 struct FreeList {
   std::vector<Block*> blocks;

@@ -21,12 +21,19 @@ int64_t wallClockUs() {
 }  // namespace
 
 ActiveStream::ActiveStream(ConnectionManager& manager)
-    : manager_(manager),
-      arena_(arena_storage_.data(), arena_storage_.size(), std::pmr::new_delete_resource()) {
+    : manager_(manager) {
   filters_.reserve(8);
 }
 
 ActiveStream::~ActiveStream() { destroyFilters(); }
+
+std::pmr::memory_resource& ActiveStream::arena() {
+  if (!arena_) {
+    arena_block_ = buffer::allocateBlock();
+    arena_.emplace(arena_block_->data, sizeof arena_block_->data, std::pmr::new_delete_resource());
+  }
+  return *arena_;
+}
 
 event::EventLoop& ActiveStream::loop() { return manager_.worker().loop(); }
 
@@ -90,7 +97,7 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
 
 void ActiveStream::buildFilterChain() {
   for (const FilterFactory* f : route_->filters) {
-    Filter* filter = f->create(arena_);
+    Filter* filter = f->create(arena());
     filter->setCallbacks(this);
     filters_.push_back(filter);
   }
@@ -98,16 +105,16 @@ void ActiveStream::buildFilterChain() {
   const RouteConfig& rc = *route_->config;
   switch (rc.action) {
     case RouteConfig::ActionKind::Proxy:
-      terminal = arenaNew<RouterFilter>(arena_, manager_.worker(), manager_.listener().config);
+      terminal = arenaNew<RouterFilter>(arena(), manager_.worker(), manager_.listener().config);
       break;
     case RouteConfig::ActionKind::Direct:
-      terminal = arenaNew<DirectResponseFilter>(arena_, rc.direct);
+      terminal = arenaNew<DirectResponseFilter>(arena(), rc.direct);
       break;
     case RouteConfig::ActionKind::Redirect:
-      terminal = arenaNew<RedirectFilter>(arena_, rc.redirect, rc.match);
+      terminal = arenaNew<RedirectFilter>(arena(), rc.redirect, rc.match);
       break;
     case RouteConfig::ActionKind::Static:
-      terminal = makeStaticFilesFilter(arena_, rc.static_files, rc.match);
+      terminal = makeStaticFilesFilter(arena(), rc.static_files, rc.match);
       break;
   }
   terminal->setCallbacks(this);
@@ -427,7 +434,11 @@ void ActiveStream::destroyFilters() {
   for (Filter* f : filters_) f->~Filter();
   filters_.clear();
   filters_destroyed_ = false;
-  arena_.release();
+  if (arena_) {
+    arena_.reset();
+    buffer::releaseBlock(arena_block_);
+    arena_block_ = nullptr;
+  }
 }
 
 void ActiveStream::reap() {

@@ -14,9 +14,11 @@
 #include <cstddef>
 #include <memory>
 #include <memory_resource>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "buffer/buffer.h"
 #include "http/codec.h"
 #include "proxy/filter.h"
 #include "proxy/route_table.h"
@@ -83,10 +85,12 @@ class ActiveStream final : public http::RequestDecoder, public StreamFilterCallb
   const RouteEntry* route_ = nullptr;
   StreamInfo info_;
 
-  // Per-request memory for filters: reset after each request, so steady state allocates
-  // nothing from the heap.
-  alignas(std::max_align_t) std::array<std::byte, 2048> arena_storage_;
-  std::pmr::monotonic_buffer_resource arena_;
+  // Per-request memory for filters: one slab block borrowed from the worker's recycler while
+  // a request is active (no heap allocation once warm), returned at reap so an idle
+  // keep-alive connection holds none of it.
+  std::pmr::memory_resource& arena();
+  buffer::Block* arena_block_ = nullptr;
+  std::optional<std::pmr::monotonic_buffer_resource> arena_;
   std::vector<Filter*> filters_;  // last one is terminal
 
   // Request path iteration state.
