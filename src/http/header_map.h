@@ -39,6 +39,12 @@ class HeaderMap {
   size_t byteSize() const { return bytes_; }
 
   void clear();
+  // Replaces the contents with a copy of `other` (which must not be this map).
+  void assign(const HeaderMap& other) {
+    arena_ = other.arena_;
+    entries_ = other.entries_;
+    bytes_ = other.bytes_;
+  }
 
   template <typename F>
   void forEach(F&& f) const {

@@ -140,9 +140,7 @@ bool ClientCodecImpl::dispatch(buffer::Buffer& data) {
       case ParseEvent::Trailers:
         data.drain(r.consumed);
         deliverBody(false);
-        trailers_.clear();
-        parser_.trailers().forEach(
-            [this](std::string_view n, std::string_view v) { trailers_.add(n, v); });
+        trailers_.assign(parser_.trailers());
         if (decoder_) {
           response_done_ = true;
           http::ResponseDecoder* d = decoder_;

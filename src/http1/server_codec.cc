@@ -61,9 +61,7 @@ bool ServerCodecImpl::dispatch(buffer::Buffer& data) {
       case ParseEvent::Trailers:
         data.drain(r.consumed);
         deliverBody(false);
-        trailers_.clear();
-        parser_.trailers().forEach(
-            [this](std::string_view n, std::string_view v) { trailers_.add(n, v); });
+        trailers_.assign(parser_.trailers());
         if (stream_active_ && decoder_) decoder_->decodeTrailers(trailers_);
         break;
       case ParseEvent::MessageComplete:

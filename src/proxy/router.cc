@@ -149,8 +149,7 @@ FilterStatus RouterFilter::onRequestTrailers(http::HeaderMap& trailers) {
       armTimerForPhase();
     }
   } else {
-    pending_trailers_.clear();
-    trailers.forEach([this](std::string_view n, std::string_view v) { pending_trailers_.add(n, v); });
+    pending_trailers_.assign(trailers);
     has_pending_trailers_ = true;
   }
   return FilterStatus::Continue;
