@@ -4,7 +4,7 @@
 #   2. end-to-end tests (pytest: the real binary, real backends, real clients)
 #   3. each libFuzzer target for a short run (FUZZ_SECONDS, default 30)
 #   4. unit and end-to-end tests again on an ASan+UBSan build
-# Ends with one summary line: "N passed, N failed". Exit status 0 only if everything passed.
+# Ends with one summary line: "steps: N passed, N failed". Exit status 0 only if everything passed.
 #   Options: --quick (skip the sanitizer pass and fuzzing)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -68,5 +68,5 @@ fi
 
 echo
 for f in "${failures[@]}"; do echo "failed step: $f"; done
-echo "test steps: $passed passed, $failed failed"
+echo "steps: $passed passed, $failed failed"
 [ $failed -eq 0 ]
