@@ -42,9 +42,13 @@ void releaseBlock(Block* b) {
   }
 }
 
-size_t recycledBlockCount() { return t_free.blocks.size(); }
+size_t recycledBlockCount() {
+  return t_free.blocks.size();
+}
 
-Buffer::~Buffer() { clear(); }
+Buffer::~Buffer() {
+  clear();
+}
 
 Buffer::Buffer(Buffer&& other) noexcept
     : slices_(std::move(other.slices_)), head_(other.head_), length_(other.length_) {
@@ -66,7 +70,9 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
   return *this;
 }
 
-void Buffer::pushBlock() { slices_.push_back(Slice{allocateBlock(), 0, 0}); }
+void Buffer::pushBlock() {
+  slices_.push_back(Slice{allocateBlock(), 0, 0});
+}
 
 std::pair<char*, size_t> Buffer::reserve(size_t min_bytes) {
   if (min_bytes > kBlockSize) min_bytes = kBlockSize;

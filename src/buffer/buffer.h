@@ -90,7 +90,10 @@ class Buffer {
 // the other side, which bounds memory per connection.
 class WatermarkBuffer : public Buffer {
  public:
-  void setWatermarks(size_t high) { high_ = high; low_ = high / 2; }
+  void setWatermarks(size_t high) {
+    high_ = high;
+    low_ = high / 2;
+  }
   // Call after anything that may change the length.
   void checkWatermarks();
   bool aboveHigh() const { return above_; }

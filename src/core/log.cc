@@ -14,20 +14,29 @@ std::atomic<int> g_min_level{static_cast<int>(Level::Info)};
 static std::atomic<int> g_fd{STDERR_FILENO};
 
 bool parseLevel(std::string_view text, Level* out) {
-  if (text == "debug") *out = Level::Debug;
-  else if (text == "info") *out = Level::Info;
-  else if (text == "warn") *out = Level::Warn;
-  else if (text == "error") *out = Level::Error;
-  else return false;
+  if (text == "debug")
+    *out = Level::Debug;
+  else if (text == "info")
+    *out = Level::Info;
+  else if (text == "warn")
+    *out = Level::Warn;
+  else if (text == "error")
+    *out = Level::Error;
+  else
+    return false;
   return true;
 }
 
 std::string_view levelName(Level level) {
   switch (level) {
-    case Level::Debug: return "debug";
-    case Level::Info: return "info";
-    case Level::Warn: return "warn";
-    case Level::Error: return "error";
+    case Level::Debug:
+      return "debug";
+    case Level::Info:
+      return "info";
+    case Level::Warn:
+      return "warn";
+    case Level::Error:
+      return "error";
   }
   return "?";
 }
@@ -43,7 +52,9 @@ bool openErrorLog(const std::string& path) {
   return true;
 }
 
-void setLevel(Level level) { g_min_level.store(static_cast<int>(level)); }
+void setLevel(Level level) {
+  g_min_level.store(static_cast<int>(level));
+}
 
 void write(Level level, std::string_view message) {
   struct timeval tv;

@@ -37,7 +37,9 @@ class WakeHandler final : public IoHandler {
 Timer::Timer(EventLoop& loop, std::function<void()> callback)
     : loop_(loop), callback_(std::move(callback)) {}
 
-Timer::~Timer() { disarm(); }
+Timer::~Timer() {
+  disarm();
+}
 
 void Timer::armAfterMs(int64_t delay_ms) {
   MonoTime deadline = loop_.now() + (delay_ms > 0 ? delay_ms : 0);
@@ -95,7 +97,9 @@ bool EventLoop::modifyFd(int fd, uint32_t events, IoHandler* handler) {
   return epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
-void EventLoop::removeFd(int fd) { epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
+void EventLoop::removeFd(int fd) {
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+}
 
 void EventLoop::post(std::function<void()> task) {
   {
@@ -109,7 +113,9 @@ void EventLoop::post(std::function<void()> task) {
   }
 }
 
-void EventLoop::defer(std::function<void()> task) { deferred_.push_back(std::move(task)); }
+void EventLoop::defer(std::function<void()> task) {
+  deferred_.push_back(std::move(task));
+}
 
 void EventLoop::deferredDelete(std::unique_ptr<Deletable> object) {
   to_delete_.push_back(std::move(object));

@@ -54,8 +54,8 @@ class Timer {
   friend class EventLoop;
   EventLoop& loop_;
   std::function<void()> callback_;
-  MonoTime deadline_ = 0;   // 0 = disarmed
-  int64_t heap_index_ = -1; // position in the loop's heap, -1 if not in it
+  MonoTime deadline_ = 0;    // 0 = disarmed
+  int64_t heap_index_ = -1;  // position in the loop's heap, -1 if not in it
 };
 
 // Something the loop frees after the current iteration: a connection that closed while its

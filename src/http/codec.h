@@ -23,9 +23,9 @@
 namespace portico::http {
 
 enum class StreamResetReason {
-  LocalReset,            // we gave up on the stream (timeout, error elsewhere)
-  ProtocolError,         // the peer broke the protocol mid-stream
-  ConnectionTermination, // the connection closed under the stream
+  LocalReset,             // we gave up on the stream (timeout, error elsewhere)
+  ProtocolError,          // the peer broke the protocol mid-stream
+  ConnectionTermination,  // the connection closed under the stream
 };
 
 // Where encoded bytes go: the connection manager forwards them to the socket.

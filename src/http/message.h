@@ -12,9 +12,7 @@
 
 namespace portico::http {
 
-enum class Method : uint8_t {
-  Get, Head, Post, Put, Delete, Connect, Options, Trace, Patch, Other
-};
+enum class Method : uint8_t { Get, Head, Post, Put, Delete, Connect, Options, Trace, Patch, Other };
 
 Method parseMethod(std::string_view token);
 // True for methods RFC 9110 9.2.2 calls idempotent: safe to retry after bytes were sent.

@@ -120,9 +120,9 @@ bool ClientCodecImpl::dispatch(buffer::Buffer& data) {
           break;
         }
         {
-          bool end_stream = parser_.bodyKind() == BodyKind::None ||
-                            (parser_.bodyKind() == BodyKind::ContentLength &&
-                             parser_.contentLength() == 0);
+          bool end_stream =
+              parser_.bodyKind() == BodyKind::None ||
+              (parser_.bodyKind() == BodyKind::ContentLength && parser_.contentLength() == 0);
           http::ResponseDecoder* d = decoder_;
           if (end_stream) {
             // Done before the callback: a decoder that hands the connection back to its pool

@@ -33,43 +33,43 @@
 namespace portico::http1 {
 
 struct ParserLimits {
-  size_t max_request_line = 8192;    // method + target + version; over it: 414
-  size_t max_header_line = 8192;     // one field line; over it: 431
-  size_t max_header_bytes = 65536;   // the whole head including the start line; over it: 431
-  size_t max_header_count = 100;     // fields; over it: 431
-  uint64_t max_body_bytes = 0;       // request bodies only; 0 = unlimited; over it: 413
+  size_t max_request_line = 8192;   // method + target + version; over it: 414
+  size_t max_header_line = 8192;    // one field line; over it: 431
+  size_t max_header_bytes = 65536;  // the whole head including the start line; over it: 431
+  size_t max_header_count = 100;    // fields; over it: 431
+  uint64_t max_body_bytes = 0;      // request bodies only; 0 = unlimited; over it: 413
 };
 
 enum class ParseError : uint8_t {
   None,
-  BadRequestLine,       // 400: malformed request line
-  BadMethod,            // 400: method is not a token
-  BadTarget,            // 400: request-target has invalid characters or form
-  UriTooLong,           // 414
-  BadVersion,           // 400: not HTTP/x.y
-  UnsupportedVersion,   // 505: anything other than HTTP/1.0 and HTTP/1.1
-  BadStatusLine,        // 502 (response): malformed status line
-  BadHeaderName,        // 400: field name is not a token
-  BadHeaderValue,       // 400: NUL, bare CR, or other control character in a value
-  WhitespaceBeforeColon,// 400 (RFC 9112 5.1)
-  ObsFold,              // 400: obsolete line folding
-  BareCr,               // 400: CR not followed by LF anywhere in the head
-  HeaderLineTooLong,    // 431
-  HeadersTooLarge,      // 431: total head size
-  TooManyHeaders,       // 431
-  MissingHost,          // 400: HTTP/1.1 request without Host
-  DuplicateHost,        // 400: more than one Host
-  BadContentLength,     // 400: not a non-negative decimal, or overflow
-  ConflictingContentLength,   // 400: several Content-Length with different values
+  BadRequestLine,                    // 400: malformed request line
+  BadMethod,                         // 400: method is not a token
+  BadTarget,                         // 400: request-target has invalid characters or form
+  UriTooLong,                        // 414
+  BadVersion,                        // 400: not HTTP/x.y
+  UnsupportedVersion,                // 505: anything other than HTTP/1.0 and HTTP/1.1
+  BadStatusLine,                     // 502 (response): malformed status line
+  BadHeaderName,                     // 400: field name is not a token
+  BadHeaderValue,                    // 400: NUL, bare CR, or other control character in a value
+  WhitespaceBeforeColon,             // 400 (RFC 9112 5.1)
+  ObsFold,                           // 400: obsolete line folding
+  BareCr,                            // 400: CR not followed by LF anywhere in the head
+  HeaderLineTooLong,                 // 431
+  HeadersTooLarge,                   // 431: total head size
+  TooManyHeaders,                    // 431
+  MissingHost,                       // 400: HTTP/1.1 request without Host
+  DuplicateHost,                     // 400: more than one Host
+  BadContentLength,                  // 400: not a non-negative decimal, or overflow
+  ConflictingContentLength,          // 400: several Content-Length with different values
   ContentLengthAndTransferEncoding,  // 400: both present (request); response: 502
-  TransferEncodingNotChunkedLast,   // 400: chunked is not the final coding (request)
-  UnknownTransferEncoding,  // 501: a coding we do not implement
-  TransferEncodingOnHttp10, // 400: Transfer-Encoding in an HTTP/1.0 message
-  BadChunkSize,         // 400: chunk size line malformed or overflowing
-  BadChunkData,         // 400: chunk data not followed by CRLF
-  BadTrailer,           // 400: malformed trailer section
-  BodyTooLarge,         // 413
-  PrematureEof,         // connection closed inside a message
+  TransferEncodingNotChunkedLast,    // 400: chunked is not the final coding (request)
+  UnknownTransferEncoding,           // 501: a coding we do not implement
+  TransferEncodingOnHttp10,          // 400: Transfer-Encoding in an HTTP/1.0 message
+  BadChunkSize,                      // 400: chunk size line malformed or overflowing
+  BadChunkData,                      // 400: chunk data not followed by CRLF
+  BadTrailer,                        // 400: malformed trailer section
+  BodyTooLarge,                      // 413
+  PrematureEof,                      // connection closed inside a message
 };
 
 // The status a server answers with for a request that failed with `e`
@@ -137,11 +137,11 @@ class RequestParser {
   uint64_t body_remaining_ = 0;
   uint64_t body_seen_ = 0;
   size_t section_bytes_ = 0;  // bytes of the head (or trailer section) in complete lines
-  uint32_t fields_ = 0;        // field lines in the head (or trailer section)
-  uint32_t chunk_line_ = 0;    // bytes of the current chunk-size line after the digits
-  uint16_t flags_ = 0;         // what the head's fields said; see parser.cc
-  uint8_t blank_lines_ = 0;    // empty lines skipped before the start line
-  uint8_t hex_digits_ = 0;     // digits of the current chunk size
+  uint32_t fields_ = 0;       // field lines in the head (or trailer section)
+  uint32_t chunk_line_ = 0;   // bytes of the current chunk-size line after the digits
+  uint16_t flags_ = 0;        // what the head's fields said; see parser.cc
+  uint8_t blank_lines_ = 0;   // empty lines skipped before the start line
+  uint8_t hex_digits_ = 0;    // digits of the current chunk size
   uint8_t state_ = 0;
   bool keep_alive_ = true;
   bool expect_continue_ = false;

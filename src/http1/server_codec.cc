@@ -268,8 +268,9 @@ void ServerCodecImpl::encodeHeaders(http::ResponseHead& head, bool end_stream) {
       }
     }
   }
-  if (!request_done_) keep_alive_ = false;  // the unread request body would be taken for
-                                            // the next request
+  if (!request_done_)
+    keep_alive_ = false;  // the unread request body would be taken for
+                          // the next request
   if (!keep_alive_) {
     out_.append("Connection: close\r\n");
   } else if (http10_) {
@@ -313,8 +314,7 @@ void ServerCodecImpl::encodeData(buffer::Buffer& data, bool end_stream) {
   if (end_stream) finishResponse();
 }
 
-void ServerCodecImpl::encodeFile(int file_fd, uint64_t offset, uint64_t length,
-                                 bool end_stream) {
+void ServerCodecImpl::encodeFile(int file_fd, uint64_t offset, uint64_t length, bool end_stream) {
   if (closing_ || no_body_ || tunnel_ || length == 0) {
     ::close(file_fd);
     buffer::Buffer empty;

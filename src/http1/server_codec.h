@@ -58,12 +58,12 @@ class ServerCodecImpl final : public http::ServerCodec, public http::ResponseEnc
   http::RequestDecoder* decoder_ = nullptr;
 
   uint32_t requests_ = 0;
-  bool head_started_ = false;     // request bytes arrived, head not complete yet
-  bool stream_active_ = false;    // a stream exists and its response is not complete
-  bool request_done_ = false;     // the request message is complete
+  bool head_started_ = false;   // request bytes arrived, head not complete yet
+  bool stream_active_ = false;  // a stream exists and its response is not complete
+  bool request_done_ = false;   // the request message is complete
   bool response_started_ = false;
-  bool chunked_ = false;          // response body uses chunked framing
-  bool no_body_ = false;          // HEAD, 1xx, 204, 304: body bytes are dropped
+  bool chunked_ = false;  // response body uses chunked framing
+  bool no_body_ = false;  // HEAD, 1xx, 204, 304: body bytes are dropped
   bool keep_alive_ = true;
   bool is_head_ = false;
   bool http10_ = false;

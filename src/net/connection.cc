@@ -27,8 +27,10 @@ Connection::Connection(event::EventLoop& loop, int fd, TransportSocketPtr transp
       fd_(fd),
       transport_(std::move(transport)),
       state_(connecting ? State::Connecting : State::Open),
-      flush_task_(loop, [](void* self) { static_cast<Connection*>(self)->doWrite(); }, this),
-      read_task_(loop, [](void* self) { static_cast<Connection*>(self)->doRead(); }, this) {
+      flush_task_(
+          loop, [](void* self) { static_cast<Connection*>(self)->doWrite(); }, this),
+      read_task_(
+          loop, [](void* self) { static_cast<Connection*>(self)->doRead(); }, this) {
   write_buffer_.setCallbacks(&Connection::onHighWatermark, &Connection::onLowWatermark, this);
   loop_.addFd(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this);
   if (!connecting) transport_->onConnected(fd_);
@@ -60,7 +62,9 @@ std::unique_ptr<Connection> Connection::connectTo(event::EventLoop& loop, const 
   return conn;
 }
 
-void Connection::setWriteBufferLimit(size_t bytes) { write_buffer_.setWatermarks(bytes); }
+void Connection::setWriteBufferLimit(size_t bytes) {
+  write_buffer_.setWatermarks(bytes);
+}
 
 void Connection::write(buffer::Buffer& data, bool end_of_stream) {
   if (state_ == State::Closed) {
@@ -135,7 +139,8 @@ bool Connection::writeQueuedFile() {
     }
     if (transport_->supportsSendfile()) {
       off_t off = static_cast<off_t>(file_offset_);
-      size_t want = file_remaining_ < (1u << 20) ? static_cast<size_t>(file_remaining_) : (1u << 20);
+      size_t want =
+          file_remaining_ < (1u << 20) ? static_cast<size_t>(file_remaining_) : (1u << 20);
       ssize_t n = ::sendfile(fd_, file_fd_, &off, want);
       if (n > 0) {
         file_offset_ += static_cast<uint64_t>(n);
@@ -151,7 +156,8 @@ bool Connection::writeQueuedFile() {
         return true;
       }
       // n == 0: the file shrank under us; the response can no longer be completed.
-      PLOG_WARN("sendfile to {}: {}", peer_.toString(), n == 0 ? "file truncated" : strerror(errno));
+      PLOG_WARN("sendfile to {}: {}", peer_.toString(),
+                n == 0 ? "file truncated" : strerror(errno));
       closeNow(ConnectionEvent::LocalClose);
       return false;
     }
@@ -161,7 +167,8 @@ bool Connection::writeQueuedFile() {
     ssize_t n = ::pread(file_fd_, dst, want, static_cast<off_t>(file_offset_));
     if (n <= 0) {
       write_buffer_.commit(0);
-      PLOG_WARN("reading file for {}: {}", peer_.toString(), n == 0 ? "file truncated" : strerror(errno));
+      PLOG_WARN("reading file for {}: {}", peer_.toString(),
+                n == 0 ? "file truncated" : strerror(errno));
       closeNow(ConnectionEvent::LocalClose);
       return false;
     }
@@ -180,7 +187,9 @@ void Connection::scheduleFlush() {
   flush_task_.schedule();
 }
 
-void Connection::scheduleRead() { read_task_.schedule(); }
+void Connection::scheduleRead() {
+  read_task_.schedule();
+}
 
 void Connection::readDisable(bool disable) {
   if (read_disabled_ == disable) return;

@@ -112,12 +112,12 @@ class Connection final : public event::IoHandler, public event::Deletable {
   // The peer's FIN (EPOLLRDHUP/EPOLLHUP) was reported. Its edge is not repeated, so a short
   // read that drained the data must not end reading: the end of stream still waits behind it.
   bool peer_shutdown_seen_ = false;
-  bool write_blocked_ = false;     // waiting for EPOLLOUT
+  bool write_blocked_ = false;  // waiting for EPOLLOUT
   bool shutdown_after_write_ = false;
   bool remote_closed_ = false;
   uint64_t bytes_read_ = 0;
   uint64_t bytes_written_ = 0;
-  int file_fd_ = -1;          // file being sent, owned
+  int file_fd_ = -1;  // file being sent, owned
   uint64_t file_offset_ = 0;
   uint64_t file_remaining_ = 0;
   buffer::Buffer after_file_;  // bytes written while the file is queued

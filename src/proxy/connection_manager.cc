@@ -7,8 +7,7 @@ namespace portico::proxy {
 
 ConnectionManager::ConnectionManager(WorkerServices& worker,
                                      std::shared_ptr<const ProxySnapshot> snapshot,
-                                     const ListenerRuntime& listener,
-                                     net::ConnectionPtr connection)
+                                     const ListenerRuntime& listener, net::ConnectionPtr connection)
     : worker_(worker),
       snapshot_(std::move(snapshot)),
       listener_(listener),
@@ -85,13 +84,17 @@ void ConnectionManager::onBelowWriteBufferLowWatermark() {
   if (stream_.active()) stream_.onDownstreamWatermark(false);
 }
 
-void ConnectionManager::writeToPeer(buffer::Buffer& bytes) { connection_->write(bytes); }
+void ConnectionManager::writeToPeer(buffer::Buffer& bytes) {
+  connection_->write(bytes);
+}
 
 void ConnectionManager::writeFileToPeer(int file_fd, uint64_t offset, uint64_t length) {
   connection_->writeFile(file_fd, offset, length);
 }
 
-void ConnectionManager::closeAfterFlush() { connection_->close(net::CloseType::FlushWrite); }
+void ConnectionManager::closeAfterFlush() {
+  connection_->close(net::CloseType::FlushWrite);
+}
 
 http::RequestDecoder& ConnectionManager::newStream(http::ResponseEncoder& encoder) {
   ++worker_.counters().downstream_requests;

@@ -15,7 +15,8 @@ void forEachToken(std::string_view value, F&& f) {
   while (!value.empty()) {
     size_t comma = value.find(',');
     std::string_view token = value.substr(0, comma);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+      token.remove_prefix(1);
     while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
     if (!token.empty()) f(token);
     if (comma == std::string_view::npos) break;
@@ -134,9 +135,8 @@ bool connectionHasToken(const http::HeaderMap& headers, std::string_view token) 
   bool found = false;
   headers.forEach([&](std::string_view name, std::string_view value) {
     if (found || !http::equalsIgnoreCase(name, "Connection")) return;
-    forEachToken(value, [&](std::string_view t) {
-      found = found || http::equalsIgnoreCase(t, token);
-    });
+    forEachToken(value,
+                 [&](std::string_view t) { found = found || http::equalsIgnoreCase(t, token); });
   });
   return found;
 }

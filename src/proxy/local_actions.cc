@@ -33,8 +33,8 @@ std::string redirectLocation(const RedirectAction& action, const RouteMatch& mat
     size_t colon = host.rfind(':');
     if (colon != std::string::npos && host.find(']', colon) == std::string::npos)
       host.resize(colon);
-    bool default_port = (scheme == "http" && action.port == 80) ||
-                        (scheme == "https" && action.port == 443);
+    bool default_port =
+        (scheme == "http" && action.port == 80) || (scheme == "https" && action.port == 443);
     if (!default_port) host += ":" + std::to_string(action.port);
   } else if (!action.scheme.empty() && action.scheme != request.scheme && action.host.empty()) {
     // Switching scheme on the same host: the old port belongs to the old scheme.

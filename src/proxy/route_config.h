@@ -36,9 +36,9 @@ struct ValueMatch {
 
 struct RouteMatch {
   PathMatchKind kind = PathMatchKind::Any;
-  std::string path;                         // Exact / Prefix
-  std::shared_ptr<const re2::RE2> regex;    // Regex: full match against the path
-  std::vector<std::string> methods;         // empty = any
+  std::string path;                       // Exact / Prefix
+  std::shared_ptr<const re2::RE2> regex;  // Regex: full match against the path
+  std::vector<std::string> methods;       // empty = any
   std::vector<ValueMatch> headers;
   std::vector<ValueMatch> query;
 };
@@ -55,16 +55,16 @@ struct DirectResponseAction {
 
 struct RedirectAction {
   uint16_t status = 301;
-  std::string scheme;           // empty = keep
-  std::string host;             // empty = keep
-  uint16_t port = 0;            // 0 = keep / default for scheme
-  std::string path;             // empty = keep; replaces the whole path
-  std::string prefix_rewrite;   // replaces the matched prefix (prefix routes only)
+  std::string scheme;          // empty = keep
+  std::string host;            // empty = keep
+  uint16_t port = 0;           // 0 = keep / default for scheme
+  std::string path;            // empty = keep; replaces the whole path
+  std::string prefix_rewrite;  // replaces the matched prefix (prefix routes only)
   bool strip_query = false;
 };
 
 struct StaticAction {
-  std::string root;               // absolute directory
+  std::string root;  // absolute directory
   std::string index = "index.html";
 };
 
@@ -115,9 +115,9 @@ struct ListenerLimits {
   size_t max_header_line = 8192;
   size_t max_header_bytes = 65536;
   size_t max_headers = 100;
-  uint64_t max_body = 0;                  // 0 = unlimited
-  size_t buffer = 64 * 1024;              // per connection and direction
-  uint32_t max_connections = 10000;       // per worker
+  uint64_t max_body = 0;                     // 0 = unlimited
+  size_t buffer = 64 * 1024;                 // per connection and direction
+  uint32_t max_connections = 10000;          // per worker
   uint32_t max_requests_per_connection = 0;  // 0 = unlimited
 };
 

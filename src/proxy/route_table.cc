@@ -71,9 +71,8 @@ bool routeMatches(const RouteMatch& match, const http::RequestHead& request) {
       if (!re2::RE2::FullMatch(request.path, *match.regex)) return false;
       break;
   }
-  if (!match.methods.empty() &&
-      std::find(match.methods.begin(), match.methods.end(), request.method_text) ==
-          match.methods.end())
+  if (!match.methods.empty() && std::find(match.methods.begin(), match.methods.end(),
+                                          request.method_text) == match.methods.end())
     return false;
   for (const ValueMatch& h : match.headers) {
     if (!valueMatches(h, request.headers.get(h.name))) return false;
@@ -117,9 +116,8 @@ RouteTable::RouteTable(const ListenerConfig& config,
       }
     }
   }
-  std::stable_sort(suffixes_.begin(), suffixes_.end(), [](const auto& a, const auto& b) {
-    return a.first.size() > b.first.size();
-  });
+  std::stable_sort(suffixes_.begin(), suffixes_.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
 }
 
 void RouteTable::appendListenerFilter(const FilterFactory* factory) {

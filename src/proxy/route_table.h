@@ -47,10 +47,10 @@ class RouteTable {
 
  private:
   std::vector<VirtualHost> hosts_;
-  std::unordered_map<std::string, size_t> exact_;                // "example.com" -> host
-  std::vector<std::pair<std::string, size_t>> suffixes_;         // ".example.com", longest first
+  std::unordered_map<std::string, size_t> exact_;         // "example.com" -> host
+  std::vector<std::pair<std::string, size_t>> suffixes_;  // ".example.com", longest first
   int default_host_ = -1;
-  std::vector<std::unique_ptr<FilterFactory>> factories_;        // owned filter factories
+  std::vector<std::unique_ptr<FilterFactory>> factories_;  // owned filter factories
 };
 
 // Matching helpers, exposed for tests.

@@ -9,7 +9,9 @@ namespace portico::proxy {
 RouterFilter::RouterFilter(WorkerServices& worker, const ListenerConfig& listener)
     : worker_(worker), listener_(listener), timer_(worker.loop(), [this] { onTimeout(); }) {}
 
-RouterFilter::~RouterFilter() { onDestroy(); }
+RouterFilter::~RouterFilter() {
+  onDestroy();
+}
 
 FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_stream) {
   request_ = &head;
@@ -29,7 +31,7 @@ FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_st
   ++worker_.counters().upstream_requests;
   startAttempt();
   return phase_ == Phase::Done && callbacks_->responseStarted() ? FilterStatus::Respond
-                                                                 : FilterStatus::Continue;
+                                                                : FilterStatus::Continue;
 }
 
 void RouterFilter::startAttempt() {
@@ -201,8 +203,8 @@ void RouterFilter::onResponseError(std::string_view why, bool nothing_received) 
   }
   // Retry only what cannot have had an effect: nothing sent at all, or a stale keep-alive
   // connection closed on an idempotent request whose body we still hold in full.
-  bool stale_keepalive = reused_ && nothing_received && !body_handed_over_ &&
-                         http::isIdempotent(request_->method);
+  bool stale_keepalive =
+      reused_ && nothing_received && !body_handed_over_ && http::isIdempotent(request_->method);
   if (!callbacks_->responseStarted() && (nothing_sent || stale_keepalive)) {
     if (stale_keepalive && attempts_ <= cluster_->config().max_retries) {
       // The endpoint is fine; the connection was old. A fresh one to any endpoint will do.

@@ -64,18 +64,18 @@ class RouterFilter final : public Filter,
   upstream::ThreadLocalCluster* cluster_ = nullptr;
   http::RequestHead* request_ = nullptr;
   upstream::ConnPool* pool_ = nullptr;
-  upstream::UpstreamConnection* pending_ = nullptr;  // connect in progress
-  upstream::UpstreamConnection* upstream_ = nullptr; // request in flight
+  upstream::UpstreamConnection* pending_ = nullptr;   // connect in progress
+  upstream::UpstreamConnection* upstream_ = nullptr;  // request in flight
   event::Timer timer_;
   Phase phase_ = Phase::Idle;
   std::vector<bool> tried_;
   uint32_t attempts_ = 0;
   bool reused_ = false;
-  bool request_end_ = false;       // the client finished its request
-  bool body_handed_over_ = false;  // some body bytes went to an upstream connection
+  bool request_end_ = false;             // the client finished its request
+  bool body_handed_over_ = false;        // some body bytes went to an upstream connection
   bool upstream_write_blocked_ = false;  // the upstream connection is above its watermark
   bool tunnel_ = false;
-  buffer::Buffer pending_body_;    // body that arrived before a connection was ready
+  buffer::Buffer pending_body_;  // body that arrived before a connection was ready
   http::HeaderMap pending_trailers_;
   bool has_pending_trailers_ = false;
   bool destroyed_ = false;

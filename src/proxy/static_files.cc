@@ -197,8 +197,7 @@ class StaticFilesFilter final : public Filter {
     return strncmp(real_root, real_file, n) == 0 && real_file[n] == '/';
   }
 
-  static bool notModified(const http::RequestHead& request, const std::string& etag,
-                          time_t mtime) {
+  static bool notModified(const http::RequestHead& request, const std::string& etag, time_t mtime) {
     if (auto inm = request.headers.get("If-None-Match")) return etagListMatches(*inm, etag);
     if (auto ims = request.headers.get("If-Modified-Since")) {
       auto since = http::parseHttpDate(*ims);
@@ -294,18 +293,30 @@ std::string_view contentTypeFor(std::string_view path) {
   std::string ext(path.substr(dot + 1));
   for (char& c : ext) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
   static constexpr std::pair<std::string_view, std::string_view> kTypes[] = {
-      {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
-      {"css", "text/css; charset=utf-8"},   {"js", "text/javascript; charset=utf-8"},
-      {"mjs", "text/javascript; charset=utf-8"}, {"json", "application/json"},
-      {"txt", "text/plain; charset=utf-8"}, {"xml", "application/xml"},
-      {"svg", "image/svg+xml"},             {"png", "image/png"},
-      {"jpg", "image/jpeg"},                {"jpeg", "image/jpeg"},
-      {"gif", "image/gif"},                 {"webp", "image/webp"},
-      {"ico", "image/x-icon"},              {"wasm", "application/wasm"},
-      {"pdf", "application/pdf"},           {"woff", "font/woff"},
-      {"woff2", "font/woff2"},              {"mp4", "video/mp4"},
-      {"webm", "video/webm"},               {"zip", "application/zip"},
-      {"gz", "application/gzip"},           {"map", "application/json"},
+      {"html", "text/html; charset=utf-8"},
+      {"htm", "text/html; charset=utf-8"},
+      {"css", "text/css; charset=utf-8"},
+      {"js", "text/javascript; charset=utf-8"},
+      {"mjs", "text/javascript; charset=utf-8"},
+      {"json", "application/json"},
+      {"txt", "text/plain; charset=utf-8"},
+      {"xml", "application/xml"},
+      {"svg", "image/svg+xml"},
+      {"png", "image/png"},
+      {"jpg", "image/jpeg"},
+      {"jpeg", "image/jpeg"},
+      {"gif", "image/gif"},
+      {"webp", "image/webp"},
+      {"ico", "image/x-icon"},
+      {"wasm", "application/wasm"},
+      {"pdf", "application/pdf"},
+      {"woff", "font/woff"},
+      {"woff2", "font/woff2"},
+      {"mp4", "video/mp4"},
+      {"webm", "video/webm"},
+      {"zip", "application/zip"},
+      {"gz", "application/gzip"},
+      {"map", "application/json"},
   };
   for (const auto& [e, type] : kTypes) {
     if (ext == e) return type;

@@ -20,12 +20,13 @@ int64_t wallClockUs() {
 }
 }  // namespace
 
-ActiveStream::ActiveStream(ConnectionManager& manager)
-    : manager_(manager) {
+ActiveStream::ActiveStream(ConnectionManager& manager) : manager_(manager) {
   filters_.reserve(8);
 }
 
-ActiveStream::~ActiveStream() { destroyFilters(); }
+ActiveStream::~ActiveStream() {
+  destroyFilters();
+}
 
 std::pmr::memory_resource& ActiveStream::arena() {
   if (!arena_) {
@@ -35,7 +36,9 @@ std::pmr::memory_resource& ActiveStream::arena() {
   return *arena_;
 }
 
-event::EventLoop& ActiveStream::loop() { return manager_.worker().loop(); }
+event::EventLoop& ActiveStream::loop() {
+  return manager_.worker().loop();
+}
 
 void ActiveStream::begin(http::ResponseEncoder& encoder) {
   encoder_ = &encoder;
@@ -239,7 +242,9 @@ void ActiveStream::encodeInterim(uint16_t status, const http::HeaderMap& headers
   if (encoder_ && !complete_) encoder_->encodeInterim(status, headers);
 }
 
-bool ActiveStream::responseStarted() const { return response_ != nullptr || response_sent_; }
+bool ActiveStream::responseStarted() const {
+  return response_ != nullptr || response_sent_;
+}
 
 void ActiveStream::encodeHeaders(http::ResponseHead& head, bool end_stream) {
   if (complete_ || encoder_ == nullptr || responseStarted()) return;
@@ -419,9 +424,13 @@ void ActiveStream::resetStream(std::string_view why) {
   if (encoder_ && !complete_) encoder_->resetStream();
 }
 
-void ActiveStream::pauseRequestBody(bool pause) { manager_.pauseReading(pause); }
+void ActiveStream::pauseRequestBody(bool pause) {
+  manager_.pauseReading(pause);
+}
 
-bool ActiveStream::downstreamBlocked() const { return manager_.writeBlocked(); }
+bool ActiveStream::downstreamBlocked() const {
+  return manager_.writeBlocked();
+}
 
 void ActiveStream::onDownstreamWatermark(bool above_high) {
   if (!filters_.empty() && !complete_) filters_.back()->onDownstreamWatermark(above_high);

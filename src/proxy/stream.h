@@ -98,7 +98,7 @@ class ActiveStream final : public http::RequestDecoder, public StreamFilterCallb
   bool request_complete_ = false;
   size_t request_headers_next_ = 0;  // next filter to see the headers
   bool request_headers_done_ = false;
-  size_t request_body_next_ = 0;     // filter that paused on the body (or 0)
+  size_t request_body_next_ = 0;  // filter that paused on the body (or 0)
   bool request_body_paused_ = false;
   buffer::Buffer pending_request_body_;
   bool pending_request_end_ = false;

@@ -36,13 +36,17 @@ void appendEscaped(std::string& out, std::string_view value, bool json) {
   }
 }
 
-double seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
+double seconds(int64_t ms) {
+  return static_cast<double>(ms) / 1000.0;
+}
 }  // namespace
 
 std::unique_ptr<AccessLogWriter> AccessLogWriter::open(const config::AccessLogConfig& config,
                                                        std::string* error) {
-  if (config.path == "stdout") return std::unique_ptr<AccessLogWriter>(new AccessLogWriter(1, false));
-  if (config.path == "stderr") return std::unique_ptr<AccessLogWriter>(new AccessLogWriter(2, false));
+  if (config.path == "stdout")
+    return std::unique_ptr<AccessLogWriter>(new AccessLogWriter(1, false));
+  if (config.path == "stderr")
+    return std::unique_ptr<AccessLogWriter>(new AccessLogWriter(2, false));
   int fd = ::open(config.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd < 0) {
     *error = config.path + ": " + strerror(errno);
@@ -119,7 +123,9 @@ AccessLogger::AccessLogger(event::EventLoop& loop, AccessLogWriter* writer,
   buffer_.reserve(kFlushBytes * 2);
 }
 
-AccessLogger::~AccessLogger() { flush(); }
+AccessLogger::~AccessLogger() {
+  flush();
+}
 
 void AccessLogger::flush() {
   if (writer_ == nullptr || buffer_.empty()) return;
@@ -189,10 +195,10 @@ void AccessLogger::formatCombined(const http::RequestHead* request, const proxy:
   b += "\" \"";
   header("User-Agent");
   int64_t duration = info.end_ms - info.start_ms;
-  int64_t upstream_ms =
-      info.upstream_start_ms ? (info.upstream_headers_ms ? info.upstream_headers_ms : info.end_ms) -
-                                   info.upstream_start_ms
-                             : -1;
+  int64_t upstream_ms = info.upstream_start_ms
+                            ? (info.upstream_headers_ms ? info.upstream_headers_ms : info.end_ms) -
+                                  info.upstream_start_ms
+                            : -1;
   fmt::format_to(std::back_inserter(b), "\" rid={} in={} out={} dur={:.3f} up={} ut=",
                  info.request_id.empty() ? "-" : info.request_id, info.request_body_bytes,
                  info.response_body_bytes, seconds(duration),
@@ -236,9 +242,10 @@ void AccessLogger::formatJson(const http::RequestHead* request, const proxy::Str
     field("referer", ref ? *ref : std::string_view());
   }
   int64_t duration = info.end_ms - info.start_ms;
-  fmt::format_to(std::back_inserter(b), ",\"status\":{},\"bytes_in\":{},\"bytes_out\":{},"
-                 "\"duration_ms\":{}", info.status, info.request_body_bytes,
-                 info.response_body_bytes, duration);
+  fmt::format_to(std::back_inserter(b),
+                 ",\"status\":{},\"bytes_in\":{},\"bytes_out\":{},"
+                 "\"duration_ms\":{}",
+                 info.status, info.request_body_bytes, info.response_body_bytes, duration);
   field("request_id", info.request_id);
   field("upstream", info.upstream_address);
   if (info.upstream_start_ms) {

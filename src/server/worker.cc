@@ -18,7 +18,9 @@ Acceptor::Acceptor(Worker& worker, int fd, const proxy::ListenerRuntime& listene
   worker_.loop().addFd(fd_, EPOLLIN, this);
 }
 
-Acceptor::~Acceptor() { close(); }
+Acceptor::~Acceptor() {
+  close();
+}
 
 void Acceptor::close() {
   if (fd_ < 0) return;
@@ -42,8 +44,8 @@ void Acceptor::onIoReady(uint32_t) {
       return;
     }
     if (worker_.connectionCount() >= listener_.config.limits.max_connections) {
-      PLOG_WARN("{}: connection limit {} reached; refusing a connection",
-                listener_.config.name, listener_.config.limits.max_connections);
+      PLOG_WARN("{}: connection limit {} reached; refusing a connection", listener_.config.name,
+                listener_.config.limits.max_connections);
       ::close(fd);
       continue;
     }
@@ -69,7 +71,8 @@ Worker::~Worker() {
 
 void Worker::start(std::vector<int> listen_fds) {
   for (size_t i = 0; i < listen_fds.size(); ++i) {
-    acceptors_.push_back(std::make_unique<Acceptor>(*this, listen_fds[i], *snapshot_->listeners[i]));
+    acceptors_.push_back(
+        std::make_unique<Acceptor>(*this, listen_fds[i], *snapshot_->listeners[i]));
   }
   thread_ = std::thread([this] { run(); });
 }

@@ -60,9 +60,7 @@ class UpstreamConnection final : public net::ConnectionCallbacks, public http::C
   ConnPool& pool() { return pool_; }
   void setWatermarkCallbacks(UpstreamWatermarkCallbacks* cb) { watermark_cb_ = cb; }
   // Bytes of the current request written to the socket so far (0 = nothing left us yet).
-  uint64_t requestBytesWritten() const {
-    return connection_->bytesWritten() - written_at_assign_;
-  }
+  uint64_t requestBytesWritten() const { return connection_->bytesWritten() - written_at_assign_; }
   uint32_t requestsServed() const { return requests_; }
 
   // net::ConnectionCallbacks
@@ -88,7 +86,7 @@ class UpstreamConnection final : public net::ConnectionCallbacks, public http::C
   State state_ = State::Connecting;
   PoolCallbacks* pending_ = nullptr;  // waiting for the connect to finish
   UpstreamWatermarkCallbacks* watermark_cb_ = nullptr;
-  event::Timer timer_;                // connect timeout, then idle timeout
+  event::Timer timer_;  // connect timeout, then idle timeout
   uint64_t written_at_assign_ = 0;
   uint32_t requests_ = 0;
   // Handed to a requester that has not released it yet. The requester holds a pointer, so a
@@ -135,7 +133,7 @@ class ConnPool {
   const EndpointConfig& endpoint_;
   size_t buffer_limit_;
   http1::ParserLimits limits_;
-  std::list<UpstreamConnection*> all_;   // owned
+  std::list<UpstreamConnection*> all_;     // owned
   std::vector<UpstreamConnection*> idle_;  // most recently released last
   PoolStats stats_;
 };

@@ -10,8 +10,7 @@ int RoundRobinBalancer::pick(const std::vector<bool>& excluded) {
   return -1;
 }
 
-WeightedRoundRobinBalancer::WeightedRoundRobinBalancer(
-    const std::vector<EndpointConfig>& endpoints)
+WeightedRoundRobinBalancer::WeightedRoundRobinBalancer(const std::vector<EndpointConfig>& endpoints)
     : weights_(endpoints.size()), current_(endpoints.size(), 0) {
   for (size_t i = 0; i < endpoints.size(); ++i) weights_[i] = endpoints[i].weight;
 }

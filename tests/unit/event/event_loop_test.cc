@@ -41,7 +41,12 @@ TEST(EventLoopTest, DisarmedAndDestroyedTimersDoNotFire) {
 TEST(EventLoopTest, PostFromAnotherThreadRunsOnLoop) {
   EventLoop loop;
   std::thread::id ran_on;
-  std::thread poster([&] { loop.post([&] { ran_on = std::this_thread::get_id(); loop.stop(); }); });
+  std::thread poster([&] {
+    loop.post([&] {
+      ran_on = std::this_thread::get_id();
+      loop.stop();
+    });
+  });
   loop.run();
   poster.join();
   EXPECT_EQ(ran_on, std::this_thread::get_id());
@@ -50,8 +55,10 @@ TEST(EventLoopTest, PostFromAnotherThreadRunsOnLoop) {
 TEST(EventLoopTest, ScheduledTaskRunsOnceAndCancelWorks) {
   EventLoop loop;
   int runs = 0;
-  ScheduledTask task(loop, [](void* c) { ++*static_cast<int*>(c); }, &runs);
-  ScheduledTask cancelled(loop, [](void* c) { *static_cast<int*>(c) += 100; }, &runs);
+  ScheduledTask task(
+      loop, [](void* c) { ++*static_cast<int*>(c); }, &runs);
+  ScheduledTask cancelled(
+      loop, [](void* c) { *static_cast<int*>(c) += 100; }, &runs);
   task.schedule();
   task.schedule();  // idempotent while queued
   cancelled.schedule();

@@ -108,8 +108,8 @@ TEST(StreamPauseTest, FilterPausesOnTimerAndResumes) {
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
   auto connection = std::make_unique<net::Connection>(
       worker.loop(), fds[0], std::make_unique<net::PlainTransport>(), false);
-  auto* cm = new ConnectionManager(worker, snapshot, *snapshot->listeners[0],
-                                   std::move(connection));
+  auto* cm =
+      new ConnectionManager(worker, snapshot, *snapshot->listeners[0], std::move(connection));
   const char request[] = "GET /x HTTP/1.1\r\nHost: a\r\n\r\n";
   ASSERT_EQ(::write(fds[1], request, sizeof request - 1), static_cast<ssize_t>(sizeof request - 1));
 
