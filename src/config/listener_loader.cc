@@ -64,7 +64,8 @@ void loadLimits(Reader& reader, const Field& field, proxy::ListenerLimits* limit
 }
 
 void loadTimeouts(Reader& reader, const Field& field, proxy::ListenerTimeouts* timeouts) {
-  MapReader map(reader, field, {"header_read", "body_idle", "keepalive_idle", "send_idle"});
+  MapReader map(reader, field,
+                {"header_read", "body_idle", "keepalive_idle", "keepalive_release", "send_idle"});
   if (!map.valid()) return;
   // Zero would mean "expire at once" (or "never" to some readers); neither is useful.
   if (const Field* f = map.find("header_read")) {
@@ -78,6 +79,22 @@ void loadTimeouts(Reader& reader, const Field& field, proxy::ListenerTimeouts* t
   }
   if (const Field* f = map.find("send_idle")) {
     assignIf(&timeouts->send_idle_ms, readDurationMs(reader, *f, 1, kOneDayMs));
+  }
+  // Zero is meaningful here: release at once, at the end of every response.
+  if (const Field* f = map.find("keepalive_release")) {
+    assignIf(&timeouts->keepalive_release_ms, readDurationMs(reader, *f, 0, kOneDayMs));
+  }
+}
+
+void loadSocket(Reader& reader, const Field& field, proxy::ListenerSocket* socket) {
+  MapReader map(reader, field, {"backlog", "defer_accept"});
+  if (!map.valid()) return;
+  // The kernel caps the backlog at net.core.somaxconn anyway; the bound catches typos.
+  if (const Field* f = map.find("backlog")) {
+    assignIf(&socket->backlog, readInt(reader, *f, 1, 65535));
+  }
+  if (const Field* f = map.find("defer_accept")) {
+    assignIf(&socket->defer_accept, readBool(reader, *f));
   }
 }
 
@@ -219,9 +236,9 @@ class AddressRegistry {
 ListenerConfig loadListener(Reader& reader, const Field& field, UniqueValues* names,
                             AddressRegistry* addresses, RouteContext* routes) {
   ListenerConfig listener;
-  MapReader map(
-      reader, field,
-      {"name", "address", "limits", "timeouts", "forwarding", "error_pages", "virtual_hosts"});
+  MapReader map(reader, field,
+                {"name", "address", "socket", "limits", "timeouts", "forwarding", "error_pages",
+                 "virtual_hosts"});
   if (!map.valid()) return listener;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -240,6 +257,7 @@ ListenerConfig loadListener(Reader& reader, const Field& field, UniqueValues* na
   }
   if (const Field* f = map.find("limits")) loadLimits(reader, *f, &listener.limits);
   if (const Field* f = map.find("timeouts")) loadTimeouts(reader, *f, &listener.timeouts);
+  if (const Field* f = map.find("socket")) loadSocket(reader, *f, &listener.socket);
   if (const Field* f = map.find("forwarding")) loadForwarding(reader, *f, &listener.forwarding);
   if (const Field* f = map.find("error_pages")) loadErrorPages(reader, *f, &listener.error_pages);
   if (const Field* f = map.require("virtual_hosts")) {

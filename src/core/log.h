@@ -39,7 +39,13 @@ void logf(Level level, fmt::format_string<Args...> format, Args&&... args) {
 
 }  // namespace portico::log
 
-#define PLOG_DEBUG(...) ::portico::log::logf(::portico::log::Level::Debug, __VA_ARGS__)
-#define PLOG_INFO(...) ::portico::log::logf(::portico::log::Level::Info, __VA_ARGS__)
-#define PLOG_WARN(...) ::portico::log::logf(::portico::log::Level::Warn, __VA_ARGS__)
-#define PLOG_ERROR(...) ::portico::log::logf(::portico::log::Level::Error, __VA_ARGS__)
+// The level is checked before the arguments are evaluated: a disabled debug line costs one
+// relaxed load, not the strings its arguments would build.
+#define PLOG_AT(level, ...)                                                       \
+  do {                                                                            \
+    if (::portico::log::enabled(level)) ::portico::log::logf(level, __VA_ARGS__); \
+  } while (0)
+#define PLOG_DEBUG(...) PLOG_AT(::portico::log::Level::Debug, __VA_ARGS__)
+#define PLOG_INFO(...) PLOG_AT(::portico::log::Level::Info, __VA_ARGS__)
+#define PLOG_WARN(...) PLOG_AT(::portico::log::Level::Warn, __VA_ARGS__)
+#define PLOG_ERROR(...) PLOG_AT(::portico::log::Level::Error, __VA_ARGS__)

@@ -1,9 +1,11 @@
 #include "event/event_loop.h"
 
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -67,10 +69,7 @@ EventLoop::EventLoop() {
     std::abort();  // out of file descriptors at start-up: nothing sensible to do
   }
   auto* wake = new WakeHandler(wake_fd_);
-  struct epoll_event ev;
-  ev.events = EPOLLIN;
-  ev.data.ptr = static_cast<IoHandler*>(wake);
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  addFd(wake_fd_, EPOLLIN, wake);
   to_delete_.reserve(64);
   wake_handler_keepalive_.reset(wake);
   now_ = monotonicNowMs();
@@ -83,22 +82,48 @@ EventLoop::~EventLoop() {
   ::close(epoll_fd_);
 }
 
-bool EventLoop::addFd(int fd, uint32_t events, IoHandler* handler) {
-  struct epoll_event ev;
+EventLoop::FdSlot& EventLoop::slot(int fd) {
+  const auto index = static_cast<size_t>(fd);
+  if (index >= fds_.size()) fds_.resize(std::max(index + 1, fds_.size() * 2));
+  return fds_[index];
+}
+
+namespace {
+epoll_event registration(int fd, uint32_t generation, uint32_t events) {
+  epoll_event ev{};
   ev.events = events | EPOLLET;
-  ev.data.ptr = handler;
+  ev.data.u64 = (static_cast<uint64_t>(generation) << 32) | static_cast<uint32_t>(fd);
+  return ev;
+}
+}  // namespace
+
+bool EventLoop::addFd(int fd, uint32_t events, IoHandler* handler) {
+  FdSlot& s = slot(fd);
+  ++s.generation;
+  s.handler = handler;
+  epoll_event ev = registration(fd, s.generation, events);
   return epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
 bool EventLoop::modifyFd(int fd, uint32_t events, IoHandler* handler) {
-  struct epoll_event ev;
-  ev.events = events | EPOLLET;
-  ev.data.ptr = handler;
+  FdSlot& s = slot(fd);
+  s.handler = handler;
+  epoll_event ev = registration(fd, s.generation, events);
   return epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
 void EventLoop::removeFd(int fd) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  slot(fd).handler = nullptr;
+}
+
+void EventLoop::setHandler(int fd, IoHandler* handler) {
+  slot(fd).handler = handler;
+}
+
+void EventLoop::closeFd(int fd) {
+  slot(fd).handler = nullptr;
+  ::close(fd);
 }
 
 void EventLoop::post(std::function<void()> task) {
@@ -134,7 +159,10 @@ void EventLoop::run() {
       std::abort();
     }
     for (int i = 0; i < n; ++i) {
-      static_cast<IoHandler*>(events[i].data.ptr)->onIoReady(events[i].events);
+      const uint64_t data = events[i].data.u64;
+      const FdSlot& s = fds_[static_cast<uint32_t>(data)];
+      if (s.generation != static_cast<uint32_t>(data >> 32) || s.handler == nullptr) continue;
+      s.handler->onIoReady(events[i].events);
     }
     runPosted();
     runTimers();

@@ -7,9 +7,10 @@
 // fds, arm timers, deferredDelete) freely.
 //
 // Why edge-triggered: a connection registers once for EPOLLIN|EPOLLOUT|EPOLLRDHUP at accept
-// and never calls epoll_ctl again; pausing reads (backpressure) is a flag in the connection,
-// not a syscall. The price is that every handler must read/write until EAGAIN (or remember it
-// stopped early and come back through a deferred task).
+// and never calls epoll_ctl again (not even to close: close() leaves the set by itself); pausing
+// reads (backpressure) is a flag in the connection, not a syscall. The price is that every handler
+// must read/write until EAGAIN (or remember it stopped early and come back through a deferred
+// task).
 
 #include <sys/epoll.h>
 
@@ -98,6 +99,12 @@ class EventLoop {
   bool addFd(int fd, uint32_t events, IoHandler* handler);
   bool modifyFd(int fd, uint32_t events, IoHandler* handler);
   void removeFd(int fd);
+  // Hands a registered descriptor's events to another handler without a system call: the
+  // registration names the descriptor, and the loop looks its handler up in a table.
+  void setHandler(int fd, IoHandler* handler);
+  // Closes a registered descriptor. close() alone takes it out of the epoll set (descriptors
+  // are never duplicated here), so this saves the EPOLL_CTL_DEL.
+  void closeFd(int fd);
 
   // Thread-safe. Runs `task` on this loop's thread, in order of posting.
   void post(std::function<void()> task);
@@ -127,6 +134,16 @@ class EventLoop {
   void runTimers();
   void runPosted();
   void runDeferred();
+
+  // Indexed by descriptor. Each registration carries the slot's generation next to the
+  // descriptor, so an event fetched for a socket that was closed, and whose number was reused
+  // within the same batch, is recognised and dropped.
+  struct FdSlot {
+    IoHandler* handler = nullptr;
+    uint32_t generation = 0;
+  };
+  std::vector<FdSlot> fds_;
+  FdSlot& slot(int fd);
 
   int epoll_fd_ = -1;
   int wake_fd_ = -1;

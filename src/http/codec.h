@@ -110,6 +110,8 @@ class ServerCodec {
   virtual bool idle() const = 0;
   // A request has started arriving but its head is not complete (header read timeout).
   virtual bool readingHead() const = 0;
+  // Requests (streams) begun on this connection so far.
+  virtual uint32_t requestCount() const = 0;
   // Graceful drain: finish the current exchange, then close (HTTP/1: "Connection: close").
   virtual void startDrain() = 0;
   // Sends a minimal local reply outside any stream (408 on a header timeout) and closes.

@@ -21,11 +21,13 @@ ParserLimits limitsFrom(const http::ServerCodecSettings& s) {
 
 ServerCodecImpl::ServerCodecImpl(http::CodecOutput& output,
                                  http::ServerConnectionCallbacks& callbacks,
-                                 const http::ServerCodecSettings& settings)
+                                 const http::ServerCodecSettings& settings,
+                                 uint32_t requests_served)
     : output_(output),
       callbacks_(callbacks),
       settings_(settings),
-      parser_(&head_, limitsFrom(settings)) {}
+      parser_(&head_, limitsFrom(settings)),
+      requests_(requests_served) {}
 
 bool ServerCodecImpl::dispatch(buffer::Buffer& data) {
   if (awaiting_reset_) {

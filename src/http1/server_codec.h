@@ -14,8 +14,10 @@ namespace portico::http1 {
 
 class ServerCodecImpl final : public http::ServerCodec, public http::ResponseEncoder {
  public:
+  // `requests_served`: requests this connection carried before (it was parked while idle and
+  // resumes with a fresh codec), so max_requests_per_connection counts them too.
   ServerCodecImpl(http::CodecOutput& output, http::ServerConnectionCallbacks& callbacks,
-                  const http::ServerCodecSettings& settings);
+                  const http::ServerCodecSettings& settings, uint32_t requests_served = 0);
 
   // http::ServerCodec
   bool dispatch(buffer::Buffer& data) override;
@@ -37,7 +39,7 @@ class ServerCodecImpl final : public http::ServerCodec, public http::ResponseEnc
 
   bool closing() const { return closing_; }
   bool tunneling() const { return tunnel_; }
-  uint32_t requestCount() const { return requests_; }
+  uint32_t requestCount() const override { return requests_; }
 
  private:
   void onHead();

@@ -36,6 +36,26 @@ std::string Address::toString() const {
   return out;
 }
 
+PackedAddress::PackedAddress(const Address& address) {
+  if (address.family() == AF_INET) {
+    std::memcpy(&u_.v4, &address.storage, sizeof u_.v4);
+  } else if (address.family() == AF_INET6) {
+    std::memcpy(&u_.v6, &address.storage, sizeof u_.v6);
+  }
+}
+
+Address PackedAddress::unpack() const {
+  Address out;
+  if (u_.sa.sa_family == AF_INET) {
+    std::memcpy(&out.storage, &u_.v4, sizeof u_.v4);
+    out.length = sizeof u_.v4;
+  } else if (u_.sa.sa_family == AF_INET6) {
+    std::memcpy(&out.storage, &u_.v6, sizeof u_.v6);
+    out.length = sizeof u_.v6;
+  }
+  return out;
+}
+
 bool parseIp(std::string_view text, Address* out) {
   std::string host(text);
   *out = Address{};

@@ -23,6 +23,22 @@ struct Address {
   std::string hostString() const;
 };
 
+// An IPv4 or IPv6 socket address in 28 bytes instead of sockaddr_storage's 128: what a record
+// kept per idle connection stores.
+class PackedAddress {
+ public:
+  PackedAddress() = default;
+  explicit PackedAddress(const Address& address);
+  Address unpack() const;
+
+ private:
+  union {
+    sockaddr sa;
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+  } u_{};
+};
+
 // Parses "1.2.3.4:80", "[::1]:80", "*:80" (any IPv4) or ":80". Returns false on bad input.
 bool parseAddress(std::string_view text, Address* out);
 // Parses a bare IP ("10.0.0.1", "::1") with port 0.

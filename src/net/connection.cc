@@ -22,25 +22,29 @@ constexpr size_t kReadBatch = 32 * 1024;
 }  // namespace
 
 Connection::Connection(event::EventLoop& loop, int fd, TransportSocketPtr transport,
-                       bool connecting)
+                       SocketStart start)
     : loop_(loop),
       fd_(fd),
       transport_(std::move(transport)),
-      state_(connecting ? State::Connecting : State::Open),
+      state_(start == SocketStart::Connecting ? State::Connecting : State::Open),
       flush_task_(
           loop, [](void* self) { static_cast<Connection*>(self)->doWrite(); }, this),
       read_task_(
           loop, [](void* self) { static_cast<Connection*>(self)->doRead(); }, this) {
   write_buffer_.setCallbacks(&Connection::onHighWatermark, &Connection::onLowWatermark, this);
-  loop_.addFd(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this);
-  if (!connecting) transport_->onConnected(fd_);
+  constexpr uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
+  if (start == SocketStart::Resumed) {
+    // Still registered for kEvents; the owner hands over the readiness that woke the parked
+    // record.
+    loop_.setHandler(fd_, this);
+    return;
+  }
+  loop_.addFd(fd_, kEvents, this);
+  if (start == SocketStart::Accepted) transport_->onConnected(fd_);
 }
 
 Connection::~Connection() {
-  if (fd_ >= 0) {
-    loop_.removeFd(fd_);
-    ::close(fd_);
-  }
+  if (fd_ >= 0) loop_.closeFd(fd_);
   if (file_fd_ >= 0) ::close(file_fd_);
 }
 
@@ -57,7 +61,8 @@ std::unique_ptr<Connection> Connection::connectTo(event::EventLoop& loop, const 
     errno = saved;
     return nullptr;
   }
-  auto conn = std::make_unique<Connection>(loop, fd, std::move(transport), rc < 0);
+  auto conn = std::make_unique<Connection>(
+      loop, fd, std::move(transport), rc < 0 ? SocketStart::Connecting : SocketStart::Accepted);
   conn->peer_ = address;
   return conn;
 }
@@ -306,14 +311,28 @@ void Connection::close(CloseType type) {
   closeNow(ConnectionEvent::LocalClose);
 }
 
+bool Connection::quiescent() const {
+  return state_ == State::Open && read_buffer_.empty() && bufferedWriteBytes() == 0 &&
+         !read_disabled_ && !readable_pending_ && !peer_shutdown_seen_ && !remote_closed_ &&
+         !shutdown_after_write_ && !flush_task_.scheduled() && !read_task_.scheduled();
+}
+
+Connection::Released Connection::release() {
+  Released out{fd_, std::move(transport_)};
+  fd_ = -1;
+  state_ = State::Closed;
+  flush_task_.cancel();
+  read_task_.cancel();
+  return out;
+}
+
 void Connection::closeNow(ConnectionEvent event) {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
   flush_task_.cancel();
   read_task_.cancel();
   if (fd_ >= 0) {
-    loop_.removeFd(fd_);
-    ::close(fd_);
+    loop_.closeFd(fd_);
     fd_ = -1;
   }
   write_buffer_.clear();

@@ -31,6 +31,11 @@ namespace portico::net {
 enum class ConnectionEvent { Connected, RemoteClose, LocalClose };
 enum class CloseType { FlushWrite, NoFlush };
 
+// How a socket reaches a Connection: just accepted, still connecting (wait for EPOLLOUT
+// before reading), or already registered with the loop and open (an idle connection that
+// was parked in a smaller record and is resuming).
+enum class SocketStart { Accepted, Connecting, Resumed };
+
 class ConnectionCallbacks {
  public:
   virtual ~ConnectionCallbacks() = default;
@@ -44,8 +49,7 @@ class ConnectionCallbacks {
 
 class Connection final : public event::IoHandler, public event::Deletable {
  public:
-  // Wraps an accepted or connecting socket. `connecting`: wait for EPOLLOUT before reading.
-  Connection(event::EventLoop& loop, int fd, TransportSocketPtr transport, bool connecting);
+  Connection(event::EventLoop& loop, int fd, TransportSocketPtr transport, SocketStart start);
   ~Connection() override;
 
   // Non-blocking connect to `address`. Returns nullptr (errno set) if the socket could not be
@@ -69,6 +73,18 @@ class Connection final : public event::IoHandler, public event::Deletable {
   bool readDisabled() const { return read_disabled_; }
 
   void close(CloseType type);
+
+  // Nothing in flight in either direction and nothing pending: the socket can be handed to a
+  // smaller owner while it waits for its peer (see release()).
+  bool quiescent() const;
+  // Gives up the socket without closing it: the descriptor stays registered with the loop
+  // (the new owner re-points it) and keeps its transport. The connection ends Closed without
+  // an event. Only when quiescent().
+  struct Released {
+    int fd;
+    TransportSocketPtr transport;
+  };
+  Released release();
   bool closed() const { return state_ == State::Closed; }
   bool connecting() const { return state_ == State::Connecting; }
 

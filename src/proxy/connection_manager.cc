@@ -7,19 +7,21 @@ namespace portico::proxy {
 
 ConnectionManager::ConnectionManager(WorkerServices& worker,
                                      std::shared_ptr<const ProxySnapshot> snapshot,
-                                     const ListenerRuntime& listener, net::ConnectionPtr connection)
+                                     const ListenerRuntime& listener, net::ConnectionPtr connection,
+                                     DownstreamStart start)
     : worker_(worker),
       snapshot_(std::move(snapshot)),
       listener_(listener),
       connection_(std::move(connection)),
-      codec_(std::make_unique<http1::ServerCodecImpl>(*this, *this, listener.codec_settings)),
+      codec_(std::make_unique<http1::ServerCodecImpl>(*this, *this, listener.codec_settings,
+                                                      start.requests_served)),
       stream_(*this),
       timer_(worker.loop(), [this] { onTimer(); }),
       reap_task_(worker.loop(), &ConnectionManager::reapThunk, this),
       tunnel_task_(worker.loop(), &ConnectionManager::tunnelThunk, this) {
   connection_->setCallbacks(this);
   connection_->setWriteBufferLimit(listener.config.limits.buffer);
-  ++worker_.counters().downstream_connections;
+  if (!start.resumed) ++worker_.counters().downstream_connections;
   refreshTimer();
 }
 
@@ -190,16 +192,44 @@ void ConnectionManager::refreshTimer() {
     }
     return;
   }
-  if (timer_mode_ != TimerMode::KeepAlive) {
-    timer_mode_ = TimerMode::KeepAlive;
-    timer_.armAfterMs(t.keepalive_idle_ms);
+  if (timer_mode_ != TimerMode::KeepAlive && timer_mode_ != TimerMode::Release) {
+    idle_since_ = worker_.loop().now();
+    // Release first if it comes before the keep-alive deadline; the same timer then goes on
+    // to the deadline if the connection could not be parked.
+    if (t.keepalive_release_ms < t.keepalive_idle_ms) {
+      timer_mode_ = TimerMode::Release;
+      timer_.armAfterMs(t.keepalive_release_ms);
+    } else {
+      timer_mode_ = TimerMode::KeepAlive;
+      timer_.armAfterMs(t.keepalive_idle_ms);
+    }
   }
+}
+
+bool ConnectionManager::parkable() const {
+  return !closed_ && !end_of_input_ && !paused_by_stream_ && !stream_.active() && codec_->idle() &&
+         !reap_task_.scheduled() && !tunnel_task_.scheduled() && !worker_.draining() &&
+         connection_->quiescent();
+}
+
+net::Connection::Released ConnectionManager::releaseForParking() {
+  closed_ = true;  // from here on this manager is inert until deferredDelete frees it
+  timer_.disarm();
+  return connection_->release();
 }
 
 void ConnectionManager::onTimer() {
   if (closed_) return;
   const std::string& name = listener_.config.name;
   switch (timer_mode_) {
+    case TimerMode::Release: {
+      if (parkable() && worker_.parkIdleConnection(*this)) return;  // we are being deleted
+      timer_mode_ = TimerMode::KeepAlive;
+      const int64_t idle_ms = worker_.loop().now() - idle_since_;
+      const int64_t left = listener_.config.timeouts.keepalive_idle_ms - idle_ms;
+      timer_.armAfterMs(left > 0 ? left : 0);
+      return;
+    }
     case TimerMode::KeepAlive:
       PLOG_DEBUG("{}: closing idle keep-alive connection from {}", name,
                  connection_->peerAddress().toString());

@@ -14,13 +14,21 @@
 
 namespace portico::proxy {
 
+// Where a downstream connection comes from: a fresh accept, or an idle keep-alive connection
+// that was parked (server/parked_connections.h) and is resuming with a fresh manager.
+struct DownstreamStart {
+  bool resumed = false;
+  uint32_t requests_served = 0;  // carried over, so per-connection request limits still hold
+};
+
 class ConnectionManager final : public net::ConnectionCallbacks,
                                 public http::CodecOutput,
                                 public http::ServerConnectionCallbacks,
                                 public event::Deletable {
  public:
   ConnectionManager(WorkerServices& worker, std::shared_ptr<const ProxySnapshot> snapshot,
-                    const ListenerRuntime& listener, net::ConnectionPtr connection);
+                    const ListenerRuntime& listener, net::ConnectionPtr connection,
+                    DownstreamStart start = {});
   ~ConnectionManager() override;
 
   // Graceful drain: finish the exchange in flight, then close; close at once if idle.
@@ -28,6 +36,13 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   // Closes without waiting (end of the drain timeout).
   void closeNow();
 
+  // Idle between requests with nothing in flight: the worker may park the socket in a small
+  // record and destroy this manager (see keepalive_release). The keep-alive deadline the
+  // parked record must keep, and what it carries over, come from here.
+  bool parkable() const;
+  net::Connection::Released releaseForParking();
+  uint32_t requestsServed() const { return codec_->requestCount(); }
+  event::MonoTime idleSince() const { return idle_since_; }
   WorkerServices& worker() { return worker_; }
   const ListenerRuntime& listener() const { return listener_; }
   net::Connection& connection() { return *connection_; }
@@ -55,7 +70,7 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   bool writeBlocked() const { return write_above_high_; }
 
  private:
-  enum class TimerMode { None, KeepAlive, HeaderRead, BodyIdle, SendIdle };
+  enum class TimerMode { None, Release, KeepAlive, HeaderRead, BodyIdle, SendIdle };
   void refreshTimer();
   void onTimer();
   void dispatchPending();
@@ -71,6 +86,7 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   event::Timer timer_;
   TimerMode timer_mode_ = TimerMode::None;
   uint64_t written_at_timer_ = 0;
+  event::MonoTime idle_since_ = 0;
   event::ScheduledTask reap_task_;
   event::ScheduledTask tunnel_task_;  // hands input held before a 101 to the tunnel
   bool write_above_high_ = false;

@@ -125,7 +125,18 @@ struct ListenerTimeouts {
   int64_t header_read_ms = 10000;     // first byte of a request -> head complete
   int64_t body_idle_ms = 30000;       // gap between body reads from the client
   int64_t keepalive_idle_ms = 60000;  // idle connection between requests
-  int64_t send_idle_ms = 60000;       // client not reading what we send
+  // Idle this long, a keep-alive connection gives back its per-request state (codec, stream,
+  // buffers) and waits as a small parked record until its next request.
+  int64_t keepalive_release_ms = 50;
+  int64_t send_idle_ms = 60000;  // client not reading what we send
+};
+
+// Options of the listening socket itself.
+struct ListenerSocket {
+  int backlog = 4096;
+  // TCP_DEFER_ACCEPT: the kernel hands over a connection only once its first bytes arrived,
+  // so a request is read in the same turn as the accept and silent connections cost nothing.
+  bool defer_accept = true;
 };
 
 struct ListenerConfig {
@@ -134,6 +145,7 @@ struct ListenerConfig {
   std::string address_text;
   ListenerLimits limits;
   ListenerTimeouts timeouts;
+  ListenerSocket socket;
   ForwardingConfig forwarding;
   std::map<uint16_t, std::string> error_pages;  // status -> body of local error replies
   std::vector<VirtualHostConfig> virtual_hosts;

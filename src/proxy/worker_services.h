@@ -34,6 +34,12 @@ class WorkerServices {
   virtual void logAccess(const http::RequestHead* request, const StreamInfo& info,
                          const net::Address& peer) = 0;
   virtual void onConnectionClosed(ConnectionManager* connection) = 0;
+  // An idle keep-alive connection offers itself for parking (it is parkable()). Returns true
+  // if the worker took its socket and will delete it; false keeps it as it is.
+  virtual bool parkIdleConnection(ConnectionManager& connection) {
+    (void)connection;
+    return false;
+  }
 };
 
 }  // namespace portico::proxy

@@ -68,7 +68,8 @@ int Server::run() {
   for (const proxy::ListenerConfig& l : config_.listeners) {
     for (size_t w = 0; w < worker_count; ++w) {
       std::string error;
-      int fd = net::openListenSocket(l.address, 4096, &error);
+      net::ListenOptions options{l.socket.backlog, l.socket.defer_accept};
+      int fd = net::openListenSocket(l.address, options, &error);
       if (fd < 0) {
         PLOG_ERROR("listener {}: {}", l.name, error);
         for (auto& list : fds) {

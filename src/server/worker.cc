@@ -87,10 +87,9 @@ void Worker::join() {
 }
 
 void Worker::onAccepted(int fd, const net::Address& peer, const proxy::ListenerRuntime& listener) {
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  auto connection =
-      std::make_unique<net::Connection>(loop_, fd, std::make_unique<net::PlainTransport>(), false);
+  // TCP_NODELAY came from the listening socket (see net::openListenSocket).
+  auto connection = std::make_unique<net::Connection>(
+      loop_, fd, std::make_unique<net::PlainTransport>(), net::SocketStart::Accepted);
   connection->setPeerAddress(peer);
   auto* cm = new proxy::ConnectionManager(*this, snapshot_, listener, std::move(connection));
   connections_.insert(cm);
@@ -102,6 +101,39 @@ void Worker::onConnectionClosed(proxy::ConnectionManager* connection) {
   if (connections_.erase(connection) == 0) return;
   open_connections_.fetch_sub(1, std::memory_order_relaxed);
   loop_.deferredDelete(std::unique_ptr<event::Deletable>(connection));
+  if (draining_) maybeFinishDrain();
+}
+
+bool Worker::parkIdleConnection(proxy::ConnectionManager& cm) {
+  if (draining_ || connections_.erase(&cm) == 0) return false;
+  const proxy::ListenerRuntime& listener = cm.listener();
+  const net::Address peer = cm.connection().peerAddress();
+  const uint32_t served = cm.requestsServed();
+  const int64_t left = listener.config.timeouts.keepalive_idle_ms - (loop_.now() - cm.idleSince());
+  net::Connection::Released socket = cm.releaseForParking();
+  PLOG_DEBUG("{}: parked idle keep-alive connection from {} after {} requests",
+             listener.config.name, peer.toString(), served);
+  parked_.park(listener, socket.fd, std::move(socket.transport), peer, served, left);
+  loop_.deferredDelete(std::unique_ptr<event::Deletable>(&cm));
+  return true;
+}
+
+void Worker::onParkedResume(ResumedSocket socket, uint32_t events) {
+  auto connection = std::make_unique<net::Connection>(loop_, socket.fd, std::move(socket.transport),
+                                                      net::SocketStart::Resumed);
+  connection->setPeerAddress(socket.peer);
+  PLOG_DEBUG("{}: resumed parked connection from {}", socket.listener->config.name,
+             socket.peer.toString());
+  auto* cm = new proxy::ConnectionManager(*this, snapshot_, *socket.listener, std::move(connection),
+                                          {true, socket.requests_served});
+  connections_.insert(cm);
+  // Read now, before this turn's timers: a zero keepalive_release would otherwise park the
+  // fresh manager again before the re-armed registration reports the request.
+  cm->connection().onIoReady(events);
+}
+
+void Worker::onParkedClosed() {
+  open_connections_.fetch_sub(1, std::memory_order_relaxed);
   if (draining_) maybeFinishDrain();
 }
 
@@ -119,13 +151,14 @@ void Worker::drain() {
     for (proxy::ConnectionManager* c : all) {
       if (connections_.count(c)) c->startDrain();
     }
+    parked_.closeAll();
     clusters_->closeIdle();
     maybeFinishDrain();
   });
 }
 
 void Worker::maybeFinishDrain() {
-  if (connections_.empty()) {
+  if (connections_.empty() && parked_.size() == 0) {
     clusters_->closeIdle();
     access_log_.flush();
     loop_.stop();
@@ -138,6 +171,7 @@ void Worker::forceStop() {
     for (proxy::ConnectionManager* c : all) {
       if (connections_.count(c)) c->closeNow();
     }
+    parked_.closeAll();
     access_log_.flush();
     loop_.stop();
   });

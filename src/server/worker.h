@@ -15,6 +15,7 @@
 #include "proxy/snapshot.h"
 #include "proxy/worker_services.h"
 #include "server/access_log.h"
+#include "server/parked_connections.h"
 #include "upstream/cluster_manager.h"
 
 namespace portico::server {
@@ -35,7 +36,7 @@ class Acceptor final : public event::IoHandler {
   const proxy::ListenerRuntime& listener_;
 };
 
-class Worker final : public proxy::WorkerServices {
+class Worker final : public proxy::WorkerServices, private ParkedConnections::Callbacks {
  public:
   Worker(size_t index, std::shared_ptr<const proxy::ProxySnapshot> snapshot,
          AccessLogWriter* access_log, config::AccessLogFormat format);
@@ -60,12 +61,16 @@ class Worker final : public proxy::WorkerServices {
   void logAccess(const http::RequestHead* request, const proxy::StreamInfo& info,
                  const net::Address& peer) override;
   void onConnectionClosed(proxy::ConnectionManager* connection) override;
+  bool parkIdleConnection(proxy::ConnectionManager& connection) override;
 
   void onAccepted(int fd, const net::Address& peer, const proxy::ListenerRuntime& listener);
 
  private:
   void run();
   void maybeFinishDrain();
+  // ParkedConnections::Callbacks
+  void onParkedResume(ResumedSocket socket, uint32_t events) override;
+  void onParkedClosed() override;
 
   size_t index_;
   event::EventLoop loop_;
@@ -75,7 +80,8 @@ class Worker final : public proxy::WorkerServices {
   bool access_log_enabled_;
   proxy::WorkerCounters counters_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
-  std::unordered_set<proxy::ConnectionManager*> connections_;
+  std::unordered_set<proxy::ConnectionManager*> connections_;  // live, not parked
+  ParkedConnections parked_{loop_, *this};
   std::atomic<size_t> open_connections_{0};
   bool draining_ = false;
   std::thread thread_;

@@ -62,7 +62,10 @@ def test_sigterm_lets_in_flight_request_finish(portico, backends):
 def test_sigterm_closes_idle_keepalive_connections(portico, backends):
     (b1,) = backends(1)
     # A long drain timeout: exiting promptly proves idle connections did not hold it up.
-    p = portico(proxy_config([b1], top="drain_timeout: 60s\n"))
+    # defer_accept off: the never-used connection must be one Portico accepted (with it on,
+    # the kernel would still hold it, waiting for its first bytes).
+    p = portico(proxy_config([b1], top="drain_timeout: 60s\n",
+                             extra_listener="    socket: { defer_accept: false }\n"))
     idle = []
     for _ in range(3):
         c = RawConn(p.port)

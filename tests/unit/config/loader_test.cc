@@ -121,7 +121,9 @@ listeners:
     limits: { max_request_line: 4KiB, max_header_line: 16k, max_header_bytes: 1M, max_headers: 50,
               max_body: 10MiB, buffer: 32KiB, max_connections: 500,
               max_requests_per_connection: 1000 }
-    timeouts: { header_read: 5s, body_idle: 250ms, keepalive_idle: 2m, send_idle: 1h }
+    timeouts: { header_read: 5s, body_idle: 250ms, keepalive_idle: 2m, keepalive_release: 0s,
+                send_idle: 1h }
+    socket: { backlog: 1024, defer_accept: false }
     forwarding:
       x_forwarded_for: replace
       x_forwarded_proto: off
@@ -218,7 +220,10 @@ clusters:
   EXPECT_EQ(l.timeouts.header_read_ms, 5000);
   EXPECT_EQ(l.timeouts.body_idle_ms, 250);
   EXPECT_EQ(l.timeouts.keepalive_idle_ms, 120000);
+  EXPECT_EQ(l.timeouts.keepalive_release_ms, 0);
   EXPECT_EQ(l.timeouts.send_idle_ms, 3600000);
+  EXPECT_EQ(l.socket.backlog, 1024);
+  EXPECT_FALSE(l.socket.defer_accept);
   EXPECT_EQ(l.forwarding.x_forwarded_for, proxy::ForwardMode::Replace);
   EXPECT_EQ(l.forwarding.x_forwarded_proto, proxy::ForwardMode::Off);
   EXPECT_EQ(l.forwarding.x_forwarded_host, proxy::ForwardMode::Append);
@@ -355,7 +360,10 @@ TEST(ConfigLoaderTest, DefaultsApplyWhenOmitted) {
   EXPECT_EQ(l.timeouts.header_read_ms, 10000);
   EXPECT_EQ(l.timeouts.body_idle_ms, 30000);
   EXPECT_EQ(l.timeouts.keepalive_idle_ms, 60000);
+  EXPECT_EQ(l.timeouts.keepalive_release_ms, 50);
   EXPECT_EQ(l.timeouts.send_idle_ms, 60000);
+  EXPECT_EQ(l.socket.backlog, 4096);
+  EXPECT_TRUE(l.socket.defer_accept);
   EXPECT_EQ(l.forwarding.x_forwarded_for, proxy::ForwardMode::Append);
   EXPECT_EQ(l.forwarding.x_forwarded_proto, proxy::ForwardMode::Replace);
   EXPECT_EQ(l.forwarding.x_forwarded_host, proxy::ForwardMode::Replace);
@@ -516,6 +524,18 @@ TEST(ConfigLoaderErrorTest, ZeroTimeout) {
   EXPECT_TRUE(hasOneError(kListenerHead + "\n    timeouts: {header_read: 0}" + kVhosts,
                           "test.yaml:4:29: listeners[0].timeouts.header_read: must be between "
                           "1ms and 24h, got 0"));
+}
+
+TEST(ConfigLoaderErrorTest, SocketOptions) {
+  EXPECT_TRUE(hasOneError(kListenerHead + "\n    socket: {backlog: 0}" + kVhosts,
+                          "test.yaml:4:23: listeners[0].socket.backlog: must be between 1 and "
+                          "65535, got 0"));
+  EXPECT_TRUE(hasOneError(kListenerHead + "\n    socket: {defer_accept: sometimes}" + kVhosts,
+                          "test.yaml:4:28: listeners[0].socket.defer_accept: expected true or "
+                          "false, got \"sometimes\""));
+  EXPECT_TRUE(hasOneError(kListenerHead + "\n    socket: {nodelay: true}" + kVhosts,
+                          "test.yaml:4:14: listeners[0].socket.nodelay: unknown key; expected "
+                          "one of: backlog, defer_accept"));
 }
 
 TEST(ConfigLoaderErrorTest, BadSize) {

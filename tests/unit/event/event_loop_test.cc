@@ -1,12 +1,86 @@
 #include "event/event_loop.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <functional>
 #include <thread>
 #include <vector>
 
 namespace portico::event {
 namespace {
+
+class CountingHandler final : public IoHandler {
+ public:
+  explicit CountingHandler(std::function<void()> on_event = {}) : on_event_(std::move(on_event)) {}
+  void onIoReady(uint32_t) override {
+    ++events;
+    if (on_event_) on_event_();
+  }
+  int events = 0;
+
+ private:
+  std::function<void()> on_event_;
+};
+
+TEST(EventLoopTest, SetHandlerRedirectsARegisteredDescriptor) {
+  EventLoop loop;
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  CountingHandler first;
+  CountingHandler second;
+  ASSERT_TRUE(loop.addFd(fds[0], EPOLLIN, &first));
+  loop.setHandler(fds[0], &second);
+  ASSERT_EQ(::write(fds[1], "x", 1), 1);
+  Timer stop(loop, [&] { loop.stop(); });
+  stop.armAfterMs(30);
+  loop.run();
+  EXPECT_EQ(first.events, 0);
+  EXPECT_EQ(second.events, 1);
+  loop.closeFd(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST(EventLoopTest, EventOfAClosedDescriptorNeverReachesTheOneReusingItsNumber) {
+  EventLoop loop;
+  int trigger[2];
+  int victim[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, trigger), 0);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, victim), 0);
+  CountingHandler victim_handler;
+  CountingHandler newcomer;
+  int reused = -1;
+  int reused_peer = -1;
+  // Runs first in the batch: closes the victim, whose event is already fetched, and registers
+  // a new socket that gets the victim's descriptor number.
+  CountingHandler closer([&] {
+    loop.closeFd(victim[0]);
+    int fresh[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fresh), 0);
+    reused = fresh[0];
+    reused_peer = fresh[1];
+    loop.addFd(reused, EPOLLIN | EPOLLOUT, &newcomer);
+  });
+  ASSERT_TRUE(loop.addFd(trigger[0], EPOLLIN, &closer));
+  ASSERT_TRUE(loop.addFd(victim[0], EPOLLIN, &victim_handler));
+  // Readiness in this order: epoll reports the trigger first.
+  ASSERT_EQ(::write(trigger[1], "x", 1), 1);
+  ASSERT_EQ(::write(victim[1], "x", 1), 1);
+  Timer stop(loop, [&] { loop.stop(); });
+  stop.armAfterMs(30);
+  loop.run();
+  ASSERT_EQ(reused, victim[0]) << "the kernel did not reuse the number; the test proves nothing";
+  EXPECT_EQ(closer.events, 1);
+  EXPECT_EQ(victim_handler.events, 0);
+  // The newcomer is writable, so it gets its own event once; a second would be the victim's.
+  EXPECT_EQ(newcomer.events, 1);
+  loop.closeFd(reused);
+  ::close(reused_peer);
+  loop.closeFd(trigger[0]);
+  ::close(trigger[1]);
+  ::close(victim[1]);
+}
 
 TEST(EventLoopTest, TimersFireInDeadlineOrderAndRearmLater) {
   EventLoop loop;
