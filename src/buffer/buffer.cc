@@ -6,46 +6,6 @@
 
 namespace portico::buffer {
 
-namespace {
-// Enough to absorb the churn of a busy worker without keeping much memory resident after a
-// burst: a recycled block stays in RSS, so the cap is what an idle worker keeps.
-constexpr size_t kMaxRecycled = 128;  // 2 MiB per worker
-
-struct FreeList {
-  std::vector<Block*> blocks;
-  ~FreeList() {
-    for (Block* b : blocks) std::free(b);
-  }
-};
-thread_local FreeList t_free;
-}  // namespace
-
-Block* allocateBlock() {
-  Block* b;
-  if (!t_free.blocks.empty()) {
-    b = t_free.blocks.back();
-    t_free.blocks.pop_back();
-  } else {
-    b = static_cast<Block*>(std::malloc(sizeof(Block)));
-    if (b == nullptr) throw std::bad_alloc();  // out of memory: crash, do not limp on
-  }
-  b->refs = 1;
-  return b;
-}
-
-void releaseBlock(Block* b) {
-  if (--b->refs != 0) return;
-  if (t_free.blocks.size() < kMaxRecycled) {
-    t_free.blocks.push_back(b);
-  } else {
-    std::free(b);
-  }
-}
-
-size_t recycledBlockCount() {
-  return t_free.blocks.size();
-}
-
 Buffer::~Buffer() {
   clear();
 }

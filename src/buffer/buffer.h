@@ -1,5 +1,6 @@
 #pragma once
-// Buffer: a chain of slices of reference-counted 16 KiB blocks from a per-thread recycler.
+// Buffer: a chain of slices of reference-counted 16 KiB blocks from a per-thread pool
+// (buffer/block_pool.h).
 //
 // Why: bytes read from one socket move to another socket (or the cache) without copying.
 // moveFrom() hands whole slices over, and shares a block (reference count) when it splits
@@ -17,20 +18,9 @@
 #include <string_view>
 #include <vector>
 
+#include "buffer/block_pool.h"
+
 namespace portico::buffer {
-
-inline constexpr size_t kBlockSize = 16384;
-
-struct Block {
-  uint32_t refs;
-  char data[kBlockSize];
-};
-
-// Per-thread free list of blocks: allocation on the hot path is a pointer pop.
-Block* allocateBlock();
-void releaseBlock(Block* block);
-// Blocks held in this thread's free list (for tests and stats).
-size_t recycledBlockCount();
 
 class Buffer {
  public:

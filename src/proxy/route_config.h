@@ -127,7 +127,7 @@ struct ListenerTimeouts {
   int64_t keepalive_idle_ms = 60000;  // idle connection between requests
   // Idle this long, a keep-alive connection gives back its per-request state (codec, stream,
   // buffers) and waits as a small parked record until its next request.
-  int64_t keepalive_release_ms = 50;
+  int64_t keepalive_release_ms = 20;
   int64_t send_idle_ms = 60000;  // client not reading what we send
 };
 

@@ -85,7 +85,7 @@ class ActiveStream final : public http::RequestDecoder, public StreamFilterCallb
   const RouteEntry* route_ = nullptr;
   StreamInfo info_;
 
-  // Per-request memory for filters: one slab block borrowed from the worker's recycler while
+  // Per-request memory for filters: one block borrowed from the worker's block pool while
   // a request is active (no heap allocation once warm), returned at reap so an idle
   // keep-alive connection holds none of it.
   std::pmr::memory_resource& arena();

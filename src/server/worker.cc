@@ -8,10 +8,18 @@
 #include <cerrno>
 #include <cstring>
 
+#include "buffer/block_pool.h"
 #include "core/log.h"
 #include "net/connection.h"
 
 namespace portico::server {
+
+namespace {
+// Free buffer blocks a worker always keeps resident (512 KiB), and how often the ones beyond
+// that are checked: blocks unused for a whole period go back to the kernel.
+constexpr size_t kResidentBlocks = 32;
+constexpr int64_t kHousekeepingMs = 250;
+}  // namespace
 
 Acceptor::Acceptor(Worker& worker, int fd, const proxy::ListenerRuntime& listener)
     : worker_(worker), fd_(fd), listener_(listener) {
@@ -97,8 +105,19 @@ void Worker::onAccepted(int fd, const net::Address& peer, const proxy::ListenerR
   if (draining_) cm->startDrain();
 }
 
+void Worker::scheduleHousekeeping() {
+  if (!housekeeping_.armed()) housekeeping_.armAfterMs(kHousekeepingMs);
+}
+
+void Worker::housekeeping() {
+  buffer::trimIdleBlocks(kResidentBlocks);
+  // Blocks freed since are trimmed a period later if they stay unused.
+  if (buffer::recycledBlockCount() > kResidentBlocks) scheduleHousekeeping();
+}
+
 void Worker::onConnectionClosed(proxy::ConnectionManager* connection) {
   if (connections_.erase(connection) == 0) return;
+  scheduleHousekeeping();
   open_connections_.fetch_sub(1, std::memory_order_relaxed);
   loop_.deferredDelete(std::unique_ptr<event::Deletable>(connection));
   if (draining_) maybeFinishDrain();
@@ -115,6 +134,7 @@ bool Worker::parkIdleConnection(proxy::ConnectionManager& cm) {
              listener.config.name, peer.toString(), served);
   parked_.park(listener, socket.fd, std::move(socket.transport), peer, served, left);
   loop_.deferredDelete(std::unique_ptr<event::Deletable>(&cm));
+  scheduleHousekeeping();
   return true;
 }
 

@@ -68,6 +68,9 @@ class Worker final : public proxy::WorkerServices, private ParkedConnections::Ca
  private:
   void run();
   void maybeFinishDrain();
+  // Hands memory a burst needed back to the kernel once it stays unused (buffer blocks).
+  void scheduleHousekeeping();
+  void housekeeping();
   // ParkedConnections::Callbacks
   void onParkedResume(ResumedSocket socket, uint32_t events) override;
   void onParkedClosed() override;
@@ -82,6 +85,7 @@ class Worker final : public proxy::WorkerServices, private ParkedConnections::Ca
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::unordered_set<proxy::ConnectionManager*> connections_;  // live, not parked
   ParkedConnections parked_{loop_, *this};
+  event::Timer housekeeping_{loop_, [this] { housekeeping(); }};
   std::atomic<size_t> open_connections_{0};
   bool draining_ = false;
   std::thread thread_;

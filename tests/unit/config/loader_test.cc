@@ -360,7 +360,7 @@ TEST(ConfigLoaderTest, DefaultsApplyWhenOmitted) {
   EXPECT_EQ(l.timeouts.header_read_ms, 10000);
   EXPECT_EQ(l.timeouts.body_idle_ms, 30000);
   EXPECT_EQ(l.timeouts.keepalive_idle_ms, 60000);
-  EXPECT_EQ(l.timeouts.keepalive_release_ms, 50);
+  EXPECT_EQ(l.timeouts.keepalive_release_ms, 20);
   EXPECT_EQ(l.timeouts.send_idle_ms, 60000);
   EXPECT_EQ(l.socket.backlog, 4096);
   EXPECT_TRUE(l.socket.defer_accept);
