@@ -21,16 +21,14 @@
 
 namespace portico::buffer {
 
-inline constexpr size_t kBlockBytes = 16384;  // a block in memory: four pages
-inline constexpr size_t kBlockHeader = 8;
-inline constexpr size_t kBlockSize = kBlockBytes - kBlockHeader;  // payload bytes per block
+inline constexpr size_t kBlockSize = 16384;  // payload bytes per block: four whole pages
 
+// The header lives apart from the payload, so the payload is page-aligned (the kernel copies
+// into whole pages, and trimming drops exactly the block's pages) and exactly 16 KiB.
 struct Block {
   uint32_t refs;
-  uint32_t reserved;
-  char data[kBlockSize];
+  char* data;  // kBlockSize bytes
 };
-static_assert(sizeof(Block) == kBlockBytes, "a block is exactly four pages");
 
 // Thread-local pool. allocateBlock() returns a block with one reference.
 Block* allocateBlock();

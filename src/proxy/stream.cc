@@ -31,7 +31,7 @@ ActiveStream::~ActiveStream() {
 std::pmr::memory_resource& ActiveStream::arena() {
   if (!arena_) {
     arena_block_ = buffer::allocateBlock();
-    arena_.emplace(arena_block_->data, sizeof arena_block_->data, std::pmr::new_delete_resource());
+    arena_.emplace(arena_block_->data, buffer::kBlockSize, std::pmr::new_delete_resource());
   }
   return *arena_;
 }

@@ -20,9 +20,8 @@ void inFreshThread(Fn fn) {
 
 bool resident(const Block* b) {
   const long page = sysconf(_SC_PAGESIZE);
-  std::vector<unsigned char> pages(kBlockBytes / static_cast<size_t>(page));
-  void* start = const_cast<Block*>(b);
-  EXPECT_EQ(mincore(start, kBlockBytes, pages.data()), 0);
+  std::vector<unsigned char> pages(kBlockSize / static_cast<size_t>(page));
+  EXPECT_EQ(mincore(b->data, kBlockSize, pages.data()), 0);
   for (unsigned char p : pages) {
     if (!(p & 1)) return false;
   }
