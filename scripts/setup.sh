@@ -12,7 +12,7 @@ packages=(
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-httpx python3-h2 python3-websockets
-  curl netcat-openbsd procps
+  curl netcat-openbsd procps iproute2
   # benchmarks (../shared/bench)
   wrk nghttp2-client nginx-light haproxy lua5.1
 )
