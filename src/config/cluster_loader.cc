@@ -75,7 +75,9 @@ void loadKeepalive(Reader& reader, const Field& field, ClusterConfig* cluster) {
 
 ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* names) {
   ClusterConfig cluster;
-  MapReader map(reader, field, {"name", "lb", "endpoints", "timeouts", "keepalive", "max_retries"});
+  MapReader map(reader, field,
+                {"name", "lb", "endpoints", "timeouts", "keepalive", "max_retries",
+                 "max_connections_per_endpoint"});
   if (!map.valid()) return cluster;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -95,6 +97,9 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   }
   if (const Field* f = map.find("timeouts")) loadTimeouts(reader, *f, &cluster);
   if (const Field* f = map.find("keepalive")) loadKeepalive(reader, *f, &cluster);
+  if (const Field* f = map.find("max_connections_per_endpoint")) {
+    assignIf(&cluster.max_connections_per_endpoint, readInt(reader, *f, 0, 1000000));
+  }
   if (const Field* f = map.find("max_retries")) {
     assignIf(&cluster.max_retries, readInt(reader, *f, 0, 10));
   }

@@ -34,17 +34,41 @@ FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_st
                                                                 : FilterStatus::Continue;
 }
 
-void RouterFilter::startAttempt() {
-  int index = cluster_->loadBalancer().pick(tried_);
-  if (index < 0) {
-    // Every endpoint was tried: a fresh connection to one already tried is still worth it for
-    // the stale keep-alive case, so clear and pick again once.
-    tried_.assign(tried_.size(), false);
-    index = cluster_->loadBalancer().pick(tried_);
-    if (index < 0) {
-      fail(503, "no endpoint available");
-      return;
+int RouterFilter::pickEndpoint() {
+  const bool limited = cluster_->config().max_connections_per_endpoint != 0;
+  // Endpoints at their connection limit count as tried for this pick (they are not marked:
+  // one may have room again for a later attempt).
+  std::vector<bool>& excluded = limited ? excluded_ : tried_;
+  bool any_room = !limited;
+  if (limited) {
+    excluded_.resize(tried_.size());
+    for (size_t i = 0; i < tried_.size(); ++i) {
+      const bool room = cluster_->pool(i).hasCapacity();
+      excluded_[i] = tried_[i] || !room;
+      any_room = any_room || room;
     }
+    if (!any_room) return -1;
+  }
+  int index = cluster_->loadBalancer().pick(excluded);
+  if (index >= 0) return index;
+  // Every endpoint with room was tried: a fresh connection to one already tried is still
+  // worth it for the stale keep-alive case, so clear and pick again once.
+  tried_.assign(tried_.size(), false);
+  if (limited) {
+    for (size_t i = 0; i < tried_.size(); ++i) excluded_[i] = !cluster_->pool(i).hasCapacity();
+  }
+  return cluster_->loadBalancer().pick(excluded);
+}
+
+void RouterFilter::startAttempt() {
+  int index = pickEndpoint();
+  if (index < 0) {
+    ++worker_.counters().upstream_overflows;
+    PLOG_WARN("cluster {}: every endpoint is at its connection limit ({}); request {} gets 503",
+              cluster_->config().name, cluster_->config().max_connections_per_endpoint,
+              callbacks_->info().request_id);
+    fail(503, "every endpoint is at its connection limit");
+    return;
   }
   tried_[static_cast<size_t>(index)] = true;
   ++attempts_;

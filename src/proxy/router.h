@@ -52,6 +52,7 @@ class RouterFilter final : public Filter,
 
  private:
   enum class Phase { Idle, Connecting, Sending, AwaitingHeaders, ReceivingBody, Done };
+  int pickEndpoint();  // -1: every endpoint is at its connection limit
   void startAttempt();
   void retryOrFail(uint16_t status, std::string_view why);
   void fail(uint16_t status, std::string_view why);
@@ -69,6 +70,7 @@ class RouterFilter final : public Filter,
   event::Timer timer_;
   Phase phase_ = Phase::Idle;
   std::vector<bool> tried_;
+  std::vector<bool> excluded_;  // tried or at the connection limit (limited clusters only)
   uint32_t attempts_ = 0;
   bool reused_ = false;
   bool request_end_ = false;             // the client finished its request

@@ -19,6 +19,7 @@ struct WorkerCounters {
   uint64_t upstream_requests = 0;
   uint64_t upstream_retries = 0;
   uint64_t upstream_failures = 0;
+  uint64_t upstream_overflows = 0;  // 503: every endpoint at max_connections_per_endpoint
   uint64_t timeouts = 0;
 };
 

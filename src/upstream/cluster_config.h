@@ -28,6 +28,10 @@ struct ClusterConfig {
   uint32_t keepalive_max_idle = 32;            // idle pooled connections per worker and endpoint
   int64_t keepalive_idle_timeout_ms = 60000;   // an idle pooled connection is closed after it
   uint32_t max_retries = 2;  // extra attempts on other endpoints when nothing was sent yet
+  // Connections (busy, idle or connecting) per worker and endpoint; 0 = unlimited. A request
+  // that finds every endpoint at its limit gets 503 at once instead of piling onto a
+  // struggling backend.
+  uint32_t max_connections_per_endpoint = 0;
 };
 
 }  // namespace portico::upstream

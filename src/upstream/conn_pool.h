@@ -116,6 +116,12 @@ class ConnPool {
   event::EventLoop& loop() { return loop_; }
   const PoolStats& stats() const { return stats_; }
   size_t idleCount() const { return idle_.size(); }
+  // False when a request would need a new connection and the endpoint is at its limit
+  // (cluster max_connections_per_endpoint).
+  bool hasCapacity() const {
+    return !idle_.empty() || cluster_.max_connections_per_endpoint == 0 ||
+           all_.size() < cluster_.max_connections_per_endpoint;
+  }
   size_t totalCount() const { return all_.size(); }
   // Closes idle connections now (drain, shutdown).
   void closeIdle();

@@ -1,5 +1,8 @@
 """Upstream failures: refused, reset and invalid responses give 502 after the retries that are
 safe; bodies are short, configurable and never reveal backend addresses."""
+import threading
+import time
+
 import httpx
 import pytest
 
@@ -253,3 +256,48 @@ def test_request_body_survives_a_retry(portico, backends):
             assert r.status == 200 and r.body and b'"body": "abcdefg"' in r.body
     finally:
         conn.close()
+
+
+def slow_request_in_background(port, path):
+    """Sends a request on its own connection; returns (thread, result list)."""
+    result = []
+
+    def run():
+        conn = RawConn(port, timeout=20)
+        conn.send(request_bytes("GET", path))
+        result.append(conn.read_response())
+        conn.close()
+    t = threading.Thread(target=run)
+    t.start()
+    return t, result
+
+
+def test_503_when_every_endpoint_is_at_its_connection_limit(portico, backends):
+    b1, b2 = backends(2)
+    p = portico(proxy_config([b1, b2], extra_cluster="    max_connections_per_endpoint: 1\n"))
+    # Two slow requests take the one connection each endpoint may have.
+    busy = [slow_request_in_background(p.port, "/sleep/1500") for _ in range(2)]
+    assert wait_until_both_backends_busy(b1, b2)
+    r = raw_request(p.port, request_bytes("GET", "/third", headers=[("Connection", "close")]))
+    assert status_of(r) == 503
+    assert_safe_error_body(r.split(b"\r\n\r\n", 1)[1], b1, b2)
+    assert "every endpoint is at its connection limit" in p.wait_for_log("connection limit")
+    for t, result in busy:
+        t.join()
+        assert result and result[0].status == 200
+    # The limit counts open connections, not requests: with the slow ones done, the idle
+    # connections serve new requests again.
+    with httpx.Client(timeout=10) as c:
+        for i in range(4):
+            assert c.get(p.url("/after/%d" % i)).status_code == 200
+    assert not [r for r in b1.requests() + b2.requests() if r["path"] == "/third"]
+
+
+def wait_until_both_backends_busy(b1, b2, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        paths = [r["path"] for r in b1.requests() + b2.requests()]
+        if paths.count("/sleep/1500") == 2:
+            return True
+        time.sleep(0.02)
+    return False

@@ -190,6 +190,7 @@ clusters:
     timeouts: { connect: 1s, response_header: 30s, idle: 90s }
     keepalive: { max_idle: 0, idle_timeout: 1m30s }
     max_retries: 0
+    max_connections_per_endpoint: 64
 )";
   LoadResult r = loadConfigString(yaml, "full.yaml");
   ASSERT_TRUE(r.config.has_value()) << joined(r);
@@ -331,6 +332,7 @@ clusters:
   EXPECT_EQ(w.keepalive_max_idle, 0u);
   EXPECT_EQ(w.keepalive_idle_timeout_ms, 90000);
   EXPECT_EQ(w.max_retries, 0u);
+  EXPECT_EQ(w.max_connections_per_endpoint, 64u);
 }
 
 TEST(ConfigLoaderTest, DefaultsApplyWhenOmitted) {
@@ -395,6 +397,7 @@ TEST(ConfigLoaderTest, DefaultsApplyWhenOmitted) {
   EXPECT_EQ(cluster.keepalive_max_idle, 32u);
   EXPECT_EQ(cluster.keepalive_idle_timeout_ms, 60000);
   EXPECT_EQ(cluster.max_retries, 2u);
+  EXPECT_EQ(cluster.max_connections_per_endpoint, 0u);
 }
 
 TEST(ConfigLoaderTest, ShortForms) {
