@@ -39,6 +39,13 @@ void appendListValue(http::HeaderMap& headers, std::string_view name, std::strin
 
 void applyMode(ForwardMode mode, bool trusted, http::HeaderMap& headers, std::string_view name,
                std::string_view value) {
+  if (mode == ForwardMode::Off) return;
+  if (value.empty()) {
+    // Nothing to say (an HTTP/1.0 request without Host has no authority): never send an empty
+    // field, and drop what an untrusted client claimed.
+    if (mode == ForwardMode::Replace || !trusted) headers.remove(name);
+    return;
+  }
   switch (mode) {
     case ForwardMode::Off:
       return;

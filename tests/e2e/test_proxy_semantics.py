@@ -97,6 +97,19 @@ def test_x_forwarded_defaults(portico, backends):
     assert "forwarded" not in got  # RFC 7239 is off by default
 
 
+def test_no_empty_x_forwarded_host_for_http10_without_host(portico, backends):
+    (b1,) = backends(1)
+    p = portico(proxy_config([b1]))
+    conn = RawConn(p.port)
+    conn.send(request_bytes("GET", "/anything", host=None, version="HTTP/1.0",
+                            headers=[("X-Forwarded-Host", "forged.example")]))
+    assert conn.read_response().status == 200
+    recorded = [r for r in b1.requests() if r["path"] == "/anything"]
+    names = [k.lower() for k, _ in recorded[0]["headers"]]
+    assert "x-forwarded-host" not in names  # neither empty nor the client's forged value
+    assert "x-forwarded-for" in names
+
+
 def test_x_forwarded_for_append_from_trusted_proxy(portico, backends):
     (b1,) = backends(1)
     p = portico(proxy_config([b1], extra_listener=forwarding(

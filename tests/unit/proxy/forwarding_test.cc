@@ -58,6 +58,27 @@ TEST(ForwardingTest, XForwardedForAppendsOnlyForTrustedPeers) {
   EXPECT_EQ(*spoofed.headers.get("X-Forwarded-For"), "192.0.2.7");
 }
 
+TEST(ForwardingTest, NoEmptyForwardedHostWhenTheRequestNamedNoHost) {
+  ForwardingConfig cfg;  // X-Forwarded-Host: replace
+  http::RequestHead h;   // HTTP/1.0 without Host: no authority
+  h.scheme = "http";
+  h.headers.add("X-Forwarded-Host", "spoofed.example");
+  applyRequestForwarding(cfg, peer("192.0.2.7"), h);
+  EXPECT_FALSE(h.headers.has("X-Forwarded-Host"));
+  EXPECT_EQ(*h.headers.get("X-Forwarded-Proto"), "http");
+
+  cfg.x_forwarded_host = ForwardMode::Append;
+  CidrRange r;
+  ASSERT_TRUE(net::parseIp("10.0.0.0", &r.base));
+  r.prefix_len = 8;
+  cfg.trusted_proxies.push_back(r);
+  http::RequestHead via_proxy;  // a trusted proxy's list stays as it was
+  via_proxy.scheme = "http";
+  via_proxy.headers.add("X-Forwarded-Host", "origin.example");
+  applyRequestForwarding(cfg, peer("10.1.2.3"), via_proxy);
+  EXPECT_EQ(*via_proxy.headers.get("X-Forwarded-Host"), "origin.example");
+}
+
 TEST(ForwardingTest, ForwardedHeaderQuotesIpv6) {
   ForwardingConfig cfg;
   cfg.forwarded = ForwardMode::Replace;
