@@ -1,5 +1,7 @@
 #include "buffer/buffer.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -61,6 +63,23 @@ void Buffer::commit(size_t bytes) {
   }
   slices_.back().end += static_cast<uint32_t>(bytes);
   length_ += bytes;
+}
+
+uint64_t Buffer::appendFromFile(int fd, uint64_t offset, uint64_t length) {
+  uint64_t done = 0;
+  while (done < length) {
+    auto [dst, room] = reserve(kBlockSize);
+    const uint64_t left = length - done;
+    const size_t want = room < left ? room : static_cast<size_t>(left);
+    ssize_t n = ::pread(fd, dst, want, static_cast<off_t>(offset + done));
+    if (n <= 0) {
+      commit(0);
+      break;
+    }
+    commit(static_cast<size_t>(n));
+    done += static_cast<uint64_t>(n);
+  }
+  return done;
 }
 
 void Buffer::append(const void* data, size_t len) {

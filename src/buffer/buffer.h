@@ -36,6 +36,9 @@ class Buffer {
 
   void append(const void* data, size_t len);
   void append(std::string_view s) { append(s.data(), s.size()); }
+  // Appends `length` bytes of file `fd` from `offset` (pread, block by block). Returns the
+  // bytes appended: fewer if the file ended early or could not be read.
+  uint64_t appendFromFile(int fd, uint64_t offset, uint64_t length);
 
   // Writable space at the tail of at least `min_bytes` (up to a block); fill it, then commit().
   std::pair<char*, size_t> reserve(size_t min_bytes);

@@ -105,18 +105,7 @@ void Connection::writeFile(int file_fd, uint64_t offset, uint64_t length) {
   }
   if (file_fd_ >= 0) {
     // One file at a time is queued (one HTTP/1 response); a second is read in now. Rare.
-    while (length > 0) {
-      auto [dst, room] = after_file_.reserve(4096);
-      size_t want = room < length ? room : static_cast<size_t>(length);
-      ssize_t n = ::pread(file_fd, dst, want, static_cast<off_t>(offset));
-      if (n <= 0) {
-        after_file_.commit(0);
-        break;
-      }
-      after_file_.commit(static_cast<size_t>(n));
-      offset += static_cast<uint64_t>(n);
-      length -= static_cast<uint64_t>(n);
-    }
+    after_file_.appendFromFile(file_fd, offset, length);
     ::close(file_fd);
     return;
   }

@@ -330,18 +330,7 @@ void ActiveStream::encodeFile(int file_fd, uint64_t offset, uint64_t length, boo
   }
   // Some filter needs the bytes: read the file through memory, slice by slice.
   buffer::Buffer data;
-  while (length > 0) {
-    auto [dst, room] = data.reserve(buffer::kBlockSize);
-    size_t want = room < length ? room : static_cast<size_t>(length);
-    ssize_t n = ::pread(file_fd, dst, want, static_cast<off_t>(offset));
-    if (n <= 0) {
-      data.commit(0);
-      break;
-    }
-    data.commit(static_cast<size_t>(n));
-    offset += static_cast<uint64_t>(n);
-    length -= static_cast<uint64_t>(n);
-  }
+  data.appendFromFile(file_fd, offset, length);
   ::close(file_fd);
   encodeData(data, end_stream);
 }

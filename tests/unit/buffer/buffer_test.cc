@@ -1,7 +1,9 @@
 #include "buffer/buffer.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -92,6 +94,30 @@ TEST(BufferTest, WatermarksFireOncePerCrossing) {
   b.checkWatermarks();
   EXPECT_EQ(low, 1);
   EXPECT_FALSE(b.aboveHigh());
+}
+
+}  // namespace
+}  // namespace portico::buffer
+
+namespace portico::buffer {
+namespace {
+
+TEST(BufferTest, AppendFromFileReadsTheRangeAcrossBlocks) {
+  char path[] = "/tmp/portico-buffer-test-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string content = pattern(40000);
+  ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  Buffer b;
+  b.append("head:");
+  EXPECT_EQ(b.appendFromFile(fd, 100, 39000), 39000u);
+  EXPECT_EQ(b.toString(), "head:" + content.substr(100, 39000));
+  // Past the end of the file: what exists is appended, and the count says so.
+  Buffer tail;
+  EXPECT_EQ(tail.appendFromFile(fd, 39990, 100), 10u);
+  EXPECT_EQ(tail.toString(), content.substr(39990));
+  ::close(fd);
+  ::unlink(path);
 }
 
 }  // namespace
