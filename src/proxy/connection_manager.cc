@@ -212,6 +212,12 @@ bool ConnectionManager::parkable() const {
          connection_->quiescent();
 }
 
+int64_t ConnectionManager::keepaliveLeftMs() const {
+  const int64_t left =
+      listener_.config.timeouts.keepalive_idle_ms - (worker_.loop().now() - idle_since_);
+  return left > 0 ? left : 0;
+}
+
 net::Connection::Released ConnectionManager::releaseForParking() {
   closed_ = true;  // from here on this manager is inert until deferredDelete frees it
   timer_.disarm();
@@ -225,9 +231,7 @@ void ConnectionManager::onTimer() {
     case TimerMode::Release: {
       if (parkable() && worker_.parkIdleConnection(*this)) return;  // we are being deleted
       timer_mode_ = TimerMode::KeepAlive;
-      const int64_t idle_ms = worker_.loop().now() - idle_since_;
-      const int64_t left = listener_.config.timeouts.keepalive_idle_ms - idle_ms;
-      timer_.armAfterMs(left > 0 ? left : 0);
+      timer_.armAfterMs(keepaliveLeftMs());
       return;
     }
     case TimerMode::KeepAlive:

@@ -42,7 +42,8 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   bool parkable() const;
   net::Connection::Released releaseForParking();
   uint32_t requestsServed() const { return codec_->requestCount(); }
-  event::MonoTime idleSince() const { return idle_since_; }
+  // Time left until the keep-alive deadline of the current idle period (0 if it passed).
+  int64_t keepaliveLeftMs() const;
   WorkerServices& worker() { return worker_; }
   const ListenerRuntime& listener() const { return listener_; }
   net::Connection& connection() { return *connection_; }

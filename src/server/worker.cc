@@ -128,7 +128,7 @@ bool Worker::parkIdleConnection(proxy::ConnectionManager& cm) {
   const proxy::ListenerRuntime& listener = cm.listener();
   const net::Address peer = cm.connection().peerAddress();
   const uint32_t served = cm.requestsServed();
-  const int64_t left = listener.config.timeouts.keepalive_idle_ms - (loop_.now() - cm.idleSince());
+  const int64_t left = cm.keepaliveLeftMs();
   net::Connection::Released socket = cm.releaseForParking();
   PLOG_DEBUG("{}: parked idle keep-alive connection from {} after {} requests",
              listener.config.name, peer.toString(), served);
@@ -147,8 +147,9 @@ void Worker::onParkedResume(ResumedSocket socket, uint32_t events) {
   auto* cm = new proxy::ConnectionManager(*this, snapshot_, *socket.listener, std::move(connection),
                                           {true, socket.requests_served});
   connections_.insert(cm);
-  // Read now, before this turn's timers: a zero keepalive_release would otherwise park the
-  // fresh manager again before the re-armed registration reports the request.
+  // Hand over the readiness that woke the parked record: the registration is only re-pointed
+  // (no EPOLL_CTL_MOD), so edge-triggered epoll will not report it again. Reading now, before
+  // this turn's timers, also keeps a zero keepalive_release from parking it unread.
   cm->connection().onIoReady(events);
 }
 
