@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test:
 #   1. unit tests (GoogleTest, through ctest) on the release build
-#   2. end-to-end tests (pytest: the real binary, real backends, real clients)
+#   2. end-to-end tests (pytest: the real binary, real backends, real clients), with io_uring
+#      batching (the default) and again on the plain system-call path
 #   3. each libFuzzer target for a short run (FUZZ_SECONDS, default 30)
 #   4. unit and end-to-end tests again on an ASan+UBSan build
 # Ends with one summary line: "steps: N passed, N failed". Exit status 0 only if everything passed.
@@ -35,6 +36,9 @@ run_unit() {  # run_unit BUILD_DIR
 run_e2e() {  # run_e2e BINARY
   PORTICO_BIN="$PWD/$1" $PY -m pytest -q -p no:cacheprovider tests/e2e
 }
+run_e2e_plain_syscalls() {  # run_e2e_plain_syscalls BINARY: every config gets `io_uring: off`
+  PORTICO_E2E_IO_URING=off run_e2e "$1"
+}
 run_fuzzers() {
   local corpus_root=tests/fuzz/corpus status=0
   for fuzzer in build-fuzz/*_fuzz; do
@@ -56,6 +60,8 @@ run_fuzzers() {
 step "build (release)" bash scripts/build.sh release
 step "unit tests (release)" run_unit build
 step "end-to-end tests (release)" run_e2e build/portico
+# The same suite on the plain system-call path (what runs where io_uring is refused).
+step "end-to-end tests (release, io_uring off)" run_e2e_plain_syscalls build/portico
 if [ $quick -eq 0 ]; then
   step "build (fuzz, clang)" bash scripts/build.sh fuzz
   step "fuzz (${FUZZ_SECONDS}s per target)" run_fuzzers

@@ -166,14 +166,20 @@ void loadDocument(Reader& reader, const YAML::Node& root, ServerConfig* config) 
                  "the configuration is empty; expected a mapping with at least `listeners`");
     return;
   }
-  MapReader map(reader, doc,
-                {"workers", "drain_timeout", "error_log", "access_log", "listeners", "clusters"});
+  MapReader map(
+      reader, doc,
+      {"workers", "drain_timeout", "io_uring", "error_log", "access_log", "listeners", "clusters"});
   if (!map.valid()) return;
   if (const Field* f = map.find("workers")) loadWorkers(reader, *f, &config->workers);
   if (const Field* f = map.find("drain_timeout")) {
     // 0 is meaningful here: close connections at once on shutdown.
     internal::assignIf(&config->drain_timeout_ms,
                        internal::readDurationMs(reader, *f, 0, internal::kOneDayMs));
+  }
+  if (const Field* f = map.find("io_uring")) {
+    internal::assignIf(&config->io_uring,
+                       internal::readEnum<IoUringMode>(
+                           reader, *f, {{"auto", IoUringMode::Auto}, {"off", IoUringMode::Off}}));
   }
   if (const Field* f = map.find("error_log")) loadErrorLog(reader, *f, &config->error_log);
   if (const Field* f = map.find("access_log")) loadAccessLog(reader, *f, &config->access_log);

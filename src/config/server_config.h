@@ -14,6 +14,10 @@ namespace portico::config {
 
 enum class AccessLogFormat { Combined, Json };
 
+// auto: workers read and write sockets through io_uring batches when the kernel allows it
+// (event/io_batch.h); off: one system call per socket operation.
+enum class IoUringMode { Auto, Off };
+
 struct AccessLogConfig {
   bool enabled = true;
   std::string path = "stdout";  // "stdout", "stderr" or a file path
@@ -29,6 +33,7 @@ struct ServerConfig {
   std::string source_path;
   uint32_t workers = 0;  // 0 = one per CPU ("auto")
   int64_t drain_timeout_ms = 30000;
+  IoUringMode io_uring = IoUringMode::Auto;
   AccessLogConfig access_log;
   ErrorLogConfig error_log;
   std::vector<proxy::ListenerConfig> listeners;

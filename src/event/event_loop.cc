@@ -151,24 +151,41 @@ void EventLoop::run() {
   constexpr int kMaxEvents = 256;
   struct epoll_event events[kMaxEvents];
   while (running_) {
-    int timeout = (deferred_.empty() && scheduled_.empty()) ? nextTimeoutMs() : 0;
+    int timeout = workPending() ? 0 : nextTimeoutMs();
     int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout);
     now_ = monotonicNowMs();
     if (n < 0 && errno != EINTR) {
       PLOG_ERROR("event loop: epoll_wait: {}", strerror(errno));
       std::abort();
     }
-    for (int i = 0; i < n; ++i) {
-      const uint64_t data = events[i].data.u64;
-      const FdSlot& s = fds_[static_cast<uint32_t>(data)];
-      if (s.generation != static_cast<uint32_t>(data >> 32) || s.handler == nullptr) continue;
-      s.handler->onIoReady(events[i].events);
-    }
+    if (n > 0) dispatch(events, n);
     runPosted();
     runTimers();
     runDeferred();
   }
   runDeferred();
+}
+
+void EventLoop::dispatch(const epoll_event* events, int count) {
+  // With a batch, every handler that wants it has its socket read in one submission first; the
+  // reads finish (and are recorded by their handlers) before any handler runs.
+  if (IoBatch* batch = ioBatch()) {
+    for (int i = 0; i < count; ++i) {
+      const uint64_t data = events[i].data.u64;
+      const FdSlot& s = fds_[static_cast<uint32_t>(data)];
+      if (s.generation != static_cast<uint32_t>(data >> 32) || s.handler == nullptr) continue;
+      s.handler->addBatchedRecv(events[i].events, *batch);
+    }
+    batch->runRecvs();
+  }
+  // Handlers may close descriptors (and the numbers be reused) under later events of the batch:
+  // the generation check drops those.
+  for (int i = 0; i < count; ++i) {
+    const uint64_t data = events[i].data.u64;
+    const FdSlot& s = fds_[static_cast<uint32_t>(data)];
+    if (s.generation != static_cast<uint32_t>(data >> 32) || s.handler == nullptr) continue;
+    s.handler->onIoReady(events[i].events);
+  }
 }
 
 void EventLoop::runPosted() {
@@ -199,7 +216,7 @@ void ScheduledTask::cancel() {
 void EventLoop::runDeferred() {
   // Tasks may schedule more work; bound the rounds so a task that re-schedules itself cannot
   // starve I/O (the rest runs next iteration with a zero epoll timeout).
-  for (int round = 0; round < 8 && (!deferred_.empty() || !scheduled_.empty()); ++round) {
+  for (int round = 0; round < 8 && workPending(); ++round) {
     // Index loop: tasks may append to scheduled_ while it runs.
     for (size_t i = 0; i < scheduled_.size(); ++i) {
       ScheduledTask* t = scheduled_[i];
@@ -214,12 +231,24 @@ void EventLoop::runDeferred() {
       tasks.swap(deferred_);
       for (auto& task : tasks) task();
     }
+    // The flushes the tasks queued go to the kernel together; their completions may schedule
+    // more work for the next round.
+    if (io_batch_ && io_batch_->sendsQueued()) io_batch_->runSends();
   }
   // Destructors may deferredDelete() more objects: free in rounds, never while iterating.
   while (!to_delete_.empty()) {
     deleting_.swap(to_delete_);
     deleting_.clear();
   }
+}
+
+bool EventLoop::workPending() const {
+  return !deferred_.empty() || !scheduled_.empty() || (io_batch_ && io_batch_->sendsQueued());
+}
+
+bool EventLoop::enableIoBatching(unsigned depth) {
+  io_batch_ = IoBatch::create(depth);
+  return io_batch_ != nullptr;
 }
 
 int EventLoop::nextTimeoutMs() const {

@@ -21,6 +21,8 @@
 #include <mutex>
 #include <vector>
 
+#include "event/io_batch.h"
+
 namespace portico::event {
 
 using MonoTime = int64_t;  // milliseconds of CLOCK_MONOTONIC
@@ -33,6 +35,14 @@ class IoHandler {
   virtual ~IoHandler() = default;
   // `events` is the epoll event mask (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP).
   virtual void onIoReady(uint32_t events) = 0;
+  // With an IoBatch, the loop offers each ready handler, before any is dispatched, to read its
+  // socket as part of one submission: a handler that wants that adds its receive to `batch`
+  // and returns true; onIoReady then finds the bytes already read.
+  virtual bool addBatchedRecv(uint32_t events, IoBatch& batch) {
+    (void)events;
+    (void)batch;
+    return false;
+  }
 };
 
 class EventLoop;
@@ -118,6 +128,17 @@ class EventLoop {
   void run();
   void stop() { running_ = false; }
 
+  // Reads and writes sockets through io_uring, one submission per loop turn for each (IoBatch).
+  // Call on the loop's thread. False (errno set) if the kernel refuses io_uring; the loop then
+  // keeps plain system calls.
+  bool enableIoBatching(unsigned depth);
+  // The batch, or nullptr when sockets are read and written with plain system calls.
+  IoBatch* ioBatch() { return io_batch_ && io_batch_->usable() ? io_batch_.get() : nullptr; }
+  // Forgets `sender` wherever it is in the batch (even one that failed).
+  void cancelBatchedSend(BatchedSender* sender) {
+    if (io_batch_) io_batch_->cancelSend(sender);
+  }
+
   // Cached at each wake-up: cheap enough to call per request.
   MonoTime now() const { return now_; }
   void updateNow() { now_ = monotonicNowMs(); }
@@ -134,6 +155,8 @@ class EventLoop {
   void runTimers();
   void runPosted();
   void runDeferred();
+  bool workPending() const;
+  void dispatch(const epoll_event* events, int count);
 
   // Indexed by descriptor. Each registration carries the slot's generation next to the
   // descriptor, so an event fetched for a socket that was closed, and whose number was reused
@@ -155,6 +178,7 @@ class EventLoop {
   std::vector<std::function<void()>> deferred_;
   std::vector<std::unique_ptr<Deletable>> to_delete_;
   std::vector<std::unique_ptr<Deletable>> deleting_;
+  std::unique_ptr<IoBatch> io_batch_;
 
   std::mutex post_mutex_;
   std::vector<std::function<void()>> posted_;

@@ -28,7 +28,7 @@ Connection::Connection(event::EventLoop& loop, int fd, TransportSocketPtr transp
       transport_(std::move(transport)),
       state_(start == SocketStart::Connecting ? State::Connecting : State::Open),
       flush_task_(
-          loop, [](void* self) { static_cast<Connection*>(self)->doWrite(); }, this),
+          loop, [](void* self) { static_cast<Connection*>(self)->flush(); }, this),
       read_task_(
           loop, [](void* self) { static_cast<Connection*>(self)->doRead(); }, this) {
   write_buffer_.setCallbacks(&Connection::onHighWatermark, &Connection::onLowWatermark, this);
@@ -44,6 +44,7 @@ Connection::Connection(event::EventLoop& loop, int fd, TransportSocketPtr transp
 }
 
 Connection::~Connection() {
+  cancelBatchedSend();
   if (fd_ >= 0) loop_.closeFd(fd_);
   if (file_fd_ >= 0) ::close(file_fd_);
 }
@@ -232,7 +233,8 @@ void Connection::doRead() {
       scheduleRead();  // more waits in the kernel; come back after others ran
       return;
     }
-    IoResult r = transport_->doRead(fd_, read_buffer_, kReadBatch);
+    IoResult r =
+        batched_read_ready_ ? takeBatchedRead() : transport_->doRead(fd_, read_buffer_, kReadBatch);
     bytes_read_ += r.bytes;
     total += r.bytes;
     if (r.action == IoResult::Action::Close) {
@@ -253,6 +255,48 @@ void Connection::doRead() {
     }
     if (r.would_block || r.end_of_stream) return;
   }
+}
+
+bool Connection::addBatchedRecv(uint32_t events, event::IoBatch& batch) {
+  // Only the plain case: an error, a paused or finished reader, or TLS reads for itself.
+  if (state_ != State::Open || read_disabled_ || remote_closed_ || batched_read_ready_ ||
+      !(events & EPOLLIN) || (events & EPOLLERR) || !transport_->movesPlainBytes())
+    return false;
+  auto [dst, room] = read_buffer_.reserve(kMinReadRoom);
+  if (!batch.addRecv(fd_, dst, room, this)) {
+    read_buffer_.commit(0);
+    return false;
+  }
+  batched_room_ = static_cast<uint32_t>(room);
+  return true;
+}
+
+void Connection::onBatchedRecvDone(int result) {
+  // Only the bookkeeping: the batch reports every read before any handler runs.
+  read_buffer_.commit(result > 0 ? static_cast<size_t>(result) : 0);
+  batched_read_result_ = result;
+  batched_read_ready_ = true;
+}
+
+IoResult Connection::takeBatchedRead() {
+  // The same answer PlainTransport::doRead gives after one read(2) of that result.
+  batched_read_ready_ = false;
+  IoResult r;
+  const int n = batched_read_result_;
+  if (n > 0) {
+    r.bytes = static_cast<size_t>(n);
+    // A full read says more may be waiting: doRead() goes on with the transport.
+    r.would_block = static_cast<uint32_t>(n) < batched_room_;
+  } else if (n == 0) {
+    r.end_of_stream = true;
+    r.would_block = false;
+  } else if (n == -EINTR) {
+    r.would_block = false;  // read again, for real
+  } else if (n != -EAGAIN && n != -EWOULDBLOCK) {
+    r.action = IoResult::Action::Close;
+    r.error = -n;
+  }
+  return r;
 }
 
 void Connection::doWrite() {
@@ -285,6 +329,61 @@ void Connection::doWrite() {
   }
 }
 
+void Connection::flush() {
+  event::IoBatch* batch = loop_.ioBatch();
+  if (batch != nullptr && transport_->movesPlainBytes() && state_ != State::Connecting &&
+      state_ != State::Closed && !write_blocked_ && !write_buffer_.empty()) {
+    if (!send_queued_) {
+      send_queued_ = true;
+      batch->enqueueSend(this);
+    }
+    return;
+  }
+  doWrite();
+}
+
+int Connection::prepareBatchedSend(struct iovec* iov, int max, int* fd) {
+  // Something may have written (an EPOLLOUT flush) or closed since the flush was queued.
+  if (state_ == State::Closed || write_blocked_ || write_buffer_.empty()) {
+    send_queued_ = false;
+    return 0;
+  }
+  const int count = write_buffer_.iovecs(iov, max);
+  size_t offered = 0;
+  for (int i = 0; i < count; ++i) offered += iov[i].iov_len;
+  batched_offered_ = static_cast<uint32_t>(offered);
+  *fd = fd_;
+  return count;
+}
+
+void Connection::onBatchedSendDone(int result) {
+  send_queued_ = false;
+  if (state_ == State::Closed) return;
+  if (result > 0) {
+    write_buffer_.drain(static_cast<size_t>(result));
+    bytes_written_ += static_cast<uint64_t>(result);
+    // A short send means the socket buffer is full, as for the system call.
+    write_blocked_ = static_cast<uint32_t>(result) < batched_offered_;
+  } else if (result == -EAGAIN || result == -EWOULDBLOCK) {
+    write_blocked_ = true;
+  } else if (result != -EINTR) {
+    PLOG_DEBUG("write to {}: {}", peer_.toString(), strerror(result < 0 ? -result : EPIPE));
+    closeNow(ConnectionEvent::RemoteClose);
+    return;
+  }
+  write_buffer_.checkWatermarks();
+  if (state_ == State::Closed || write_blocked_) return;
+  // What one batched send could not cover (more blocks than its iovecs, a queued file), and
+  // the close or shutdown that waits for an empty buffer.
+  doWrite();
+}
+
+void Connection::cancelBatchedSend() {
+  if (!send_queued_) return;
+  send_queued_ = false;
+  loop_.cancelBatchedSend(this);
+}
+
 void Connection::close(CloseType type) {
   if (state_ == State::Closed || state_ == State::Closing) {
     if (type == CloseType::NoFlush && state_ == State::Closing)
@@ -303,13 +402,15 @@ void Connection::close(CloseType type) {
 bool Connection::quiescent() const {
   return state_ == State::Open && read_buffer_.empty() && bufferedWriteBytes() == 0 &&
          !read_disabled_ && !readable_pending_ && !peer_shutdown_seen_ && !remote_closed_ &&
-         !shutdown_after_write_ && !flush_task_.scheduled() && !read_task_.scheduled();
+         !shutdown_after_write_ && !flush_task_.scheduled() && !read_task_.scheduled() &&
+         !send_queued_ && !batched_read_ready_;
 }
 
 Connection::Released Connection::release() {
   Released out{fd_, std::move(transport_)};
   fd_ = -1;
   state_ = State::Closed;
+  cancelBatchedSend();
   flush_task_.cancel();
   read_task_.cancel();
   return out;
@@ -318,6 +419,7 @@ Connection::Released Connection::release() {
 void Connection::closeNow(ConnectionEvent event) {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
+  cancelBatchedSend();
   flush_task_.cancel();
   read_task_.cancel();
   if (fd_ >= 0) {

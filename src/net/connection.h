@@ -3,13 +3,15 @@
 // with watermarks. Worker-local: created, used and destroyed on one event loop.
 //
 // Reads: the socket is registered once, edge-triggered. On readiness the connection reads
-// until EAGAIN (or a per-event cap, so one busy peer cannot starve the loop) and hands the
-// read buffer to its callbacks. readDisable(true) stops delivering data: the bytes stay in the
-// kernel, so TCP flow control slows the peer down (backpressure without buffering).
+// until EAGAIN (or a per-event cap, so one busy peer cannot starve the loop; the loop's IoBatch
+// may have done the first read already) and hands the read buffer to its callbacks.
+// readDisable(true) stops delivering data: the bytes stay in the kernel, so TCP flow control
+// slows the peer down (backpressure without buffering).
 //
 // Writes: write() appends to the write buffer and schedules one flush for the end of the
-// current loop turn, so several writes in one turn become one writev. When the write buffer
-// passes its high watermark, onAboveWriteBufferHighWatermark() tells the owner to stop
+// current loop turn, so several writes in one turn become one send (and, with the loop's
+// IoBatch, the flushes of all connections of the turn share one system call). When the write
+// buffer passes its high watermark, onAboveWriteBufferHighWatermark() tells the owner to stop
 // producing; onBelowWriteBufferLowWatermark() tells it to resume.
 //
 // Closing: close(FlushWrite) stops reading, sends what is buffered, then closes; close(NoFlush)
@@ -47,7 +49,10 @@ class ConnectionCallbacks {
   virtual void onBelowWriteBufferLowWatermark() {}
 };
 
-class Connection final : public event::IoHandler, public event::Deletable {
+class Connection final : public event::IoHandler,
+                         public event::Deletable,
+                         public event::BatchedSender,
+                         public event::BatchedReader {
  public:
   Connection(event::EventLoop& loop, int fd, TransportSocketPtr transport, SocketStart start);
   ~Connection() override;
@@ -102,11 +107,18 @@ class Connection final : public event::IoHandler, public event::Deletable {
   bool remoteClosed() const { return remote_closed_; }
 
   void onIoReady(uint32_t events) override;
+  bool addBatchedRecv(uint32_t events, event::IoBatch& batch) override;
+  void onBatchedRecvDone(int result) override;
+  int prepareBatchedSend(struct iovec* iov, int max, int* fd) override;
+  void onBatchedSendDone(int result) override;
 
  private:
   enum class State { Connecting, Open, Closing, Closed };
   void doRead();
   void doWrite();
+  void flush();  // the end-of-turn flush: through the loop's IoBatch when it can
+  IoResult takeBatchedRead();
+  void cancelBatchedSend();
   bool writeQueuedFile();  // false if the connection was closed
   void finishFile();
   void scheduleFlush();
@@ -128,7 +140,12 @@ class Connection final : public event::IoHandler, public event::Deletable {
   // The peer's FIN (EPOLLRDHUP/EPOLLHUP) was reported. Its edge is not repeated, so a short
   // read that drained the data must not end reading: the end of stream still waits behind it.
   bool peer_shutdown_seen_ = false;
-  bool write_blocked_ = false;  // waiting for EPOLLOUT
+  bool write_blocked_ = false;       // waiting for EPOLLOUT
+  bool send_queued_ = false;         // in the loop's IoBatch
+  bool batched_read_ready_ = false;  // the batch read the socket; doRead() reports it
+  uint32_t batched_offered_ = 0;     // bytes the batched send was given
+  uint32_t batched_room_ = 0;        // room the batched receive was given
+  int batched_read_result_ = 0;      // bytes received or -errno
   bool shutdown_after_write_ = false;
   bool remote_closed_ = false;
   uint64_t bytes_read_ = 0;

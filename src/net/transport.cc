@@ -9,11 +9,27 @@
 
 namespace portico::net {
 
+namespace {
+
+// sendmsg/send rather than writev: they go straight to the socket layer (no VFS write path) and
+// MSG_NOSIGNAL makes a peer's reset an EPIPE for this call alone, whatever SIGPIPE's disposition.
+ssize_t sendVector(int fd, struct iovec* iov, int count) {
+  if (count == 1) return ::send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+  struct msghdr msg {};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<size_t>(count);
+  return ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
+
+}  // namespace
+
 IoResult PlainTransport::doRead(int fd, buffer::Buffer& buffer, size_t max_bytes) {
   IoResult r;
   while (r.bytes < max_bytes) {
-    auto [dst, room] = buffer.reserve(4096);
-    ssize_t n = ::read(fd, dst, room);
+    auto [dst, room] = buffer.reserve(kMinReadRoom);
+    // recv, not read: a socket read through the VFS layer pays for file-position and iterator
+    // work that sockets never need.
+    ssize_t n = ::recv(fd, dst, room, 0);
     if (n > 0) {
       buffer.commit(static_cast<size_t>(n));
       r.bytes += static_cast<size_t>(n);
@@ -52,7 +68,7 @@ IoResult PlainTransport::doWrite(int fd, buffer::Buffer& buffer) {
     int count = buffer.iovecs(iov, kMaxIov);
     size_t offered = 0;
     for (int i = 0; i < count; ++i) offered += iov[i].iov_len;
-    ssize_t n = ::writev(fd, iov, count);
+    ssize_t n = sendVector(fd, iov, count);
     if (n > 0) {
       buffer.drain(static_cast<size_t>(n));
       r.bytes += static_cast<size_t>(n);

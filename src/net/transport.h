@@ -9,6 +9,9 @@
 
 namespace portico::net {
 
+// Reads ask the buffer for at least this much room (they get the rest of a block if it is more).
+inline constexpr size_t kMinReadRoom = 4096;
+
 struct IoResult {
   enum class Action { KeepOpen, Close };
   Action action = Action::KeepOpen;
@@ -30,6 +33,9 @@ class TransportSocket {
   virtual const char* protocolName() const = 0;  // "tcp", "tls"
   // True if bytes may go straight from a file to the socket (sendfile): plain TCP only.
   virtual bool supportsSendfile() const { return false; }
+  // True if doRead()/doWrite() move bytes between buffer and socket unchanged, so the
+  // connection may have the loop's IoBatch move them instead (event/io_batch.h): plain TCP only.
+  virtual bool movesPlainBytes() const { return false; }
 };
 
 using TransportSocketPtr = std::unique_ptr<TransportSocket>;
@@ -40,6 +46,7 @@ class PlainTransport final : public TransportSocket {
   IoResult doWrite(int fd, buffer::Buffer& buffer) override;
   const char* protocolName() const override { return "tcp"; }
   bool supportsSendfile() const override { return true; }
+  bool movesPlainBytes() const override { return true; }
 };
 
 }  // namespace portico::net

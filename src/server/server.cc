@@ -97,7 +97,8 @@ int Server::run() {
   snapshot_ = proxy::buildSnapshot(std::move(config_.listeners), std::move(config_.clusters));
 
   for (size_t w = 0; w < worker_count; ++w) {
-    workers_.push_back(std::make_unique<Worker>(w, snapshot_, access_log_.get(), format));
+    workers_.push_back(
+        std::make_unique<Worker>(w, snapshot_, access_log_.get(), format, config_.io_uring));
   }
   for (size_t w = 0; w < worker_count; ++w) workers_[w]->start(std::move(fds[w]));
   PLOG_INFO("portico {} started: {} worker(s), listeners: {}", PORTICO_VERSION, worker_count,

@@ -63,12 +63,14 @@ void Acceptor::onIoReady(uint32_t) {
 }
 
 Worker::Worker(size_t index, std::shared_ptr<const proxy::ProxySnapshot> snapshot,
-               AccessLogWriter* access_log, config::AccessLogFormat format)
+               AccessLogWriter* access_log, config::AccessLogFormat format,
+               config::IoUringMode io_uring)
     : index_(index),
       snapshot_(std::move(snapshot)),
       clusters_(std::make_unique<upstream::ClusterManager>(loop_, snapshot_->clusters)),
       access_log_(loop_, access_log, format),
-      access_log_enabled_(access_log != nullptr) {}
+      access_log_enabled_(access_log != nullptr),
+      io_uring_(io_uring) {}
 
 Worker::~Worker() {
   join();
@@ -86,6 +88,20 @@ void Worker::start(std::vector<int> listen_fds) {
 }
 
 void Worker::run() {
+  // Set up here, on the worker's thread: the ring is bound to the thread that submits to it.
+  // Depth 256 covers one epoll batch of reads (the loop fetches at most 256 events).
+  // Workers share their fate (same kernel, same policy): worker 0 speaks for all of them.
+  if (io_uring_ == config::IoUringMode::Auto) {
+    if (loop_.enableIoBatching(256)) {
+      if (index_ == 0) PLOG_INFO("io_uring: socket reads and writes are batched per loop turn");
+    } else if (index_ == 0) {
+      // Containers often forbid io_uring (seccomp, kernel.io_uring_disabled).
+      PLOG_WARN(
+          "io_uring is not available ({}): workers use one system call per socket "
+          "operation; set `io_uring: off` to silence this",
+          strerror(errno));
+    }
+  }
   loop_.run();
   access_log_.flush();
 }

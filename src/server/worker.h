@@ -39,7 +39,7 @@ class Acceptor final : public event::IoHandler {
 class Worker final : public proxy::WorkerServices, private ParkedConnections::Callbacks {
  public:
   Worker(size_t index, std::shared_ptr<const proxy::ProxySnapshot> snapshot,
-         AccessLogWriter* access_log, config::AccessLogFormat format);
+         AccessLogWriter* access_log, config::AccessLogFormat format, config::IoUringMode io_uring);
   ~Worker() override;
 
   // Main thread: takes ownership of one listening fd per listener (same order as snapshot).
@@ -81,6 +81,7 @@ class Worker final : public proxy::WorkerServices, private ParkedConnections::Ca
   std::unique_ptr<upstream::ClusterManager> clusters_;
   AccessLogger access_log_;
   bool access_log_enabled_;
+  config::IoUringMode io_uring_;
   proxy::WorkerCounters counters_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::unordered_set<proxy::ConnectionManager*> connections_;  // live, not parked

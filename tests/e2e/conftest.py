@@ -1,7 +1,9 @@
 """Shared fixtures for end-to-end tests: the real portico binary, real backend processes.
 
-PORTICO_BIN selects the binary (default: build/portico). Every server listens on 127.0.0.1
-on a free port; every process is stopped at the end of its test.
+PORTICO_BIN selects the binary (default: build/portico). PORTICO_E2E_IO_URING=off runs every
+test on the plain system-call path (configs that do not choose `io_uring` themselves get
+`io_uring: off`). Every server listens on 127.0.0.1 on a free port; every process is stopped at
+the end of its test.
 """
 import json
 import os
@@ -17,6 +19,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("PORTICO_BIN", os.path.join(ROOT, "build", "portico"))
+IO_URING = os.environ.get("PORTICO_E2E_IO_URING", "")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -82,6 +85,8 @@ class Portico:
         self.port = port
         # Several instances in one test get their own files (suffix "-2", "-3", ...).
         self.config_path = os.path.join(tmpdir, "portico%s.yaml" % suffix)
+        if IO_URING and "io_uring:" not in config_text:
+            config_text = "io_uring: %s\n%s" % (IO_URING, config_text)
         with open(self.config_path, "w") as f:
             f.write(config_text)
         self.access_log = os.path.join(tmpdir, "access%s.log" % suffix)

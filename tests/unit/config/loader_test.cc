@@ -113,6 +113,7 @@ TEST(ConfigLoaderTest, FullConfigLoadsEveryField) {
   const std::string yaml = R"(
 workers: 4
 drain_timeout: 45s
+io_uring: off
 error_log: { path: /var/log/portico/error.log, level: warn }
 access_log: { enabled: true, path: /var/log/portico/access.log, format: json }
 listeners:
@@ -199,6 +200,7 @@ clusters:
   EXPECT_EQ(c.source_path, "full.yaml");
   EXPECT_EQ(c.workers, 4u);
   EXPECT_EQ(c.drain_timeout_ms, 45000);
+  EXPECT_EQ(c.io_uring, IoUringMode::Off);
   EXPECT_EQ(c.error_log.path, "/var/log/portico/error.log");
   EXPECT_EQ(c.error_log.level, log::Level::Warn);
   EXPECT_TRUE(c.access_log.enabled);
@@ -343,6 +345,7 @@ TEST(ConfigLoaderTest, DefaultsApplyWhenOmitted) {
   const ServerConfig& c = *r.config;
   EXPECT_EQ(c.workers, 0u);
   EXPECT_EQ(c.drain_timeout_ms, 30000);
+  EXPECT_EQ(c.io_uring, IoUringMode::Auto);
   EXPECT_EQ(c.error_log.path, "");
   EXPECT_EQ(c.error_log.level, log::Level::Info);
   EXPECT_TRUE(c.access_log.enabled);
@@ -485,7 +488,7 @@ TEST(ConfigLoaderTest, UnreadableFile) {
 TEST(ConfigLoaderErrorTest, UnknownTopLevelKey) {
   EXPECT_TRUE(hasOneError(kBase + "\nworkrs: 4",
                           "test.yaml:9:1: workrs: unknown key; expected one of: workers, "
-                          "drain_timeout, error_log, access_log, listeners, clusters"));
+                          "drain_timeout, io_uring, error_log, access_log, listeners, clusters"));
 }
 
 TEST(ConfigLoaderErrorTest, UnknownNestedKey) {
@@ -515,6 +518,11 @@ TEST(ConfigLoaderErrorTest, BadDuration) {
   EXPECT_TRUE(hasOneError(kBase + "\ndrain_timeout: abc",
                           "test.yaml:9:16: drain_timeout: expected a duration like 10s, 500ms or "
                           "2m, got \"abc\""));
+}
+
+TEST(ConfigLoaderErrorTest, IoUringIsAutoOrOff) {
+  EXPECT_TRUE(hasOneError(kBase + "\nio_uring: yes",
+                          "test.yaml:9:11: io_uring: expected one of: auto, off; got \"yes\""));
 }
 
 TEST(ConfigLoaderErrorTest, EmptyValueIsReportedAtItsKey) {

@@ -4,7 +4,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -141,6 +144,62 @@ TEST(EventLoopTest, ScheduledTaskRunsOnceAndCancelWorks) {
   stop.armAfterMs(10);
   loop.run();
   EXPECT_EQ(runs, 1);
+}
+
+// Reads its socket through the loop's batch and records what the batch delivered by the time
+// any handler of the same epoll batch runs.
+class BatchReadingHandler final : public IoHandler, public BatchedReader {
+ public:
+  explicit BatchReadingHandler(int fd) : fd_(fd) {}
+  bool addBatchedRecv(uint32_t, IoBatch& batch) override {
+    return batch.addRecv(fd_, buffer, sizeof buffer, this);
+  }
+  void onBatchedRecvDone(int result) override { received = result; }
+  void onIoReady(uint32_t) override {
+    ++events;
+    if (on_event) on_event();
+  }
+  char buffer[16] = {};
+  int received = -1;
+  int events = 0;
+  std::function<void()> on_event;
+
+ private:
+  int fd_;
+};
+
+TEST(EventLoopTest, WithABatchEveryReadOfATurnIsDoneBeforeTheFirstHandlerRuns) {
+  EventLoop loop;
+  ASSERT_TRUE(loop.enableIoBatching(16)) << strerror(errno);
+  int a[2];
+  int b[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, a), 0);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, b), 0);
+  BatchReadingHandler first(a[0]);
+  BatchReadingHandler second(b[0]);
+  int seen_by_first_handler = -2;
+  int seen_by_second_handler = -2;
+  first.on_event = [&] { seen_by_first_handler = second.received; };
+  second.on_event = [&] { seen_by_second_handler = first.received; };
+  ASSERT_TRUE(loop.addFd(a[0], EPOLLIN, &first));
+  ASSERT_TRUE(loop.addFd(b[0], EPOLLIN, &second));
+  ASSERT_EQ(::write(a[1], "abc", 3), 3);
+  ASSERT_EQ(::write(b[1], "de", 2), 2);
+  Timer stop(loop, [&] { loop.stop(); });
+  stop.armAfterMs(30);
+  loop.run();
+  EXPECT_EQ(first.events, 1);
+  EXPECT_EQ(second.events, 1);
+  EXPECT_EQ(first.received, 3);
+  EXPECT_EQ(second.received, 2);
+  EXPECT_EQ(std::string(first.buffer, 3), "abc");
+  // Whichever handler ran first already saw the other's bytes.
+  EXPECT_EQ(seen_by_first_handler, 2);
+  EXPECT_EQ(seen_by_second_handler, 3);
+  loop.closeFd(a[0]);
+  loop.closeFd(b[0]);
+  ::close(a[1]);
+  ::close(b[1]);
 }
 
 }  // namespace
