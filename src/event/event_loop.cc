@@ -40,14 +40,14 @@ Timer::Timer(EventLoop& loop, std::function<void()> callback)
     : loop_(loop), callback_(std::move(callback)) {}
 
 Timer::~Timer() {
-  disarm();
+  if (heap_index_ >= 0) loop_.heapRemove(this);
 }
 
 void Timer::armAfterMs(int64_t delay_ms) {
   MonoTime deadline = loop_.now() + (delay_ms > 0 ? delay_ms : 0);
   if (deadline == 0) deadline = 1;  // 0 means disarmed
-  if (heap_index_ >= 0 && deadline >= deadline_) {
-    // Later than (or equal to) the entry's heap position: fix up lazily when it surfaces.
+  if (heap_index_ >= 0 && deadline >= loop_.heap_key_[static_cast<size_t>(heap_index_)]) {
+    // Not earlier than the entry's place in the heap: fixed up lazily when it surfaces.
     deadline_ = deadline;
     return;
   }
@@ -57,7 +57,8 @@ void Timer::armAfterMs(int64_t delay_ms) {
 }
 
 void Timer::disarm() {
-  if (heap_index_ >= 0) loop_.heapRemove(this);
+  // The heap entry stays until it surfaces (or the timer is re-armed or destroyed): a
+  // disarm/re-arm per request, as keep-alive timers do, then costs no heap work.
   deadline_ = 0;
 }
 
@@ -265,6 +266,7 @@ void EventLoop::runTimers() {
     // timer is re-pushed with its real deadline when it reaches the top.
     if (heap_key_[0] > now_) break;
     heapRemove(t);
+    if (t->deadline_ == 0) continue;  // disarmed since it was pushed
     if (t->deadline_ > now_) {
       heapPush(t);
       continue;

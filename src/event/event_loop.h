@@ -48,8 +48,9 @@ class IoHandler {
 class EventLoop;
 
 // A one-shot timer owned by its user (usually a member of a connection or stream). Destroying
-// it disarms it. Re-arming to a later deadline is O(1): the heap entry is fixed up lazily
-// when it surfaces, which makes "reset the idle timer on every read" cheap.
+// it disarms it. Disarming, and re-arming to a deadline no earlier than the heap entry's, are
+// O(1): the entry is fixed up (or dropped) lazily when it surfaces, which makes "reset the idle
+// timer on every read" and "disarm at the request, re-arm at the response" cheap.
 class Timer {
  public:
   Timer(EventLoop& loop, std::function<void()> callback);

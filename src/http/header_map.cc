@@ -43,20 +43,7 @@ void HeaderMap::set(std::string_view name, std::string_view value) {
 }
 
 size_t HeaderMap::remove(std::string_view name) {
-  size_t removed = 0;
-  size_t out = 0;
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    const Entry& e = entries_[i];
-    if (equalsIgnoreCase(std::string_view(arena_.data() + e.name_off, e.name_len), name)) {
-      bytes_ -= e.name_len + e.value_len;
-      ++removed;
-      continue;
-    }
-    entries_[out++] = e;
-  }
-  entries_.resize(out);
-  if (removed) compactIfWasteful();
-  return removed;
+  return removeIf([name](std::string_view field) { return equalsIgnoreCase(field, name); });
 }
 
 std::optional<std::string_view> HeaderMap::get(std::string_view name) const {

@@ -27,10 +27,13 @@ class HeaderMap {
   void set(std::string_view name, std::string_view value);
   // Removes every field named `name`; returns how many were removed.
   size_t remove(std::string_view name);
+  // Removes every field for which `pred(name)` is true, in one pass; returns how many.
+  template <typename Pred>
+  size_t removeIf(Pred&& pred);
   // The first field named `name`.
   std::optional<std::string_view> get(std::string_view name) const;
   size_t count(std::string_view name) const;
-  bool has(std::string_view name) const { return count(name) > 0; }
+  bool has(std::string_view name) const { return get(name).has_value(); }
 
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
@@ -59,10 +62,28 @@ class HeaderMap {
     uint32_t value_len;
   };
   void compactIfWasteful();
+  std::string_view nameOf(const Entry& e) const { return {arena_.data() + e.name_off, e.name_len}; }
 
   std::string arena_;
   std::vector<Entry> entries_;
   size_t bytes_ = 0;
 };
+
+template <typename Pred>
+size_t HeaderMap::removeIf(Pred&& pred) {
+  size_t out = 0;
+  const size_t before = entries_.size();
+  for (size_t i = 0; i < before; ++i) {
+    const Entry& e = entries_[i];
+    if (pred(nameOf(e))) {
+      bytes_ -= e.name_len + e.value_len;
+      continue;
+    }
+    entries_[out++] = e;
+  }
+  entries_.resize(out);
+  if (out != before) compactIfWasteful();
+  return before - out;
+}
 
 }  // namespace portico::http

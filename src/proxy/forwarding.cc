@@ -110,32 +110,57 @@ bool saneRequestId(std::string_view id) {
 
 }  // namespace
 
+namespace {
+// The hop-by-hop fields every message loses (RFC 9110 7.6.1), Upgrade aside. Dispatch on the
+// length first: almost every field of a message is rejected by it alone.
+bool isFixedHopByHop(std::string_view name) {
+  switch (name.size()) {
+    case 2:
+      return http::equalsIgnoreCase(name, "TE");
+    case 7:
+      return http::equalsIgnoreCase(name, "Trailer");
+    case 10:
+      return http::equalsIgnoreCase(name, "Connection") ||
+             http::equalsIgnoreCase(name, "Keep-Alive");
+    case 16:
+      return http::equalsIgnoreCase(name, "Proxy-Connection");
+    case 17:
+      return http::equalsIgnoreCase(name, "Transfer-Encoding");
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 void removeHopByHop(http::HeaderMap& headers, bool keep_upgrade) {
   // Fields named by Connection are hop-by-hop too (RFC 9110 7.6.1), every one of them, on
   // every Connection line (several lines are one list, RFC 9110 5.3): a name left out would
-  // reach the next hop. Copy the list first: removing while iterating a value that lives in
-  // the same map would invalidate it (a short list stays in SSO storage).
+  // reach the next hop. Copy the list first: the tokens must outlive the removal, which
+  // rewrites the map they live in. Most messages have no Connection field (or only
+  // keep-alive/close), so this is usually empty.
   std::string list;
   headers.forEach([&list](std::string_view name, std::string_view value) {
     if (!http::equalsIgnoreCase(name, "Connection")) return;
     if (!list.empty()) list += ',';
     list.append(value);
   });
-  forEachToken(list, [&](std::string_view token) {
-    if (keep_upgrade && http::equalsIgnoreCase(token, "upgrade")) return;
-    headers.remove(token);
+  bool has_upgrade = false;
+  headers.removeIf([&](std::string_view name) {
+    if (isFixedHopByHop(name)) return true;
+    if (http::equalsIgnoreCase(name, "Upgrade")) {
+      has_upgrade = keep_upgrade;
+      return !keep_upgrade;
+    }
+    if (list.empty()) return false;
+    bool named = false;
+    forEachToken(list, [&](std::string_view token) {
+      if (!named && http::equalsIgnoreCase(token, name) &&
+          !(keep_upgrade && http::equalsIgnoreCase(token, "upgrade")))
+        named = true;
+    });
+    return named;
   });
-  headers.remove("Connection");
-  headers.remove("Keep-Alive");
-  headers.remove("Proxy-Connection");
-  headers.remove("TE");
-  headers.remove("Trailer");
-  headers.remove("Transfer-Encoding");
-  if (keep_upgrade && headers.has("Upgrade")) {
-    headers.add("Connection", "upgrade");
-  } else {
-    headers.remove("Upgrade");
-  }
+  if (has_upgrade) headers.add("Connection", "upgrade");
 }
 
 bool connectionHasToken(const http::HeaderMap& headers, std::string_view token) {

@@ -115,6 +115,33 @@ TEST(EventLoopTest, DisarmedAndDestroyedTimersDoNotFire) {
   EXPECT_EQ(fired, 0);
 }
 
+TEST(EventLoopTest, TimerDisarmedThenRearmedFiresOnceAtItsNewDeadline) {
+  // Disarm leaves the heap entry behind (keep-alive timers disarm and re-arm per request):
+  // the stale entry must neither fire nor keep the re-armed timer from firing, whether the new
+  // deadline is later or earlier than the old one.
+  EventLoop loop;
+  std::vector<std::pair<int, MonoTime>> fired;
+  MonoTime start = loop.now();
+  Timer later(loop, [&] { fired.push_back({1, loop.now() - start}); });
+  Timer earlier(loop, [&] { fired.push_back({2, loop.now() - start}); });
+  Timer stop(loop, [&] { loop.stop(); });
+  later.armAfterMs(10);
+  later.disarm();
+  later.armAfterMs(40);
+  earlier.armAfterMs(60);
+  earlier.disarm();
+  earlier.armAfterMs(20);
+  EXPECT_TRUE(later.armed());
+  stop.armAfterMs(100);
+  loop.run();
+  ASSERT_EQ(fired.size(), 2u);
+  EXPECT_EQ(fired[0].first, 2);
+  EXPECT_GE(fired[0].second, 20);
+  EXPECT_EQ(fired[1].first, 1);
+  EXPECT_GE(fired[1].second, 40);
+  EXPECT_FALSE(later.armed());
+}
+
 TEST(EventLoopTest, PostFromAnotherThreadRunsOnLoop) {
   EventLoop loop;
   std::thread::id ran_on;

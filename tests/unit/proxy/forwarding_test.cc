@@ -25,6 +25,38 @@ TEST(ForwardingTest, RemovesHopByHopAndConnectionNamedFields) {
   EXPECT_TRUE(h.has("X-Kept"));
 }
 
+TEST(ForwardingTest, HopByHopRemovalCoversEveryConnectionLineAndKeepsOrder) {
+  http::HeaderMap h;
+  h.add("Host", "a");
+  h.add("connection", "X-One");
+  h.add("x-one", "1");
+  h.add("PROXY-CONNECTION", "keep-alive");
+  h.add("Accept", "*/*");
+  h.add("Connection", " x-two ,, X-THREE");
+  h.add("X-Two", "2");
+  h.add("Trailer", "X-Sum");
+  h.add("X-Three", "3");
+  h.add("te", "trailers");
+  h.add("X-Last", "z");
+  removeHopByHop(h, false);
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h.at(0).name, "Host");
+  EXPECT_EQ(h.at(1).name, "Accept");
+  EXPECT_EQ(h.at(2).name, "X-Last");
+}
+
+TEST(ForwardingTest, TunnelKeepsUpgradeButDropsOtherConnectionNamedFields) {
+  http::HeaderMap h;
+  h.add("Connection", "Upgrade, X-Private");
+  h.add("Upgrade", "websocket");
+  h.add("X-Private", "1");
+  removeHopByHop(h, true);
+  EXPECT_EQ(h.size(), 2u);
+  EXPECT_EQ(*h.get("Upgrade"), "websocket");
+  EXPECT_EQ(*h.get("Connection"), "upgrade");
+  EXPECT_FALSE(h.has("X-Private"));
+}
+
 TEST(ForwardingTest, KeepsUpgradeForTunnels) {
   http::HeaderMap h;
   h.add("Connection", "Upgrade");
