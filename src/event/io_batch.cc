@@ -40,7 +40,8 @@ IoBatch::IoBatch(std::unique_ptr<io_uring> ring, unsigned depth)
       msg_(depth) {
   queued_senders_.reserve(depth);
   running_senders_.reserve(depth);
-  readers_.reserve(depth);
+  recvs_.reserve(depth);
+  prepared_.reserve(depth);
 }
 
 IoBatch::~IoBatch() {
@@ -73,32 +74,51 @@ void IoBatch::runSends() {
 }
 
 void IoBatch::submitSends(size_t begin, size_t end) {
-  unsigned prepared = 0;
+  // Prepare first: a submission that ends up holding a single send costs more than the plain
+  // system call (the ring's per-operation work on top of the same kernel entry), so a batch of
+  // one is sent directly.
+  std::vector<PreparedSend>& prepared = prepared_;
+  prepared.clear();
   for (size_t i = begin; i < end; ++i) {
     BatchedSender* sender = running_senders_[i];
     if (sender == nullptr) continue;
-    const size_t slot = i - begin;
-    struct iovec* iov = &iov_[slot * kMaxIovPerSend];
+    struct iovec* iov = &iov_[(i - begin) * kMaxIovPerSend];
     int fd = -1;
     const int count = sender->prepareBatchedSend(iov, kMaxIovPerSend, &fd);
     if (count <= 0) {
       running_senders_[i] = nullptr;
       continue;
     }
+    prepared.push_back({i, fd, count});
+  }
+  if (prepared.size() == 1) {
+    const PreparedSend& p = prepared[0];
+    struct iovec* iov = &iov_[(p.index - begin) * kMaxIovPerSend];
+    struct msghdr msg {};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(p.count);
+    const ssize_t n = ::sendmsg(p.fd, &msg, kSendFlags);
+    BatchedSender* sender = running_senders_[p.index];
+    running_senders_[p.index] = nullptr;
+    sender->onBatchedSendDone(n >= 0 ? static_cast<int>(n) : -errno);
+    return;
+  }
+  for (const PreparedSend& p : prepared) {
+    const size_t slot = p.index - begin;
+    struct iovec* iov = &iov_[slot * kMaxIovPerSend];
     io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());  // never null: at most depth_ per chunk
-    if (count == 1) {
-      io_uring_prep_send(sqe, fd, iov[0].iov_base, iov[0].iov_len, kSendFlags);
+    if (p.count == 1) {
+      io_uring_prep_send(sqe, p.fd, iov[0].iov_base, iov[0].iov_len, kSendFlags);
     } else {
       struct msghdr& msg = msg_[slot];
       msg = {};
       msg.msg_iov = iov;
-      msg.msg_iovlen = static_cast<size_t>(count);
-      io_uring_prep_sendmsg(sqe, fd, &msg, kSendFlags);
+      msg.msg_iovlen = static_cast<size_t>(p.count);
+      io_uring_prep_sendmsg(sqe, p.fd, &msg, kSendFlags);
     }
-    io_uring_sqe_set_data64(sqe, i);
-    ++prepared;
+    io_uring_sqe_set_data64(sqe, p.index);
   }
-  submitAndReport(prepared, [this](size_t index, int result) {
+  submitAndReport(static_cast<unsigned>(prepared.size()), [this](size_t index, int result) {
     BatchedSender* sender = running_senders_[index];
     running_senders_[index] = nullptr;
     // Reported senders may cancel others of this chunk (a connection closing its peer).
@@ -107,29 +127,38 @@ void IoBatch::submitSends(size_t begin, size_t end) {
 }
 
 bool IoBatch::addRecv(int fd, void* into, size_t length, BatchedReader* reader) {
-  if (broken_ || readers_.size() >= depth_) return false;
-  io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
-  if (sqe == nullptr) return false;
-  io_uring_prep_recv(sqe, fd, into, length, kRecvFlags);
-  io_uring_sqe_set_data64(sqe, readers_.size());
-  readers_.push_back(reader);
+  if (broken_ || recvs_.size() >= depth_) return false;
+  recvs_.push_back({fd, into, length, reader});
   return true;
 }
 
 void IoBatch::runRecvs() {
-  if (readers_.empty()) return;
+  if (recvs_.empty()) return;
+  if (recvs_.size() == 1) {
+    // A batch of one: the plain system call is cheaper (see submitSends).
+    const PendingRecv r = recvs_[0];
+    recvs_.clear();
+    const ssize_t n = ::recv(r.fd, r.into, r.length, kRecvFlags);
+    r.reader->onBatchedRecvDone(n >= 0 ? static_cast<int>(n) : -errno);
+    return;
+  }
+  for (size_t i = 0; i < recvs_.size(); ++i) {
+    io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());  // never null: at most depth_ added
+    io_uring_prep_recv(sqe, recvs_[i].fd, recvs_[i].into, recvs_[i].length, kRecvFlags);
+    io_uring_sqe_set_data64(sqe, i);
+  }
   const bool ok =
-      submitAndReport(static_cast<unsigned>(readers_.size()), [this](size_t index, int result) {
-        BatchedReader* reader = readers_[index];
-        readers_[index] = nullptr;
+      submitAndReport(static_cast<unsigned>(recvs_.size()), [this](size_t index, int result) {
+        BatchedReader* reader = recvs_[index].reader;
+        recvs_[index].reader = nullptr;
         reader->onBatchedRecvDone(result);
       });
   if (!ok) {
-    for (BatchedReader* reader : readers_) {
-      if (reader != nullptr) reader->onBatchedRecvDone(-EIO);
+    for (const PendingRecv& r : recvs_) {
+      if (r.reader != nullptr) r.reader->onBatchedRecvDone(-EIO);
     }
   }
-  readers_.clear();
+  recvs_.clear();
 }
 
 template <typename Report>

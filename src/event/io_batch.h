@@ -8,6 +8,9 @@
 // of a turn's readable sockets (one epoll_wait) and all of its writes (connections flush once, at
 // the end of the turn); the batch hands each group to the kernel at once.
 //
+// A batch that holds a single operation goes out as the plain system call instead: the ring
+// only pays off when it saves kernel entries.
+//
 // The model stays readiness-based (epoll decides what to read; the batch only changes how):
 // sockets are non-blocking and every operation carries MSG_DONTWAIT, so the kernel finishes each
 // one inline during the submission, or reports -EAGAIN, exactly like the system call would. Each
@@ -91,9 +94,21 @@ class IoBatch {
   bool broken_ = false;
   std::vector<BatchedSender*> queued_senders_;
   std::vector<BatchedSender*> running_senders_;  // those of the runSends() in progress
-  std::vector<BatchedReader*> readers_;          // added since the last runRecvs()
-  std::vector<struct iovec> iov_;                // depth_ * kMaxIovPerSend
-  std::vector<struct msghdr> msg_;               // depth_
+  struct PendingRecv {
+    int fd;
+    void* into;
+    size_t length;
+    BatchedReader* reader;
+  };
+  std::vector<PendingRecv> recvs_;  // added since the last runRecvs()
+  struct PreparedSend {
+    size_t index;  // into running_senders_
+    int fd;
+    int count;  // iovecs
+  };
+  std::vector<PreparedSend> prepared_;  // the sends of the chunk being submitted
+  std::vector<struct iovec> iov_;       // depth_ * kMaxIovPerSend
+  std::vector<struct msghdr> msg_;      // depth_
 };
 
 }  // namespace portico::event
