@@ -105,30 +105,48 @@ TEST(IoBatchTest, MoreSendersThanTheDepthAreSentInSeveralSubmissions) {
   }
 }
 
+// Two senders, so the ring is used (a batch of one goes out as the plain system call), and the
+// single case too: both must answer like the system call.
 TEST(IoBatchTest, FullSocketBufferIsEagainNotAWait) {
   auto batch = makeBatch();
   ASSERT_NE(batch, nullptr);
-  SocketPair p;
+  SocketPair a, b;
   std::string chunk(65536, 'x');
-  while (::write(p.fds[0], chunk.data(), chunk.size()) > 0) {
+  for (int fd : {a.fds[0], b.fds[0]}) {
+    while (::write(fd, chunk.data(), chunk.size()) > 0) {
+    }
+    ASSERT_EQ(errno, EAGAIN);
   }
-  ASSERT_EQ(errno, EAGAIN);
-  StringSender sender(p.fds[0], {"more"});
-  batch->enqueueSend(&sender);
+  StringSender one(a.fds[0], {"more"});
+  StringSender two(b.fds[0], {"more"});
+  batch->enqueueSend(&one);
+  batch->enqueueSend(&two);
   batch->runSends();
-  EXPECT_EQ(sender.results, std::vector<int>{-EAGAIN});
+  EXPECT_EQ(one.results, std::vector<int>{-EAGAIN});
+  EXPECT_EQ(two.results, std::vector<int>{-EAGAIN});
+  batch->enqueueSend(&one);
+  batch->runSends();
+  EXPECT_EQ(one.results, (std::vector<int>{-EAGAIN, -EAGAIN}));
 }
 
 TEST(IoBatchTest, ClosedPeerIsAnErrorResultWithoutSigpipe) {
   auto batch = makeBatch();
   ASSERT_NE(batch, nullptr);
-  SocketPair p;
-  ::close(p.fds[1]);
-  p.fds[1] = -1;
-  StringSender sender(p.fds[0], {"anyone?"});
-  batch->enqueueSend(&sender);
+  SocketPair a, b;
+  for (SocketPair* p : {&a, &b}) {
+    ::close(p->fds[1]);
+    p->fds[1] = -1;
+  }
+  StringSender one(a.fds[0], {"anyone?"});
+  StringSender two(b.fds[0], {"anyone?"});
+  batch->enqueueSend(&one);
+  batch->enqueueSend(&two);
   batch->runSends();  // a SIGPIPE would kill the test binary here
-  EXPECT_EQ(sender.results, std::vector<int>{-EPIPE});
+  EXPECT_EQ(one.results, std::vector<int>{-EPIPE});
+  EXPECT_EQ(two.results, std::vector<int>{-EPIPE});
+  batch->enqueueSend(&one);
+  batch->runSends();
+  EXPECT_EQ(one.results, (std::vector<int>{-EPIPE, -EPIPE}));
 }
 
 TEST(IoBatchTest, CancelledSenderIsNeitherPreparedNorReported) {
@@ -194,6 +212,13 @@ TEST(IoBatchTest, ReceivesOfManySocketsAreReportedBeforeRunRecvsReturns) {
   EXPECT_EQ(std::string(r1.buffer, 4), "ping");
   EXPECT_EQ(r2.results, std::vector<int>{-EAGAIN});  // nothing there: no waiting
   EXPECT_EQ(r3.results, std::vector<int>{0});        // end of stream
+
+  // A batch of one (the plain system call) reports the same way.
+  ASSERT_EQ(::write(with_data.fds[1], "pong", 4), 4);
+  ASSERT_TRUE(batch->addRecv(with_data.fds[0], r1.buffer, sizeof r1.buffer, &r1));
+  batch->runRecvs();
+  EXPECT_EQ(r1.results, (std::vector<int>{4, 4}));
+  EXPECT_EQ(std::string(r1.buffer, 4), "pong");
 }
 
 TEST(IoBatchTest, ReceivesBeyondTheDepthAreRefusedSoTheCallerReadsItself) {
