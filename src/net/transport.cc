@@ -10,6 +10,18 @@
 namespace portico::net {
 
 namespace {
+PlainTransport shared_plain_transport;
+}  // namespace
+
+void TransportDeleter::operator()(TransportSocket* transport) const {
+  if (transport != &shared_plain_transport) delete transport;
+}
+
+TransportSocketPtr plainTransport() {
+  return TransportSocketPtr(&shared_plain_transport);
+}
+
+namespace {
 
 // sendmsg/send rather than writev: they go straight to the socket layer (no VFS write path) and
 // MSG_NOSIGNAL makes a peer's reset an EPIPE for this call alone, whatever SIGPIPE's disposition.

@@ -94,8 +94,7 @@ UpstreamConnection* ConnPool::newStream(PoolCallbacks& callbacks) {
     callbacks.onPoolReady(*c, true);
     return nullptr;
   }
-  auto conn =
-      net::Connection::connectTo(loop_, endpoint_.address, std::make_unique<net::PlainTransport>());
+  auto conn = net::Connection::connectTo(loop_, endpoint_.address, net::plainTransport());
   if (!conn) {
     ++stats_.connect_failures;
     callbacks.onPoolFailure(PoolFailure::ConnectFailed, strerror(errno));

@@ -106,8 +106,8 @@ TEST(StreamPauseTest, FilterPausesOnTimerAndResumes) {
 
   int fds[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
-  auto connection = std::make_unique<net::Connection>(
-      worker.loop(), fds[0], std::make_unique<net::PlainTransport>(), net::SocketStart::Accepted);
+  auto connection = std::make_unique<net::Connection>(worker.loop(), fds[0], net::plainTransport(),
+                                                      net::SocketStart::Accepted);
   auto* cm =
       new ConnectionManager(worker, snapshot, *snapshot->listeners[0], std::move(connection));
   const char request[] = "GET /x HTTP/1.1\r\nHost: a\r\n\r\n";
