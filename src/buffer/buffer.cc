@@ -131,8 +131,15 @@ void Buffer::moveFrom(Buffer& other, size_t bytes) {
       continue;
     }
     if (bytes >= have) {
-      slices_.push_back(s);  // the reference moves with the slice
-      length_ += have;
+      if (have <= kCoalesceBytes && appendToTail(s.block->data + s.begin, have)) {
+        // A small slice is copied next to its predecessor rather than pinning a block of its
+        // own: many small writes (pipelined local replies, chunk framing) would otherwise cost
+        // a 16 KiB block each, and memory would no longer track length().
+        releaseBlock(s.block);
+      } else {
+        slices_.push_back(s);  // the reference moves with the slice
+        length_ += have;
+      }
       other.length_ -= have;
       bytes -= have;
       ++other.head_;
@@ -151,6 +158,16 @@ void Buffer::moveFrom(Buffer& other, size_t bytes) {
     bytes = 0;
   }
   other.compactSlices();
+}
+
+bool Buffer::appendToTail(const char* data, size_t len) {
+  if (head_ == slices_.size()) return false;
+  Slice& tail = slices_.back();
+  if (tail.block->refs != 1 || kBlockSize - tail.end < len) return false;
+  std::memcpy(tail.block->data + tail.end, data, len);
+  tail.end += static_cast<uint32_t>(len);
+  length_ += len;
+  return true;
 }
 
 std::string_view Buffer::firstSlice() const {
@@ -185,12 +202,12 @@ std::string Buffer::copyOut(size_t bytes) const {
   return out;
 }
 
-void WatermarkBuffer::checkWatermarks() {
+void Watermark::update(size_t count) {
   if (high_ == 0) return;
-  if (!above_ && length() > high_) {
+  if (!above_ && count > high_) {
     above_ = true;
     if (on_high_) on_high_(ctx_);
-  } else if (above_ && length() <= low_) {
+  } else if (above_ && count <= low_) {
     above_ = false;
     if (on_low_) on_low_(ctx_);
   }

@@ -72,25 +72,31 @@ class Buffer {
   };
   void pushBlock();
   void compactSlices();
+  // Copies into the tail block if it is ours alone and has the room; false otherwise.
+  bool appendToTail(const char* data, size_t len);
+  // moveFrom() copies whole slices up to this size instead of linking their blocks.
+  static constexpr size_t kCoalesceBytes = 4096;
 
   std::vector<Slice> slices_;
   size_t head_ = 0;  // index of the first live slice in slices_
   size_t length_ = 0;
 };
 
-// A Buffer with high/low watermarks. Crossing the high watermark calls on_high once; draining
-// back to the low watermark calls on_low once. Owners use them to pause and resume reading on
-// the other side, which bounds memory per connection.
-class WatermarkBuffer : public Buffer {
+// High and low watermarks over a byte count that its owner reports after every change (the
+// bytes a connection still owes its peer, say, which may include queued file ranges that are
+// not in memory). Crossing the high watermark calls on_high once; falling back to the low
+// watermark calls on_low once. Owners use them to pause and resume the other side, which
+// bounds memory per connection.
+class Watermark {
  public:
-  void setWatermarks(size_t high) {
+  void setHigh(size_t high) {
     high_ = high;
     low_ = high / 2;
   }
-  // Call after anything that may change the length.
-  void checkWatermarks();
+  // Call after anything that may change the count.
+  void update(size_t count);
   bool aboveHigh() const { return above_; }
-  size_t highWatermark() const { return high_; }
+  size_t high() const { return high_; }
 
   // Callbacks are plain function pointers + context: no allocation per connection.
   using Callback = void (*)(void* ctx);

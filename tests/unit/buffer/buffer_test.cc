@@ -51,6 +51,32 @@ TEST(BufferTest, SmallSplitsAreCopied) {
   EXPECT_EQ(a.length(), 990u);
 }
 
+TEST(BufferTest, SmallWholeSlicesShareTheTailBlock) {
+  // Many small writes moved into one buffer (pipelined local replies) must not pin one
+  // 16 KiB block each: memory has to follow length().
+  Buffer out;
+  std::string expected;
+  for (int i = 0; i < 1000; ++i) {
+    Buffer reply;
+    std::string text = "HTTP/1.1 200 OK #" + std::to_string(i) + "\r\n";
+    reply.append(text);
+    out.moveFrom(reply);
+    expected += text;
+  }
+  EXPECT_EQ(out.toString(), expected);
+  EXPECT_LE(out.sliceCount(), expected.size() / kBlockSize + 1);
+}
+
+TEST(BufferTest, LargeSlicesMoveWithoutCopy) {
+  Buffer a, b;
+  b.append("head");
+  a.append(pattern(kBlockSize));  // a whole block: linked, not copied
+  const size_t before = b.sliceCount();
+  b.moveFrom(a);
+  EXPECT_EQ(b.sliceCount(), before + 1);
+  EXPECT_EQ(b.toString(), "head" + pattern(kBlockSize));
+}
+
 TEST(BufferTest, IovecsCoverAllBytes) {
   Buffer b;
   std::string data = pattern(2 * kBlockSize + 5);
@@ -76,24 +102,25 @@ TEST(BufferTest, ReserveCommitAndRecycling) {
 }
 
 TEST(BufferTest, WatermarksFireOncePerCrossing) {
-  WatermarkBuffer b;
+  Buffer b;
+  Watermark w;
   int high = 0, low = 0;
   struct Ctx {
     int* high;
     int* low;
   } ctx{&high, &low};
-  b.setWatermarks(1000);
-  b.setCallbacks([](void* c) { ++*static_cast<Ctx*>(c)->high; },
+  w.setHigh(1000);
+  w.setCallbacks([](void* c) { ++*static_cast<Ctx*>(c)->high; },
                  [](void* c) { ++*static_cast<Ctx*>(c)->low; }, &ctx);
   b.append(pattern(1500));
-  b.checkWatermarks();
+  w.update(b.length());
   b.append(pattern(100));
-  b.checkWatermarks();
+  w.update(b.length());
   EXPECT_EQ(high, 1);
   b.drain(1200);  // 400 left: below low (500)
-  b.checkWatermarks();
+  w.update(b.length());
   EXPECT_EQ(low, 1);
-  EXPECT_FALSE(b.aboveHigh());
+  EXPECT_FALSE(w.aboveHigh());
 }
 
 }  // namespace
