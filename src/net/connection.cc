@@ -19,6 +19,8 @@ namespace {
 constexpr size_t kMaxReadPerEvent = 256 * 1024;
 // One read batch: the most that can land beyond a paused owner's watermark.
 constexpr size_t kReadBatch = 32 * 1024;
+// A file at most this long queued behind another file is read into memory at once.
+constexpr uint64_t kReadSmallFileBytes = 16 * 1024;
 }  // namespace
 
 Connection::Connection(event::EventLoop& loop, int fd, TransportSocketPtr transport,
@@ -31,7 +33,7 @@ Connection::Connection(event::EventLoop& loop, int fd, TransportSocketPtr transp
           loop, [](void* self) { static_cast<Connection*>(self)->flush(); }, this),
       read_task_(
           loop, [](void* self) { static_cast<Connection*>(self)->doRead(); }, this) {
-  write_buffer_.setCallbacks(&Connection::onHighWatermark, &Connection::onLowWatermark, this);
+  write_watermark_.setCallbacks(&Connection::onHighWatermark, &Connection::onLowWatermark, this);
   constexpr uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
   if (start == SocketStart::Resumed) {
     // Still registered for kEvents; the owner hands over the readiness that woke the parked
@@ -46,7 +48,7 @@ Connection::Connection(event::EventLoop& loop, int fd, TransportSocketPtr transp
 Connection::~Connection() {
   cancelBatchedSend();
   if (fd_ >= 0) loop_.closeFd(fd_);
-  if (file_fd_ >= 0) ::close(file_fd_);
+  closeQueuedFiles();
 }
 
 std::unique_ptr<Connection> Connection::connectTo(event::EventLoop& loop, const Address& address,
@@ -69,7 +71,13 @@ std::unique_ptr<Connection> Connection::connectTo(event::EventLoop& loop, const 
 }
 
 void Connection::setWriteBufferLimit(size_t bytes) {
-  write_buffer_.setWatermarks(bytes);
+  write_watermark_.setHigh(bytes);
+}
+
+size_t Connection::bufferedWriteBytes() const {
+  size_t total = write_buffer_.length();
+  for (const QueuedFile& f : files_) total += static_cast<size_t>(f.remaining) + f.after.length();
+  return total;
 }
 
 void Connection::write(buffer::Buffer& data, bool end_of_stream) {
@@ -77,25 +85,16 @@ void Connection::write(buffer::Buffer& data, bool end_of_stream) {
     data.clear();
     return;
   }
-  if (file_fd_ >= 0) {
-    after_file_.moveFrom(data);
-    if (end_of_stream) shutdown_after_write_ = true;
-    return;
-  }
-  write_buffer_.moveFrom(data);
   if (end_of_stream) shutdown_after_write_ = true;
-  write_buffer_.checkWatermarks();
+  (files_.empty() ? write_buffer_ : files_.back().after).moveFrom(data);
+  updateWriteWatermark();
   scheduleFlush();
 }
 
 void Connection::write(std::string_view data) {
   if (state_ == State::Closed) return;
-  if (file_fd_ >= 0) {
-    after_file_.append(data);
-    return;
-  }
-  write_buffer_.append(data);
-  write_buffer_.checkWatermarks();
+  (files_.empty() ? write_buffer_ : files_.back().after).append(data);
+  updateWriteWatermark();
   scheduleFlush();
 }
 
@@ -104,45 +103,54 @@ void Connection::writeFile(int file_fd, uint64_t offset, uint64_t length) {
     ::close(file_fd);
     return;
   }
-  if (file_fd_ >= 0) {
-    // One file at a time is queued (one HTTP/1 response); a second is read in now. Rare.
-    after_file_.appendFromFile(file_fd, offset, length);
-    ::close(file_fd);
-    return;
+  if (!files_.empty() && length <= kReadSmallFileBytes) {
+    buffer::Buffer bytes;
+    if (bytes.appendFromFile(file_fd, offset, length) == length) {
+      ::close(file_fd);
+      files_.back().after.moveFrom(bytes);
+      updateWriteWatermark();
+      return;
+    }
+    // Shorter than promised: queue the range, so sending it reports the truncation.
   }
-  file_fd_ = file_fd;
-  file_offset_ = offset;
-  file_remaining_ = length;
+  files_.push_back(QueuedFile{file_fd, offset, length, {}});
+  updateWriteWatermark();
   scheduleFlush();
 }
 
 void Connection::finishFile() {
-  ::close(file_fd_);
-  file_fd_ = -1;
-  file_remaining_ = 0;
-  write_buffer_.moveFrom(after_file_);
+  ::close(files_.front().fd);
+  write_buffer_.moveFrom(files_.front().after);
+  files_.erase(files_.begin());
+}
+
+void Connection::closeQueuedFiles() {
+  for (QueuedFile& f : files_) ::close(f.fd);
+  files_.clear();
 }
 
 bool Connection::writeQueuedFile() {
   // Bounded per call so one fast reader of a huge file cannot monopolise the worker.
   constexpr uint64_t kMaxPerCall = 4 * 1024 * 1024;
   uint64_t sent_this_call = 0;
-  while (file_fd_ >= 0 && write_buffer_.empty()) {
+  while (!files_.empty() && write_buffer_.empty()) {
+    QueuedFile& file = files_.front();
     if (sent_this_call >= kMaxPerCall) {
       flush_task_.schedule();
       return true;
     }
     if (transport_->supportsSendfile()) {
-      off_t off = static_cast<off_t>(file_offset_);
-      size_t want =
-          file_remaining_ < (1u << 20) ? static_cast<size_t>(file_remaining_) : (1u << 20);
-      ssize_t n = ::sendfile(fd_, file_fd_, &off, want);
+      off_t off = static_cast<off_t>(file.offset);
+      size_t want = file.remaining < (1u << 20) ? static_cast<size_t>(file.remaining) : (1u << 20);
+      ssize_t n = ::sendfile(fd_, file.fd, &off, want);
       if (n > 0) {
-        file_offset_ += static_cast<uint64_t>(n);
-        file_remaining_ -= static_cast<uint64_t>(n);
+        file.offset += static_cast<uint64_t>(n);
+        file.remaining -= static_cast<uint64_t>(n);
         bytes_written_ += static_cast<uint64_t>(n);
         sent_this_call += static_cast<uint64_t>(n);
-        if (file_remaining_ == 0) finishFile();
+        if (file.remaining == 0) finishFile();
+        updateWriteWatermark();
+        if (state_ == State::Closed) return false;
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
@@ -158,8 +166,8 @@ bool Connection::writeQueuedFile() {
     }
     // Transports that encrypt read the file in slices into the write buffer.
     auto [dst, room] = write_buffer_.reserve(buffer::kBlockSize);
-    size_t want = room < file_remaining_ ? room : static_cast<size_t>(file_remaining_);
-    ssize_t n = ::pread(file_fd_, dst, want, static_cast<off_t>(file_offset_));
+    size_t want = room < file.remaining ? room : static_cast<size_t>(file.remaining);
+    ssize_t n = ::pread(file.fd, dst, want, static_cast<off_t>(file.offset));
     if (n <= 0) {
       write_buffer_.commit(0);
       PLOG_WARN("reading file for {}: {}", peer_.toString(),
@@ -168,10 +176,10 @@ bool Connection::writeQueuedFile() {
       return false;
     }
     write_buffer_.commit(static_cast<size_t>(n));
-    file_offset_ += static_cast<uint64_t>(n);
-    file_remaining_ -= static_cast<uint64_t>(n);
+    file.offset += static_cast<uint64_t>(n);
+    file.remaining -= static_cast<uint64_t>(n);
     sent_this_call += static_cast<uint64_t>(n);
-    if (file_remaining_ == 0) finishFile();
+    if (file.remaining == 0) finishFile();
     return true;  // the caller writes the slice and comes back
   }
   return true;
@@ -311,15 +319,15 @@ void Connection::doWrite() {
         return;
       }
       write_blocked_ = r.would_block;
-      write_buffer_.checkWatermarks();
+      updateWriteWatermark();
       if (state_ == State::Closed || write_blocked_) return;
     }
-    if (file_fd_ < 0) break;
+    if (files_.empty()) break;
     if (!writeQueuedFile()) return;
-    if (write_blocked_ || (file_fd_ >= 0 && flush_task_.scheduled())) return;
-    if (write_buffer_.empty() && file_fd_ < 0) break;
+    if (write_blocked_ || (!files_.empty() && flush_task_.scheduled())) return;
+    if (write_buffer_.empty() && files_.empty()) break;
   }
-  if (write_buffer_.empty() && file_fd_ < 0) {
+  if (write_buffer_.empty() && files_.empty()) {
     if (state_ == State::Closing) {
       closeNow(ConnectionEvent::LocalClose);
     } else if (shutdown_after_write_) {
@@ -371,7 +379,7 @@ void Connection::onBatchedSendDone(int result) {
     closeNow(ConnectionEvent::RemoteClose);
     return;
   }
-  write_buffer_.checkWatermarks();
+  updateWriteWatermark();
   if (state_ == State::Closed || write_blocked_) return;
   // What one batched send could not cover (more blocks than its iovecs, a queued file), and
   // the close or shutdown that waits for an empty buffer.
@@ -427,12 +435,7 @@ void Connection::closeNow(ConnectionEvent event) {
     fd_ = -1;
   }
   write_buffer_.clear();
-  after_file_.clear();
-  if (file_fd_ >= 0) {
-    ::close(file_fd_);
-    file_fd_ = -1;
-    file_remaining_ = 0;
-  }
+  closeQueuedFiles();
   read_buffer_.clear();
   if (callbacks_) callbacks_->onEvent(event);
 }

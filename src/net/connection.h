@@ -10,9 +10,11 @@
 //
 // Writes: write() appends to the write buffer and schedules one flush for the end of the
 // current loop turn, so several writes in one turn become one send (and, with the loop's
-// IoBatch, the flushes of all connections of the turn share one system call). When the write
-// buffer passes its high watermark, onAboveWriteBufferHighWatermark() tells the owner to stop
-// producing; onBelowWriteBufferLowWatermark() tells it to resume.
+// IoBatch, the flushes of all connections of the turn share one system call). writeFile()
+// queues a file range that is sent from the file (sendfile, or block by block), never read
+// whole into memory. When what the connection still owes its peer (buffered bytes plus queued
+// file ranges) passes the high watermark, onAboveWriteBufferHighWatermark() tells the owner to
+// stop producing; onBelowWriteBufferLowWatermark() tells it to resume.
 //
 // Closing: close(FlushWrite) stops reading, sends what is buffered, then closes; close(NoFlush)
 // closes at once. The owner hears onEvent(LocalClose/RemoteClose) exactly once, and frees the
@@ -22,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "buffer/buffer.h"
 #include "event/event_loop.h"
@@ -71,7 +74,8 @@ class Connection final : public event::IoHandler,
   // Queues `length` bytes of file `file_fd` from `offset`, after everything written so far;
   // takes ownership of the descriptor. Plain TCP sends it with sendfile(2) (no copy through
   // user space); other transports read it in slices as the socket drains. Bytes written
-  // while a file is queued go after it.
+  // while a file is queued go after it. A small file queued behind another is read at once
+  // (one descriptor per pipelined tiny file would cost more than its bytes).
   void writeFile(int file_fd, uint64_t offset, uint64_t length);
 
   void readDisable(bool disable);
@@ -93,9 +97,9 @@ class Connection final : public event::IoHandler,
   bool closed() const { return state_ == State::Closed; }
   bool connecting() const { return state_ == State::Connecting; }
 
-  size_t bufferedWriteBytes() const {
-    return write_buffer_.length() + after_file_.length() + static_cast<size_t>(file_remaining_);
-  }
+  // Bytes still owed to the peer: buffered, and in queued file ranges.
+  size_t bufferedWriteBytes() const;
+  bool aboveWriteHighWatermark() const { return write_watermark_.aboveHigh(); }
   buffer::Buffer& readBuffer() { return read_buffer_; }
   int fd() const { return fd_; }
   event::EventLoop& loop() { return loop_; }
@@ -121,6 +125,8 @@ class Connection final : public event::IoHandler,
   void cancelBatchedSend();
   bool writeQueuedFile();  // false if the connection was closed
   void finishFile();
+  void closeQueuedFiles();
+  void updateWriteWatermark() { write_watermark_.update(bufferedWriteBytes()); }
   void scheduleFlush();
   void scheduleRead();
   void closeNow(ConnectionEvent event);
@@ -132,7 +138,8 @@ class Connection final : public event::IoHandler,
   TransportSocketPtr transport_;
   ConnectionCallbacks* callbacks_ = nullptr;
   buffer::Buffer read_buffer_;
-  buffer::WatermarkBuffer write_buffer_;
+  buffer::Buffer write_buffer_;
+  buffer::Watermark write_watermark_;
   Address peer_;
   State state_;
   bool read_disabled_ = false;
@@ -150,10 +157,16 @@ class Connection final : public event::IoHandler,
   bool remote_closed_ = false;
   uint64_t bytes_read_ = 0;
   uint64_t bytes_written_ = 0;
-  int file_fd_ = -1;  // file being sent, owned
-  uint64_t file_offset_ = 0;
-  uint64_t file_remaining_ = 0;
-  buffer::Buffer after_file_;  // bytes written while the file is queued
+  // A file range queued behind the write buffer, and the bytes written after it (before the
+  // next queued file). Pipelined responses may queue several; the owner stops producing
+  // above the high watermark, which counts them, so the queue stays short.
+  struct QueuedFile {
+    int fd;  // owned
+    uint64_t offset;
+    uint64_t remaining;
+    buffer::Buffer after;
+  };
+  std::vector<QueuedFile> files_;  // the first is being sent
   event::ScheduledTask flush_task_;
   event::ScheduledTask read_task_;
 };

@@ -35,11 +35,11 @@ ConnectionManager::~ConnectionManager() {
 
 void ConnectionManager::onData(buffer::Buffer& data, bool end_of_stream) {
   if (closed_) return;
-  codec_->dispatch(data);
-  if (end_of_stream && !end_of_input_) {
-    end_of_input_ = true;
-    codec_->onEndOfInput();
-  }
+  if (end_of_stream) end_of_input_ = true;
+  if (mayDecodeNextRequest()) codec_->dispatch(data);
+  // The end of input reaches the codec only behind the requests that came before it: a
+  // client may pipeline requests and half-close, and every one of them is still answered.
+  if (end_of_input_ && data.empty()) codec_->onEndOfInput();
   // Pipelined requests wait in the buffer; do not let a client stack up unbounded input. This
   // is not the stream's pause (nothing would lift that for a local reply): dispatchPending()
   // reads again once the backlog is down to the buffer size.
@@ -49,11 +49,19 @@ void ConnectionManager::onData(buffer::Buffer& data, bool end_of_stream) {
   refreshTimer();
 }
 
+bool ConnectionManager::mayDecodeNextRequest() const {
+  // A request in flight still needs its body decoded. Between requests, the next one waits
+  // while the client is not reading what it is owed: otherwise a client that pipelines and
+  // never reads would make every response (local replies, files) pile up in memory.
+  return stream_.active() || !write_above_high_;
+}
+
 void ConnectionManager::dispatchPending() {
   if (closed_ || connection_->closed()) return;
+  if (!mayDecodeNextRequest()) return;  // onBelowWriteBufferLowWatermark() comes back here
   buffer::Buffer& pending = connection_->readBuffer();
   if (!pending.empty()) codec_->dispatch(pending);
-  if (end_of_input_ && codec_->idle()) codec_->onEndOfInput();
+  if (end_of_input_ && pending.empty() && codec_->idle()) codec_->onEndOfInput();
   if (!paused_by_stream_ && connection_->readDisabled() && !connection_->closed() &&
       pending.length() <= listener_.config.limits.buffer)
     connection_->readDisable(false);
@@ -83,7 +91,13 @@ void ConnectionManager::onAboveWriteBufferHighWatermark() {
 
 void ConnectionManager::onBelowWriteBufferLowWatermark() {
   write_above_high_ = false;
-  if (stream_.active()) stream_.onDownstreamWatermark(false);
+  if (stream_.active()) {
+    stream_.onDownstreamWatermark(false);
+  } else if (!closed_ && !reap_task_.scheduled()) {
+    // Pipelined requests held back while the client was not reading; decode them at the
+    // end of this turn (we are inside the connection's write path).
+    reap_task_.schedule();
+  }
 }
 
 void ConnectionManager::writeToPeer(buffer::Buffer& bytes) {
@@ -179,6 +193,15 @@ void ConnectionManager::refreshTimer() {
       timer_.armAfterMs(t.body_idle_ms);
     } else {
       // Waiting on the backend (its own timeouts apply) or on a slow client to read.
+      timer_mode_ = TimerMode::SendIdle;
+      written_at_timer_ = connection_->bytesWritten();
+      timer_.armAfterMs(t.send_idle_ms);
+    }
+    return;
+  }
+  if (write_above_high_) {
+    // Between requests, holding pipelined ones back: the client must read to make progress.
+    if (timer_mode_ != TimerMode::SendIdle) {
       timer_mode_ = TimerMode::SendIdle;
       written_at_timer_ = connection_->bytesWritten();
       timer_.armAfterMs(t.send_idle_ms);

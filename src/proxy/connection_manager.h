@@ -75,6 +75,7 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   void refreshTimer();
   void onTimer();
   void dispatchPending();
+  bool mayDecodeNextRequest() const;
   static void reapThunk(void* self);
   static void tunnelThunk(void* self);
 

@@ -280,6 +280,23 @@ def wait_until(predicate, timeout=10.0, interval=0.02):
         time.sleep(interval)
 
 
+def tcp_queues(local_port, peer_port):
+    """(receive queue, send queue) in bytes of the established IPv4 TCP socket from
+    local_port to peer_port on this machine, from /proc/net/tcp; None if there is none."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, peer, state, queues = fields[1], fields[2], fields[3], fields[4]
+            if state != "01":
+                continue
+            if int(local.split(":")[1], 16) == local_port and \
+                    int(peer.split(":")[1], 16) == peer_port:
+                tx, rx = queues.split(":")
+                return int(rx, 16), int(tx, 16)
+    return None
+
+
 class Response:
     def __init__(self, status, reason, headers, body, version):
         self.status = status
