@@ -48,7 +48,9 @@ run_fuzzers() {
     # Seeds are copied so new inputs never land in the repository.
     [ -d "$corpus_root/$name" ] && cp -r "$corpus_root/$name/." "$work/"
     echo "fuzzing $name for ${FUZZ_SECONDS}s"
-    if ! "$fuzzer" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 -artifact_prefix="$work/" \
+    # A memory limit: an input that makes a target hold too much is a finding too.
+    if ! "$fuzzer" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+         -print_final_stats=0 -artifact_prefix="$work/" \
          "$work" >"$work.log" 2>&1; then
       echo "fuzzer $name found a problem:"; tail -40 "$work.log"; status=1
     fi

@@ -8,43 +8,23 @@
 // sees any read past it. Per-call invariants are checked along the way.
 
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <memory>
 #include <string>
 
+#include "fuzz_support.h"
 #include "http/message.h"
 #include "http1/parser.h"
 
 namespace {
 
+using portico::fuzz::appendFields;
+using portico::fuzz::check;
+using portico::fuzz::ExactCopy;
 using portico::http1::BodyKind;
 using portico::http1::ParseError;
 using portico::http1::ParseEvent;
 using portico::http1::ParseResult;
 using portico::http1::ParserLimits;
 using portico::http1::RequestParser;
-
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-
-class Splitter {
- public:
-  explicit Splitter(uint32_t seed) : state_(seed * 2654435761u + 1) {}
-  // Mostly small pieces, some large ones.
-  size_t next() {
-    state_ ^= state_ << 13;
-    state_ ^= state_ >> 17;
-    state_ ^= state_ << 5;
-    uint32_t r = state_;
-    if ((r & 7) == 0) return 64 + (r >> 8) % 4096;
-    return 1 + (r >> 8) % 16;
-  }
-
- private:
-  uint32_t state_;
-};
 
 void appendHead(std::string& t, const portico::http::RequestHead& h, const RequestParser& p) {
   t += "H ";
@@ -53,12 +33,7 @@ void appendHead(std::string& t, const portico::http::RequestHead& h, const Reque
   t += ' ' + std::to_string(p.contentLength()) + ' ' + std::to_string(p.keepAlive()) +
        std::to_string(p.expectsContinue()) + std::to_string(p.wantsUpgrade()) +
        std::to_string(p.acceptsTrailers());
-  h.headers.forEach([&t](std::string_view n, std::string_view v) {
-    t += '\n';
-    t += n;
-    t += ':';
-    t += v;
-  });
+  appendFields(t, h.headers);
   t += '\n';
 }
 
@@ -66,98 +41,43 @@ std::string parse(const uint8_t* data, size_t size, const ParserLimits& limits, 
                   bool whole) {
   portico::http::RequestHead head;
   RequestParser parser(&head, limits);
-  Splitter split(seed);
-  std::string pending;
-  std::string t;
-  size_t pos = 0;
-  bool in_body = false;
-  uint64_t body_bytes = 0;
-  bool stopped = false;
-  while (!stopped) {
-    size_t piece = whole ? size - pos : std::min(split.next(), size - pos);
-    pending.append(reinterpret_cast<const char*>(data) + pos, piece);
-    pos += piece;
-    bool last = pos == size;
-    for (int guard = 0;; ++guard) {
-      check(guard < 1000000);
-      size_t len = pending.size();
-      std::unique_ptr<char[]> buf(new char[len == 0 ? 1 : len]);
-      if (len > 0) std::memcpy(buf.get(), pending.data(), len);
-      ParseResult r = parser.feed(buf.get(), len);
-      check(r.consumed <= len);
-      check(r.body_len <= r.consumed);
-      if (r.event != ParseEvent::Body) check(r.body_len == 0);
-      if (r.event != ParseEvent::Error) check(parser.error() == ParseError::None);
-      if (r.event == ParseEvent::NeedMore) {
-        // Head and framing bytes are taken whole; nothing is left for the caller to hold.
-        check(r.consumed == len);
-        pending.clear();
-        break;
-      }
-      if (r.event == ParseEvent::Error) {
-        ParseError e = parser.error();
-        check(e != ParseError::None && e != ParseError::BadStatusLine &&
-              e != ParseError::PrematureEof);
-        uint16_t status = portico::http1::statusFor(e);
-        check(status == 400 || status == 413 || status == 414 || status == 431 || status == 501 ||
-              status == 505);
-        check(portico::http1::describe(e)[0] != '\0');
-        // Errors stick.
-        ParseResult again = parser.feed(buf.get(), len);
-        check(again.event == ParseEvent::Error && again.consumed == 0);
-        t += "E " + std::to_string(static_cast<int>(e)) + '\n';
-        stopped = true;
-        break;
-      }
-      if (r.event == ParseEvent::Body) {
-        check(r.body_len > 0);
-        check(parser.bodyKind() != BodyKind::None);
-        body_bytes += r.body_len;
-        if (parser.bodyKind() == BodyKind::ContentLength) {
-          check(body_bytes <= parser.contentLength());
-        }
-        if (limits.max_body_bytes != 0) check(body_bytes <= limits.max_body_bytes);
-        if (!in_body) t += "B ";
-        if (in_body) t.pop_back();
-        t.append(buf.get() + r.consumed - r.body_len, r.body_len);
-        t += '\n';
-        in_body = true;
-      } else {
-        in_body = false;
-      }
-      if (r.event == ParseEvent::Head) {
-        body_bytes = 0;
-        check(head.method_text.size() > 0 && !head.target.empty());
-        check(head.scheme.empty());
-        appendHead(t, head, parser);
-      } else if (r.event == ParseEvent::Trailers) {
-        check(parser.bodyKind() == BodyKind::Chunked && !parser.trailers().empty());
-        t += "T";
-        parser.trailers().forEach([&t](std::string_view n, std::string_view v) {
-          t += n;
-          t += ':';
-          t += v;
-          t += '\n';
-        });
-      } else if (r.event == ParseEvent::MessageComplete) {
-        check(parser.done());
-        if (parser.bodyKind() == BodyKind::ContentLength) {
-          check(body_bytes == parser.contentLength());
-        }
-        if (parser.bodyKind() == BodyKind::None) check(body_bytes == 0);
-        ParseResult idle = parser.feed(buf.get(), len);
-        check(idle.event == ParseEvent::NeedMore && idle.consumed == 0);
-        t += "C\n";
-        pending.erase(0, r.consumed);
-        parser.reset();
-        check(!parser.done() && head.headers.empty());
-        continue;
-      }
-      pending.erase(0, r.consumed);
+  portico::fuzz::Transcript t;
+  auto on_event = [&](const ParseResult& r, const ExactCopy& buf) {
+    if (r.event == ParseEvent::Error) {
+      ParseError e = parser.error();
+      check(e != ParseError::None && e != ParseError::BadStatusLine &&
+            e != ParseError::PrematureEof);
+      uint16_t status = portico::http1::statusFor(e);
+      check(status == 400 || status == 413 || status == 414 || status == 431 || status == 501 ||
+            status == 505);
+      check(portico::http1::describe(e)[0] != '\0');
+      t.text += "E " + std::to_string(static_cast<int>(e)) + '\n';
+      return;
     }
-    if (last) break;
-  }
-  return t;
+    t.recordBody(parser, r, buf);
+    if (limits.max_body_bytes != 0) check(t.body_bytes <= limits.max_body_bytes);
+    if (r.event == ParseEvent::Head) {
+      t.body_bytes = 0;
+      check(head.method_text.size() > 0 && !head.target.empty());
+      check(head.scheme.empty());
+      appendHead(t.text, head, parser);
+    } else if (r.event == ParseEvent::Trailers) {
+      t.recordTrailers(parser);
+    } else if (r.event == ParseEvent::MessageComplete) {
+      check(parser.done());
+      if (parser.bodyKind() == BodyKind::ContentLength) {
+        check(t.body_bytes == parser.contentLength());
+      }
+      if (parser.bodyKind() == BodyKind::None) check(t.body_bytes == 0);
+      ParseResult idle = parser.feed(buf.data(), buf.size());
+      check(idle.event == ParseEvent::NeedMore && idle.consumed == 0);
+      t.text += "C\n";
+      parser.reset();
+      check(!parser.done() && head.headers.empty());
+    }
+  };
+  portico::fuzz::feedStream(parser, data, size, seed, whole, on_event);
+  return t.text;
 }
 
 }  // namespace

@@ -8,16 +8,17 @@
 // bytes so that AddressSanitizer sees any read past it.
 
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <memory>
 #include <string>
 
+#include "fuzz_support.h"
 #include "http/message.h"
 #include "http1/parser.h"
 
 namespace {
 
+using portico::fuzz::appendFields;
+using portico::fuzz::check;
+using portico::fuzz::ExactCopy;
 using portico::http::Method;
 using portico::http1::BodyKind;
 using portico::http1::ParseError;
@@ -25,26 +26,6 @@ using portico::http1::ParseEvent;
 using portico::http1::ParseResult;
 using portico::http1::ParserLimits;
 using portico::http1::ResponseParser;
-
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-
-class Splitter {
- public:
-  explicit Splitter(uint32_t seed) : state_(seed * 2654435761u + 1) {}
-  size_t next() {
-    state_ ^= state_ << 13;
-    state_ ^= state_ >> 17;
-    state_ ^= state_ << 5;
-    uint32_t r = state_;
-    if ((r & 7) == 0) return 64 + (r >> 8) % 4096;
-    return 1 + (r >> 8) % 16;
-  }
-
- private:
-  uint32_t state_;
-};
 
 struct Config {
   ParserLimits limits;
@@ -57,121 +38,64 @@ std::string parse(const uint8_t* data, size_t size, const Config& cfg, bool whol
   portico::http::ResponseHead head;
   ResponseParser parser(&head, cfg.limits);
   parser.setRequestMethod(cfg.method);
-  Splitter split(cfg.seed);
-  std::string pending;
-  std::string t;
-  size_t pos = 0;
-  bool in_body = false;
+  portico::fuzz::Transcript t;
   bool interim_before = false;
-  uint64_t body_bytes = 0;
-  bool stopped = false;
-  while (!stopped) {
-    size_t piece = whole ? size - pos : std::min(split.next(), size - pos);
-    pending.append(reinterpret_cast<const char*>(data) + pos, piece);
-    pos += piece;
-    bool last = pos == size;
-    for (int guard = 0;; ++guard) {
-      check(guard < 1000000);
-      size_t len = pending.size();
-      std::unique_ptr<char[]> buf(new char[len == 0 ? 1 : len]);
-      if (len > 0) std::memcpy(buf.get(), pending.data(), len);
-      ParseResult r = parser.feed(buf.get(), len);
-      check(r.consumed <= len);
-      check(r.body_len <= r.consumed);
-      if (r.event != ParseEvent::Body) check(r.body_len == 0);
-      if (r.event == ParseEvent::NeedMore) {
-        check(r.consumed == len);
-        pending.clear();
-        break;
-      }
-      if (r.event == ParseEvent::Error) {
-        ParseError e = parser.error();
-        check(e != ParseError::None && e != ParseError::PrematureEof);
-        check(portico::http1::describe(e)[0] != '\0');
-        ParseResult again = parser.feed(buf.get(), len);
-        check(again.event == ParseEvent::Error && again.consumed == 0);
-        t += "E " + std::to_string(static_cast<int>(e)) + '\n';
-        stopped = true;
-        break;
-      }
-      if (r.event == ParseEvent::Body) {
-        check(r.body_len > 0);
-        check(parser.bodyKind() != BodyKind::None);
-        check(cfg.method != Method::Head);
-        body_bytes += r.body_len;
-        if (parser.bodyKind() == BodyKind::ContentLength) {
-          check(body_bytes <= parser.contentLength());
-        }
-        if (!in_body) t += "B ";
-        if (in_body) t.pop_back();
-        t.append(buf.get() + r.consumed - r.body_len, r.body_len);
-        t += '\n';
-        in_body = true;
-      } else {
-        in_body = false;
-      }
-      if (r.event == ParseEvent::Head) {
-        body_bytes = 0;
-        uint16_t s = head.status;
-        check(s >= 100 && s <= 599);
-        check(parser.isInterim() == (s < 200 && s != 101));
-        if (parser.isInterim() || portico::http::statusHasNoBody(s)) {
-          check(parser.bodyKind() == BodyKind::None);
-        }
-        if (parser.bodyKind() == BodyKind::UntilClose) check(!parser.keepAlive());
-        interim_before = parser.isInterim();
-        t += "H " + std::to_string(s) + ' ' + head.reason + ' ' +
-             std::to_string(head.version.minor) + ' ' + std::to_string(parser.isInterim()) +
-             std::to_string(static_cast<int>(parser.bodyKind())) + ' ' +
-             std::to_string(parser.contentLength()) + std::to_string(parser.keepAlive());
-        head.headers.forEach([&t](std::string_view n, std::string_view v) {
-          t += '\n';
-          t += n;
-          t += ':';
-          t += v;
-        });
-        t += '\n';
-      } else if (r.event == ParseEvent::Trailers) {
-        check(parser.bodyKind() == BodyKind::Chunked && !parser.trailers().empty());
-        t += "T";
-        parser.trailers().forEach([&t](std::string_view n, std::string_view v) {
-          t += n;
-          t += ':';
-          t += v;
-          t += '\n';
-        });
-      } else if (r.event == ParseEvent::MessageComplete) {
-        check(!interim_before);
-        check(parser.done());
-        if (parser.bodyKind() == BodyKind::ContentLength) {
-          check(body_bytes == parser.contentLength());
-        }
-        ParseResult idle = parser.feed(buf.get(), len);
-        check(idle.event == ParseEvent::NeedMore && idle.consumed == 0);
-        t += "C\n";
-        pending.erase(0, r.consumed);
-        parser.reset();
-        parser.setRequestMethod(cfg.method);
-        continue;
-      }
-      pending.erase(0, r.consumed);
+  auto on_event = [&](const ParseResult& r, const ExactCopy& buf) {
+    if (r.event == ParseEvent::Error) {
+      ParseError e = parser.error();
+      check(e != ParseError::None && e != ParseError::PrematureEof);
+      check(portico::http1::describe(e)[0] != '\0');
+      t.text += "E " + std::to_string(static_cast<int>(e)) + '\n';
+      return;
     }
-    if (last) break;
-  }
-  if (cfg.eof && !stopped) {
+    t.recordBody(parser, r, buf);
+    if (r.event == ParseEvent::Body) check(cfg.method != Method::Head);
+    if (r.event == ParseEvent::Head) {
+      t.body_bytes = 0;
+      uint16_t s = head.status;
+      check(s >= 100 && s <= 999);
+      check(parser.isInterim() == (s < 200 && s != 101));
+      if (parser.isInterim() || portico::http::statusHasNoBody(s)) {
+        check(parser.bodyKind() == BodyKind::None);
+      }
+      if (parser.bodyKind() == BodyKind::UntilClose) check(!parser.keepAlive());
+      interim_before = parser.isInterim();
+      t.text += "H " + std::to_string(s) + ' ' + head.reason + ' ' +
+                std::to_string(head.version.minor) + ' ' + std::to_string(parser.isInterim()) +
+                std::to_string(static_cast<int>(parser.bodyKind())) + ' ' +
+                std::to_string(parser.contentLength()) + std::to_string(parser.keepAlive());
+      appendFields(t.text, head.headers);
+      t.text += '\n';
+    } else if (r.event == ParseEvent::Trailers) {
+      t.recordTrailers(parser);
+    } else if (r.event == ParseEvent::MessageComplete) {
+      check(!interim_before);
+      check(parser.done());
+      if (parser.bodyKind() == BodyKind::ContentLength) {
+        check(t.body_bytes == parser.contentLength());
+      }
+      ParseResult idle = parser.feed(buf.data(), buf.size());
+      check(idle.event == ParseEvent::NeedMore && idle.consumed == 0);
+      t.text += "C\n";
+      parser.reset();
+      parser.setRequestMethod(cfg.method);
+    }
+  };
+  const bool clean = portico::fuzz::feedStream(parser, data, size, cfg.seed, whole, on_event);
+  if (cfg.eof && clean) {
     ParseResult r = parser.onEof();
     check(r.consumed == 0 && r.body_len == 0);
     if (r.event == ParseEvent::Error) {
       check(parser.error() == ParseError::PrematureEof);
-      t += "EOF-ERROR\n";
+      t.text += "EOF-ERROR\n";
     } else if (r.event == ParseEvent::MessageComplete) {
-      t += "EOF-C\n";
+      t.text += "EOF-C\n";
     } else {
       check(r.event == ParseEvent::NeedMore);
-      t += "EOF\n";
+      t.text += "EOF\n";
     }
   }
-  return t;
+  return t.text;
 }
 
 }  // namespace
