@@ -280,21 +280,50 @@ def wait_until(predicate, timeout=10.0, interval=0.02):
         time.sleep(interval)
 
 
-def tcp_queues(local_port, peer_port):
-    """(receive queue, send queue) in bytes of the established IPv4 TCP socket from
-    local_port to peer_port on this machine, from /proc/net/tcp; None if there is none."""
+def tcp_established():
+    """Every established IPv4 TCP socket on this machine, from /proc/net/tcp, as tuples
+    (local port, peer port, receive queue bytes, send queue bytes). Both ends of a loopback
+    connection appear, each from its own side."""
+    sockets = []
     with open("/proc/net/tcp") as f:
         next(f)
         for line in f:
             fields = line.split()
-            local, peer, state, queues = fields[1], fields[2], fields[3], fields[4]
-            if state != "01":
+            if fields[3] != "01":
                 continue
-            if int(local.split(":")[1], 16) == local_port and \
-                    int(peer.split(":")[1], 16) == peer_port:
-                tx, rx = queues.split(":")
-                return int(rx, 16), int(tx, 16)
+            tx, rx = fields[4].split(":")
+            sockets.append((int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16),
+                            int(rx, 16), int(tx, 16)))
+    return sockets
+
+
+def tcp_queues(local_port, peer_port):
+    """(receive queue, send queue) in bytes of the established socket from local_port to
+    peer_port; None if there is none."""
+    for local, peer, rx, tx in tcp_established():
+        if local == local_port and peer == peer_port:
+            return rx, tx
     return None
+
+
+def connections_to(port):
+    """(receive queue, send queue) of every established socket whose peer is `port`: a
+    backend's port gives Portico's upstream connections to it."""
+    return [(rx, tx) for local, peer, rx, tx in tcp_established() if peer == port]
+
+
+def connections_at(port):
+    """(receive queue, send queue) of every established socket whose local port is `port`: a
+    listener's port gives Portico's accepted client connections."""
+    return [(rx, tx) for local, peer, rx, tx in tcp_established() if local == port]
+
+
+def accept_queue(port):
+    """Connections the kernel completed on the listening socket at `port` that Portico has
+    not accepted yet (ss shows it in the Recv-Q column of a listening socket)."""
+    out = subprocess.run(["ss", "-Htln", "sport = :%d" % port], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return int(out[1])
 
 
 class Response:

@@ -1,15 +1,15 @@
 """Backpressure: a slow client or a slow backend never makes Portico buffer much more than its
-per-connection limit. Measured as the growth of Portico's resident memory (VmRSS) while 50 MB
-are stuck between a fast side and a stalled side."""
+per-connection limit. Measured as the growth of Portico's resident memory (VmRSS) once 50 MB
+are stuck between a fast side and a stalled side: the moment bytes wait unread in Portico's
+receive queue from the fast side while its send queue to the stalled side is full."""
 import hashlib
 import json
 import socket
 import threading
-import time
 
 import httpx
 
-from conftest import RawConn, proxy_config, request_bytes
+from conftest import RawConn, connections_at, connections_to, proxy_config, request_bytes, wait_until
 
 SIZE = 50 * 1024 * 1024
 # The per-connection buffers are 64 KiB; allow for allocator slack and per-thread arenas,
@@ -22,17 +22,23 @@ def warm_up(p):
     with httpx.Client(timeout=30) as c:
         assert c.get(p.url("/bytes/2000000")).status_code == 200
         assert c.post(p.url("/sha256"), content=b"w" * 2000000).status_code == 200
-    time.sleep(0.2)
     return p.rss_kb()
 
 
-def peak_rss_kb(p, seconds):
-    peak = 0
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        peak = max(peak, p.rss_kb())
-        time.sleep(0.05)
-    return peak
+def rss_once_stuck(p, fast_side, stalled_side):
+    """Waits until Portico has stopped reading `fast_side`: bytes wait in its receive queue,
+    and the queue has not shrunk over three polls, while `stalled_side` does not take what it
+    sends (its send queue is not empty). Returns the RSS measured then (kB)."""
+    history = []
+
+    def stuck():
+        unread = sum(rx for rx, _ in fast_side())
+        blocked = any(tx > 0 for _, tx in stalled_side())
+        history.append(unread if blocked else 0)
+        last = history[-3:]
+        return len(last) == 3 and last[0] > 0 and last[0] <= last[1] <= last[2]
+    assert wait_until(stuck, timeout=30), "the transfer never stalled in Portico"
+    return p.rss_kb()
 
 
 def test_slow_client_does_not_grow_memory(portico, backends):
@@ -45,8 +51,8 @@ def test_slow_client_does_not_grow_memory(portico, backends):
     s.connect(("127.0.0.1", p.port))
     try:
         s.sendall(request_bytes("GET", "/bytes/%d" % SIZE))
-        # Read nothing for a while: the backend keeps sending, Portico must stop reading it.
-        peak = peak_rss_kb(p, 2.5)
+        # Read nothing: the backend keeps sending, Portico must stop reading it.
+        peak = rss_once_stuck(p, lambda: connections_to(b1.port), lambda: connections_at(p.port))
         received = 0
         head = b""
         while b"\r\n\r\n" not in head:
@@ -81,7 +87,7 @@ def test_slow_backend_reader_does_not_grow_memory(portico, backends):
 
     t = threading.Thread(target=upload, daemon=True)
     t.start()
-    peak = peak_rss_kb(p, 2.5)
+    peak = rss_once_stuck(p, lambda: connections_at(p.port), lambda: connections_to(b1.port))
     assert "done" not in sent  # the upload really was held back
     t.join(60)
     r = conn.read_response()
@@ -99,7 +105,7 @@ def test_slow_client_on_chunked_response(portico, backends):
     conn = RawConn(p.port, timeout=30, rcvbuf=64 * 1024)
     try:
         conn.send(request_bytes("GET", "/bigchunked/%d" % SIZE))
-        peak = peak_rss_kb(p, 2.5)
+        peak = rss_once_stuck(p, lambda: connections_to(b1.port), lambda: connections_at(p.port))
         r = conn.read_response()
     finally:
         conn.close()

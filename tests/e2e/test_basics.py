@@ -7,7 +7,8 @@ import subprocess
 
 import httpx
 
-from conftest import RawConn, proxy_config, request_bytes
+from conftest import (RawConn, connections_at, connections_to, proxy_config, request_bytes,
+                      tcp_queues, wait_until)
 
 
 def test_round_robin_alternates_between_two_backends(portico, backends):
@@ -436,18 +437,23 @@ def _abort(sock):
 
 
 def test_client_aborts_at_any_point_leave_the_proxy_healthy(portico, backends):
-    import time
     (b1,) = backends(1)
     p = portico(proxy_config([b1]))
+
+    def read_by_portico(c):
+        """Portico has read everything the client sent so far."""
+        q = tcp_queues(p.port, c.sock.getsockname()[1])
+        return q is not None and q[0] == 0
+
     # 1. while the backend is still working on the answer
     c = RawConn(p.port)
     c.send(request_bytes("GET", "/sleep/300"))
-    time.sleep(0.1)
+    assert wait_until(lambda: any(r["path"] == "/sleep/300" for r in b1.requests()))
     _abort(c.sock)
     # 2. in the middle of the request body
     c = RawConn(p.port)
     c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"x" * 5000)
-    time.sleep(0.1)
+    assert wait_until(lambda: read_by_portico(c))
     _abort(c.sock)
     # 3. in the middle of a large response
     c = RawConn(p.port)
@@ -458,14 +464,15 @@ def test_client_aborts_at_any_point_leave_the_proxy_healthy(portico, backends):
     # 4. in the middle of a chunked request body
     c = RawConn(p.port)
     c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel")
-    time.sleep(0.1)
+    assert wait_until(lambda: read_by_portico(c))
     _abort(c.sock)
     # 5. half way through the head
     c = RawConn(p.port)
     c.send(b"GET /name HTTP/1.1\r\nHo")
-    time.sleep(0.1)
+    assert wait_until(lambda: read_by_portico(c))
     _abort(c.sock)
-    time.sleep(0.5)
+    # Portico has closed its side of every aborted connection.
+    assert wait_until(lambda: not connections_at(p.port))
     assert p.alive()
     # The pool did not keep any of the abandoned upstream connections for reuse.
     with httpx.Client(timeout=10) as client:
@@ -515,13 +522,14 @@ def test_upstream_pool_idle_cap_zero_disables_reuse(portico, backends):
 
 
 def test_upstream_pool_idle_timeout_closes_pooled_connections(portico, backends):
-    import time
     (b1,) = backends(1)
     p = portico(proxy_config([b1], extra_cluster="    keepalive: { idle_timeout: 1s }\n"))
     with httpx.Client(timeout=10) as c:
         assert c.get(p.url("/a")).status_code == 200
         assert c.get(p.url("/b")).status_code == 200
-        time.sleep(2.5)  # the pooled connection expires meanwhile
+        assert len(connections_to(b1.port)) == 1  # pooled
+        # Portico closes the pooled connection once it has been idle for a second.
+        assert wait_until(lambda: not connections_to(b1.port), timeout=10)
         assert c.get(p.url("/c")).status_code == 200
     ports = [r["peer_port"] for r in b1.requests()]
     assert ports[0] == ports[1]

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import RawConn, proxy_config, request_bytes, status_of
+from conftest import RawConn, accept_queue, proxy_config, request_bytes, status_of, wait_until
 
 
 def listener_timeouts(**keys):
@@ -154,7 +154,8 @@ def blackhole():
         except BlockingIOError:
             pass
         fillers.append(c)
-    time.sleep(0.2)
+    # A backlog of 0 holds one completed connection: once it is there, the queue is full.
+    assert wait_until(lambda: accept_queue(port) == 1)
     probe = socket.socket()
     probe.settimeout(1.0)
     try:
