@@ -64,8 +64,9 @@ void loadLimits(Reader& reader, const Field& field, proxy::ListenerLimits* limit
 }
 
 void loadTimeouts(Reader& reader, const Field& field, proxy::ListenerTimeouts* timeouts) {
-  MapReader map(reader, field,
-                {"header_read", "body_idle", "keepalive_idle", "keepalive_release", "send_idle"});
+  MapReader map(
+      reader, field,
+      {"header_read", "body_idle", "keepalive_idle", "keepalive_release", "send_idle", "linger"});
   if (!map.valid()) return;
   // Zero would mean "expire at once" (or "never" to some readers); neither is useful.
   if (const Field* f = map.find("header_read")) {
@@ -83,6 +84,10 @@ void loadTimeouts(Reader& reader, const Field& field, proxy::ListenerTimeouts* t
   // Zero is meaningful here: release at once, at the end of every response.
   if (const Field* f = map.find("keepalive_release")) {
     assignIf(&timeouts->keepalive_release_ms, readDurationMs(reader, *f, 0, kOneDayMs));
+  }
+  // Zero turns lingering off: close at once, even with the client's bytes unread.
+  if (const Field* f = map.find("linger")) {
+    assignIf(&timeouts->linger_ms, readDurationMs(reader, *f, 0, kOneDayMs));
   }
 }
 

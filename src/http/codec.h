@@ -37,6 +37,10 @@ class CodecOutput {
   virtual void writeFileToPeer(int file_fd, uint64_t offset, uint64_t length) = 0;
   // The codec finished with the connection: flush what was written, then close it.
   virtual void closeAfterFlush() = 0;
+  // The same after an error reply to a peer that may still be sending: its bytes arriving at
+  // a closed socket would reset the connection and could destroy the reply before the peer
+  // read it, so the owner may keep reading (and discarding) for a while first.
+  virtual void closeAfterErrorReply() { closeAfterFlush(); }
 };
 
 // ---- server side -------------------------------------------------------------------------

@@ -169,7 +169,7 @@ void ServerCodecImpl::writeLocalError(uint16_t status, std::string_view why) {
   response_started_ = true;
   output_.writeToPeer(out_);
   closing_ = true;
-  output_.closeAfterFlush();
+  output_.closeAfterErrorReply();
 }
 
 void ServerCodecImpl::onEndOfInput() {

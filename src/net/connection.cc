@@ -32,7 +32,8 @@ Connection::Connection(event::EventLoop& loop, int fd, TransportSocketPtr transp
       flush_task_(
           loop, [](void* self) { static_cast<Connection*>(self)->flush(); }, this),
       read_task_(
-          loop, [](void* self) { static_cast<Connection*>(self)->doRead(); }, this) {
+          loop, [](void* self) { static_cast<Connection*>(self)->doRead(); }, this),
+      linger_timer_(loop, [this] { closeNow(ConnectionEvent::LocalClose); }) {
   write_watermark_.setCallbacks(&Connection::onHighWatermark, &Connection::onLowWatermark, this);
   constexpr uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
   if (start == SocketStart::Resumed) {
@@ -233,6 +234,10 @@ void Connection::onIoReady(uint32_t events) {
 }
 
 void Connection::doRead() {
+  if (state_ == State::Lingering) {
+    discardInput();
+    return;
+  }
   // Read in bounded batches and hand each to the owner before reading more: if the owner
   // pauses reading (its peer is slow), at most one batch beyond the watermark is in memory.
   size_t total = 0;
@@ -329,7 +334,7 @@ void Connection::doWrite() {
   }
   if (write_buffer_.empty() && files_.empty()) {
     if (state_ == State::Closing) {
-      closeNow(ConnectionEvent::LocalClose);
+      finishClosing();
     } else if (shutdown_after_write_) {
       ::shutdown(fd_, SHUT_WR);
       shutdown_after_write_ = false;
@@ -393,18 +398,56 @@ void Connection::cancelBatchedSend() {
 }
 
 void Connection::close(CloseType type) {
-  if (state_ == State::Closed || state_ == State::Closing) {
-    if (type == CloseType::NoFlush && state_ == State::Closing)
+  if (state_ == State::Closed || state_ == State::Closing || state_ == State::Lingering) {
+    if (type == CloseType::NoFlush && state_ != State::Closed)
       closeNow(ConnectionEvent::LocalClose);
+    if (type == CloseType::Linger) linger_ = true;
     return;
   }
-  if (type == CloseType::FlushWrite && bufferedWriteBytes() > 0 && state_ == State::Open) {
-    state_ = State::Closing;
-    read_disabled_ = true;
+  if (type == CloseType::NoFlush || state_ != State::Open) {
+    closeNow(ConnectionEvent::LocalClose);
+    return;
+  }
+  linger_ = type == CloseType::Linger;
+  state_ = State::Closing;
+  read_disabled_ = true;
+  if (bufferedWriteBytes() > 0) {
     if (!write_blocked_) flush_task_.schedule();
     return;
   }
-  closeNow(ConnectionEvent::LocalClose);
+  finishClosing();
+}
+
+void Connection::finishClosing() {
+  const bool unread_input = !read_buffer_.empty() || readable_pending_;
+  if (remote_closed_ || (!linger_ && !unread_input) || linger_ms_ <= 0) {
+    closeNow(ConnectionEvent::LocalClose);
+    return;
+  }
+  // Our FIN tells the peer the answer is complete; what it still sends is read and dropped
+  // until its own FIN, so nothing it sends makes the kernel reset the connection first.
+  ::shutdown(fd_, SHUT_WR);
+  state_ = State::Lingering;
+  read_buffer_.clear();
+  linger_timer_.armAfterMs(linger_ms_);
+  read_disabled_ = false;
+  readable_pending_ = true;  // go and look: the edge for bytes already queued has passed
+  scheduleRead();
+}
+
+void Connection::discardInput() {
+  // Bounded per call like doRead(); the linger timeout bounds the whole.
+  for (size_t total = 0; total < kMaxReadPerEvent;) {
+    IoResult r = transport_->doRead(fd_, read_buffer_, kReadBatch);
+    total += r.bytes;
+    read_buffer_.clear();
+    if (r.action == IoResult::Action::Close || r.end_of_stream) {
+      closeNow(ConnectionEvent::LocalClose);
+      return;
+    }
+    if (r.would_block) return;
+  }
+  scheduleRead();
 }
 
 bool Connection::quiescent() const {
@@ -430,6 +473,7 @@ void Connection::closeNow(ConnectionEvent event) {
   cancelBatchedSend();
   flush_task_.cancel();
   read_task_.cancel();
+  linger_timer_.disarm();
   if (fd_ >= 0) {
     loop_.closeFd(fd_);
     fd_ = -1;

@@ -16,8 +16,9 @@
 // file ranges) passes the high watermark, onAboveWriteBufferHighWatermark() tells the owner to
 // stop producing; onBelowWriteBufferLowWatermark() tells it to resume.
 //
-// Closing: close(FlushWrite) stops reading, sends what is buffered, then closes; close(NoFlush)
-// closes at once. The owner hears onEvent(LocalClose/RemoteClose) exactly once, and frees the
+// Closing: close(FlushWrite) stops reading, sends what is buffered, then closes (lingering
+// first if input waits unread); close(Linger) lingers in any case; close(NoFlush) closes at
+// once. The owner hears onEvent(LocalClose/RemoteClose) exactly once, and frees the
 // connection through the loop's deferredDelete, never directly inside a callback.
 
 #include <cstdint>
@@ -34,7 +35,12 @@
 namespace portico::net {
 
 enum class ConnectionEvent { Connected, RemoteClose, LocalClose };
-enum class CloseType { FlushWrite, NoFlush };
+// FlushWrite: send what is buffered, then close; if the peer's bytes wait unread, linger as
+// below (closing with unread input makes the kernel reset the connection, and a reset can
+// destroy the last response before the peer reads it). Linger: send what is buffered, shut
+// down writing, and read and discard until the peer's FIN or the linger timeout, then close.
+// NoFlush: close at once.
+enum class CloseType { FlushWrite, Linger, NoFlush };
 
 // How a socket reaches a Connection: just accepted, still connecting (wait for EPOLLOUT
 // before reading), or already registered with the loop and open (an idle connection that
@@ -67,6 +73,8 @@ class Connection final : public event::IoHandler,
 
   void setCallbacks(ConnectionCallbacks* callbacks) { callbacks_ = callbacks; }
   void setWriteBufferLimit(size_t bytes);
+  // How long a lingering close waits for the peer's FIN (see CloseType::Linger).
+  void setLingerTimeout(int64_t ms) { linger_ms_ = ms; }
 
   // Moves all of `data` into the write buffer. `end_of_stream`: shut down writing after it.
   void write(buffer::Buffer& data, bool end_of_stream = false);
@@ -95,6 +103,7 @@ class Connection final : public event::IoHandler,
   };
   Released release();
   bool closed() const { return state_ == State::Closed; }
+  bool lingering() const { return state_ == State::Lingering; }
   bool connecting() const { return state_ == State::Connecting; }
 
   // Bytes still owed to the peer: buffered, and in queued file ranges.
@@ -117,7 +126,7 @@ class Connection final : public event::IoHandler,
   void onBatchedSendDone(int result) override;
 
  private:
-  enum class State { Connecting, Open, Closing, Closed };
+  enum class State { Connecting, Open, Closing, Lingering, Closed };
   void doRead();
   void doWrite();
   void flush();  // the end-of-turn flush: through the loop's IoBatch when it can
@@ -130,6 +139,9 @@ class Connection final : public event::IoHandler,
   void scheduleFlush();
   void scheduleRead();
   void closeNow(ConnectionEvent event);
+  // The write side is done: close, or linger first if asked to or input waits unread.
+  void finishClosing();
+  void discardInput();
   static void onHighWatermark(void* self);
   static void onLowWatermark(void* self);
 
@@ -154,6 +166,7 @@ class Connection final : public event::IoHandler,
   uint32_t batched_room_ = 0;        // room the batched receive was given
   int batched_read_result_ = 0;      // bytes received or -errno
   bool shutdown_after_write_ = false;
+  bool linger_ = false;  // close(Linger) was asked for
   bool remote_closed_ = false;
   uint64_t bytes_read_ = 0;
   uint64_t bytes_written_ = 0;
@@ -169,6 +182,8 @@ class Connection final : public event::IoHandler,
   std::vector<QueuedFile> files_;  // the first is being sent
   event::ScheduledTask flush_task_;
   event::ScheduledTask read_task_;
+  int64_t linger_ms_ = 2000;
+  event::Timer linger_timer_;
 };
 
 using ConnectionPtr = std::unique_ptr<Connection>;

@@ -21,6 +21,7 @@ ConnectionManager::ConnectionManager(WorkerServices& worker,
       tunnel_task_(worker.loop(), &ConnectionManager::tunnelThunk, this) {
   connection_->setCallbacks(this);
   connection_->setWriteBufferLimit(listener.config.limits.buffer);
+  connection_->setLingerTimeout(listener.config.timeouts.linger_ms);
   if (!start.resumed) ++worker_.counters().downstream_connections;
   refreshTimer();
 }
@@ -110,6 +111,10 @@ void ConnectionManager::writeFileToPeer(int file_fd, uint64_t offset, uint64_t l
 
 void ConnectionManager::closeAfterFlush() {
   connection_->close(net::CloseType::FlushWrite);
+}
+
+void ConnectionManager::closeAfterErrorReply() {
+  connection_->close(net::CloseType::Linger);
 }
 
 http::RequestDecoder& ConnectionManager::newStream(http::ResponseEncoder& encoder) {
@@ -248,7 +253,8 @@ net::Connection::Released ConnectionManager::releaseForParking() {
 }
 
 void ConnectionManager::onTimer() {
-  if (closed_) return;
+  // A lingering connection has answered; its own linger timeout ends it.
+  if (closed_ || connection_->lingering()) return;
   const std::string& name = listener_.config.name;
   switch (timer_mode_) {
     case TimerMode::Release: {

@@ -129,6 +129,9 @@ struct ListenerTimeouts {
   // buffers) and waits as a small parked record until its next request.
   int64_t keepalive_release_ms = 20;
   int64_t send_idle_ms = 60000;  // client not reading what we send
+  // After an error reply, or a close with the client's bytes unread: how long to read and
+  // discard what it still sends, waiting for its FIN (net::CloseType::Linger).
+  int64_t linger_ms = 2000;
 };
 
 // Options of the listening socket itself.

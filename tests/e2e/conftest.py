@@ -125,6 +125,10 @@ class Portico:
                     return int(line.split()[1])
         raise AssertionError("no VmRSS for pid %d" % self.proc.pid)
 
+    def open_descriptors(self):
+        """How many file descriptors the process holds."""
+        return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
@@ -295,6 +299,24 @@ def tcp_established():
             sockets.append((int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16),
                             int(rx, 16), int(tx, 16)))
     return sockets
+
+
+TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1",
+              "05": "FIN_WAIT2", "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT",
+              "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING"}
+
+
+def tcp_state(local_port, peer_port):
+    """The state (FIN_WAIT2, TIME_WAIT, ...) of the IPv4 TCP socket from local_port to
+    peer_port on this machine, from /proc/net/tcp; None if there is none."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if int(fields[1].split(":")[1], 16) == local_port and \
+                    int(fields[2].split(":")[1], 16) == peer_port:
+                return TCP_STATES.get(fields[3], fields[3])
+    return None
 
 
 def tcp_queues(local_port, peer_port):
