@@ -234,6 +234,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
+            if self.command == "HEAD":
+                # A body here would reach the proxy after the response, as if it answered the
+                # next request on the connection (RFC 9110 9.3.2: HEAD gets none).
+                return
             sent = 0
             while sent < n:
                 c = min(1000, n - sent)
