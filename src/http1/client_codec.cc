@@ -1,5 +1,7 @@
 #include "http1/client_codec.h"
 
+#include <charconv>
+
 #include "http1/serializer.h"
 
 namespace portico::http1 {
@@ -13,9 +15,10 @@ void ClientCodecImpl::startRequest(http::ResponseDecoder* decoder) {
   trailers_.clear();
   body_.clear();
   response_bytes_ = 0;
+  request_body_left_ = 0;
   request_done_ = false;
+  request_broken_ = false;
   response_done_ = false;
-  response_head_seen_ = false;
   chunked_ = false;
   keep_alive_ = true;
   upgrade_request_ = false;
@@ -33,7 +36,13 @@ void ClientCodecImpl::encodeHeaders(const http::RequestHead& head, bool end_stre
   }
   out_.append(" HTTP/1.1\r\n", 11);
   appendHeaderFields(out_, head.headers);
-  if (!head.headers.has("Content-Length")) {
+  if (auto length = head.headers.get("Content-Length")) {
+    // A value we cannot read (a list, say) cannot be checked against the body: such a
+    // request may go out, but its connection is not trusted with another one.
+    auto [end, ec] =
+        std::from_chars(length->data(), length->data() + length->size(), request_body_left_);
+    request_broken_ = ec != std::errc() || end != length->data() + length->size();
+  } else {
     if (!end_stream) {
       out_.append("Transfer-Encoding: chunked\r\n");
       chunked_ = true;
@@ -44,6 +53,7 @@ void ClientCodecImpl::encodeHeaders(const http::RequestHead& head, bool end_stre
   }
   out_.append("\r\n", 2);
   request_done_ = end_stream;
+  if (end_stream && request_body_left_ != 0) request_broken_ = true;
   if (end_stream) output_.writeToPeer(out_);
   // Otherwise the head leaves with the first body bytes.
 }
@@ -63,7 +73,8 @@ void ClientCodecImpl::encodeData(buffer::Buffer& data, bool end_stream) {
     }
     if (end_stream) out_.append("0\r\n\r\n", 5);
   } else {
-    out_.moveFrom(data);
+    out_.moveFrom(data, allowedBodyBytes(data.length(), end_stream));
+    data.clear();
   }
   if (end_stream) request_done_ = true;
   if (!out_.empty()) output_.writeToPeer(out_);
@@ -74,9 +85,24 @@ void ClientCodecImpl::encodeTrailers(const http::HeaderMap& trailers) {
     out_.append("0\r\n", 3);
     appendHeaderFields(out_, trailers);
     out_.append("\r\n", 2);
+  } else if (request_body_left_ != 0) {
+    request_broken_ = true;
   }
   request_done_ = true;
   if (!out_.empty()) output_.writeToPeer(out_);
+}
+
+size_t ClientCodecImpl::allowedBodyBytes(size_t offered, bool end_stream) {
+  if (request_broken_) return offered;
+  size_t allowed = offered;
+  if (offered > request_body_left_) {
+    // Bytes past the promised length would reach the backend as a request of their own.
+    allowed = static_cast<size_t>(request_body_left_);
+    request_broken_ = true;
+  }
+  request_body_left_ -= allowed;
+  if (end_stream && request_body_left_ != 0) request_broken_ = true;
+  return allowed;
 }
 
 bool ClientCodecImpl::dispatch(buffer::Buffer& data) {
@@ -108,7 +134,6 @@ bool ClientCodecImpl::dispatch(buffer::Buffer& data) {
           if (head_.status != 100 && decoder_) decoder_->decodeInterim(head_);
           break;
         }
-        response_head_seen_ = true;
         keep_alive_ = parser_.keepAlive();
         if (head_.status == 101) {
           tunnel_ = upgrade_request_;
@@ -200,7 +225,8 @@ void ClientCodecImpl::fail(std::string_view why) {
   if (decoder_) {
     http::ResponseDecoder* d = decoder_;
     decoder_ = nullptr;
-    d->onResponseError(why, !response_head_seen_);
+    // Any byte counts, even one that did not parse: the backend read the request and acted.
+    d->onResponseError(why, response_bytes_ == 0);
   }
 }
 

@@ -28,18 +28,21 @@ class ClientCodecImpl final : public http::RequestEncoder {
   void encodeData(buffer::Buffer& data, bool end_stream) override;
   void encodeTrailers(const http::HeaderMap& trailers) override;
 
-  bool requestComplete() const { return request_done_; }
+  // The request ended and its framing is whole: every byte its Content-Length promised.
+  bool requestComplete() const { return request_done_ && !request_broken_; }
   bool responseComplete() const { return response_done_; }
   bool tunneling() const { return tunnel_; }
   // The connection can carry another request: both messages complete, keep-alive, no error.
   bool reusable() const {
-    return request_done_ && response_done_ && keep_alive_ && !failed_ && !tunnel_;
+    return requestComplete() && response_done_ && keep_alive_ && !failed_ && !tunnel_;
   }
   bool responseBytesReceived() const { return response_bytes_ > 0; }
 
  private:
   void deliverBody(bool end_stream);
   void fail(std::string_view why);
+  // How many of `offered` body bytes fit the request's Content-Length; notes a mismatch.
+  size_t allowedBodyBytes(size_t offered, bool end_stream);
 
   http::CodecOutput& output_;
   http::ResponseHead head_;
@@ -49,9 +52,12 @@ class ClientCodecImpl final : public http::RequestEncoder {
   buffer::Buffer out_;
   http::ResponseDecoder* decoder_ = nullptr;
   uint64_t response_bytes_ = 0;
+  uint64_t request_body_left_ = 0;  // of the request's Content-Length
   bool request_done_ = false;
+  // The body did not match its Content-Length: the backend would read what follows on the
+  // connection as the rest of this body, so the connection must never carry another request.
+  bool request_broken_ = false;
   bool response_done_ = false;
-  bool response_head_seen_ = false;
   bool chunked_ = false;
   bool keep_alive_ = true;
   bool tunnel_ = false;

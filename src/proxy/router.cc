@@ -96,10 +96,11 @@ void RouterFilter::onPoolReady(upstream::UpstreamConnection& connection, bool re
   phase_ = Phase::Sending;
   connection.codec().encodeHeaders(*request_, end_with_head);
   if (!pending_body_.empty() || (request_end_ && !end_with_head && !has_pending_trailers_)) {
-    body_handed_over_ = body_handed_over_ || !pending_body_.empty();
+    replayable_ = replayable_ && pending_body_.empty();
     connection.codec().encodeData(pending_body_, request_end_ && !has_pending_trailers_);
   }
   if (has_pending_trailers_) {
+    replayable_ = false;
     connection.codec().encodeTrailers(pending_trailers_);
     has_pending_trailers_ = false;
   }
@@ -118,15 +119,22 @@ void RouterFilter::onPoolFailure(upstream::PoolFailure reason, std::string_view 
   PLOG_WARN("upstream {}: {} (attempt {} of request {})", pool_->endpoint().address_text, why,
             attempts_, callbacks_->info().request_id);
   uint16_t status = reason == upstream::PoolFailure::ConnectTimeout ? 504 : 502;
-  // Nothing was sent: always safe to try elsewhere.
+  // Nothing was sent, and the body that arrived meanwhile is held: safe to try elsewhere.
   retryOrFail(status, why);
 }
 
 void RouterFilter::retryOrFail(uint16_t status, std::string_view why) {
-  if (attempts_ <= cluster_->config().max_retries && !callbacks_->responseStarted()) {
+  const uint32_t max_retries = cluster_->config().max_retries;
+  if (attempts_ <= max_retries && replayable_ && !callbacks_->responseStarted()) {
     ++worker_.counters().upstream_retries;
+    PLOG_WARN("request {}: retrying after \"{}\" (attempt {} of at most {})",
+              callbacks_->info().request_id, why, attempts_ + 1, max_retries + 1);
     startAttempt();
     return;
+  }
+  if (!replayable_ && attempts_ <= max_retries && !callbacks_->responseStarted()) {
+    PLOG_WARN("request {}: not retried: its body already went to the failed connection",
+              callbacks_->info().request_id);
   }
   fail(status, why);
 }
@@ -150,7 +158,7 @@ FilterStatus RouterFilter::onRequestBody(buffer::Buffer& data, bool end_stream) 
   }
   if (end_stream) request_end_ = true;
   if (upstream_ != nullptr) {
-    if (!data.empty()) body_handed_over_ = true;
+    if (!data.empty()) replayable_ = false;
     upstream_->codec().encodeData(data, end_stream);
     if (end_stream && phase_ == Phase::Sending) {
       phase_ = Phase::AwaitingHeaders;
@@ -169,6 +177,7 @@ FilterStatus RouterFilter::onRequestBody(buffer::Buffer& data, bool end_stream) 
 FilterStatus RouterFilter::onRequestTrailers(http::HeaderMap& trailers) {
   request_end_ = true;
   if (upstream_ != nullptr) {
+    replayable_ = false;
     upstream_->codec().encodeTrailers(trailers);
     if (phase_ == Phase::Sending) {
       phase_ = Phase::AwaitingHeaders;
@@ -225,12 +234,12 @@ void RouterFilter::onResponseError(std::string_view why, bool nothing_received) 
     callbacks_->encodeData(empty, true);
     return;
   }
-  // Retry only what cannot have had an effect: nothing sent at all, or a stale keep-alive
-  // connection closed on an idempotent request whose body we still hold in full.
-  bool stale_keepalive =
-      reused_ && nothing_received && !body_handed_over_ && http::isIdempotent(request_->method);
-  if (!callbacks_->responseStarted() && (nothing_sent || stale_keepalive)) {
-    if (stale_keepalive && attempts_ <= cluster_->config().max_retries) {
+  // Retry only what cannot have had an effect: no response byte came back, and either no
+  // request byte left us or the request is idempotent and met a stale keep-alive connection.
+  // retryOrFail() also wants the whole request still here to send again.
+  bool stale_keepalive = reused_ && http::isIdempotent(request_->method);
+  if (nothing_received && (nothing_sent || stale_keepalive)) {
+    if (reused_ && attempts_ <= cluster_->config().max_retries) {
       // The endpoint is fine; the connection was old. A fresh one to any endpoint will do.
       std::fill(tried_.begin(), tried_.end(), false);
     }

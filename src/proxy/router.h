@@ -7,8 +7,10 @@
 // request left Portico (connect refused, connect timeout) is retried on another endpoint, up to
 // the cluster's max_retries. So is an idempotent request whose reused keep-alive connection was
 // closed by the backend before any response byte (the stale keep-alive race). A request whose
-// bytes reached a backend is otherwise never retried. Failures map to statuses: 502 refused,
-// reset or invalid response; 503 no endpoint; 504 timeouts.
+// bytes reached a backend is otherwise never retried, nor is one that got any response byte,
+// nor one whose body or trailers already went to a connection (it could not be sent again
+// whole): those get 502 and their connection is closed. Failures map to statuses: 502
+// refused, reset or invalid response; 503 no endpoint; 504 timeouts.
 
 #include <string>
 #include <vector>
@@ -73,8 +75,10 @@ class RouterFilter final : public Filter,
   std::vector<bool> excluded_;  // tried or at the connection limit (limited clusters only)
   uint32_t attempts_ = 0;
   bool reused_ = false;
-  bool request_end_ = false;             // the client finished its request
-  bool body_handed_over_ = false;        // some body bytes went to an upstream connection
+  bool request_end_ = false;  // the client finished its request
+  // Nothing of the body or trailers went to an upstream connection yet: what a new attempt
+  // needs is all still held here (pending_body_, pending_trailers_).
+  bool replayable_ = true;
   bool upstream_write_blocked_ = false;  // the upstream connection is above its watermark
   bool tunnel_ = false;
   buffer::Buffer pending_body_;  // body that arrived before a connection was ready

@@ -26,6 +26,14 @@ body), so tests can assert what did or did not reach the backend. Behaviour by p
   /quietclose           -> 200 "bye" with a Content-Length, then closes the connection
                            without having said "Connection: close" (as idle-timeout backends do)
   /raw/NAME             -> writes RAW_RESPONSES[NAME] verbatim (broken responses), then closes
+  /garbagereused        -> 200 "fresh" on the first request of a connection, bytes that are not
+                           HTTP on any later one (a backend that breaks on reused connections)
+  /closable             -> 200 "closable"; the connection stays open until /closeidle
+  /closeidle            -> resets (RST) every connection whose last request was /closable and
+                           that is idle; body = how many (the test's way to make keep-alive
+                           connections go stale at a moment of its choosing)
+  /answerfirst          -> 200 "answered early" before reading the request body, then reads
+                           the body and keeps the connection (as servers that answer early do)
   anything else         -> 200, body "ok <name> <path>"
 
 The record has, besides the fields above, "peer_port" (the source port of the connection the
@@ -38,6 +46,7 @@ import json
 import random
 import socket
 import socketserver
+import struct
 import sys
 import time
 import threading
@@ -45,6 +54,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ARGS = None
 LOCK = threading.Lock()
+CLOSABLE = set()  # idle connections that /closeidle closes
+RESETTING = {}  # connection -> Event set once it was reset
 
 # Responses a proxy must not pass on as they are.
 RAW_RESPONSES = {
@@ -132,6 +143,13 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         parts = self.path.split("?")[0].strip("/").split("/")
         head = parts[0]
+        with LOCK:
+            CLOSABLE.discard(self.connection)
+        self.served = getattr(self, "served", 0) + 1
+        if head == "answerfirst":
+            self._send(200, b"answered early")
+            self._record(self._read_body())
+            return
         if head == "slowread":
             # Leaves the request body in the socket for a while: the proxy must not buffer
             # what the client keeps sending meanwhile.
@@ -171,6 +189,34 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
+        if head == "garbagereused":
+            if self.served == 1:
+                return self._send(200, b"fresh")
+            self.wfile.write(b"this is not http\r\n\r\n")
+            self.close_connection = True
+            return
+        if head == "closable":
+            # Closable before the answer leaves: once the client has it, /closeidle finds it.
+            with LOCK:
+                CLOSABLE.add(self.connection)
+            return self._send(200, b"closable")
+        if head == "closeidle":
+            with LOCK:
+                idle = list(CLOSABLE)
+                CLOSABLE.clear()
+            for sock in idle:
+                done = threading.Event()
+                with LOCK:
+                    RESETTING[sock] = done
+                try:
+                    # Linger 0: the close sends RST. Shutting the read side down wakes the
+                    # connection's thread, which waits for its next request, and it closes.
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    sock.shutdown(socket.SHUT_RD)
+                except OSError:
+                    continue
+                done.wait(5)
+            return self._send(200, str(len(idle)).encode())
         if head == "peer":
             return self._send(200, str(self.client_address[1]).encode())
         if head == "name":
@@ -188,6 +234,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
+            if self.command == "HEAD":
+                # A body here would reach the proxy after the response, as if it answered the
+                # next request on the connection (RFC 9110 9.3.2: HEAD gets none).
+                return
             sent = 0
             while sent < n:
                 c = min(1000, n - sent)
@@ -250,6 +300,14 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+
+    def shutdown_request(self, request):
+        with LOCK:
+            done = RESETTING.pop(request, None)
+        if done is None:
+            return super().shutdown_request(request)
+        request.close()  # without the usual shutdown(SHUT_WR): its FIN would come first
+        done.set()
 
 
 def main():
