@@ -7,12 +7,12 @@
 The figures are the harness's own medians, read from its report tables (nothing is
 re-aggregated here): per proxy core and raw ratios against nginx, p50/p99 for h1-1k, KiB per
 idle connection. Each is checked against the target issue 2 set. The report itself is copied
-to docs/bench/<id>-report.md and linked. Only the text between the two markers is replaced.
+to docs/bench/<id>-report.md, without this machine's paths, and linked. Only the text between
+the two markers is replaced.
 """
 import argparse
 import os
 import re
-import shutil
 import sys
 
 BEGIN = "<!-- results:begin (bench/render_performance.py writes this part) -->"
@@ -133,6 +133,15 @@ def render(report_text, report_link, command):
     return "\n".join(lines)
 
 
+def scrub(report):
+    """The report as it may be published: the run directory becomes <out> and the proxy binary
+    build/portico, so nothing names a path of the machine it ran on."""
+    raw = re.search(r"Raw data: (\S+)/raw\.jsonl", report)
+    if raw:
+        report = report.replace(raw.group(1), "<out>")
+    return re.sub(r"/\S*/build/portico\b", "build/portico", report)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--report", required=True, help="report.md written by the harness")
@@ -149,7 +158,8 @@ def main():
     docs_dir = os.path.dirname(os.path.abspath(a.docs))
     os.makedirs(os.path.join(docs_dir, "bench"), exist_ok=True)
     link = "bench/%s-report.md" % stamp
-    shutil.copyfile(a.report, os.path.join(docs_dir, link))
+    with open(os.path.join(docs_dir, link), "w") as f:
+        f.write(scrub(report))
     with open(a.docs) as f:
         doc = f.read()
     if BEGIN not in doc or END not in doc:

@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
-# Runs Portico side by side with nginx and HAProxy through the shared harness
-# (../shared/bench/compare.sh), one worker pinned to one core, prints the report and writes
-# its figures into docs/performance.md (bench/render_performance.py).
+# Runs Portico side by side with nginx and HAProxy, one worker pinned to one core, prints the
+# report and writes its figures into docs/performance.md (bench/render_performance.py).
 #   bench/run.sh                 # full run (~9 min)
 #   bench/run.sh --quick         # smoke run (~2 min); does not touch docs/
 #   bench/run.sh --scenarios h1-1k,h1-close --rounds 5
 #   bench/run.sh --no-docs ...   # measure only
-# Other arguments go to compare.sh. The report lands in $BENCH_OUT/<timestamp>
+# Other arguments go to the harness. The report lands in $BENCH_OUT/<timestamp>
 # (default /tmp/portico-bench/<timestamp>).
+#
+# The harness is not part of this repository: it is an external side-by-side benchmark
+# (compare.sh) that starts the origin and each proxy, pins them to cores, drives wrk and h2load
+# and writes report.md. It is looked for in a sibling checkout, ../shared/bench/compare.sh;
+# when it is elsewhere, set PORTICO_BENCH_HARNESS to its compare.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-harness=${BENCH_HARNESS:-$root/../shared/bench/compare.sh}
+harness=${PORTICO_BENCH_HARNESS:-$root/../shared/bench/compare.sh}
+if [ ! -x "$harness" ]; then
+  echo "bench/run.sh: no benchmark harness at $harness" >&2
+  echo "The side-by-side harness (compare.sh) is not part of this repository; set" >&2
+  echo "PORTICO_BENCH_HARNESS to the path of its compare.sh." >&2
+  exit 2
+fi
 update_docs=1
 args=()
 for a in "$@"; do

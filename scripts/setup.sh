@@ -7,13 +7,13 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config ccache git
   clang libclang-rt-14-dev
-  # libraries (see DESIGN.md section 4)
+  # libraries (see docs/architecture.md, Libraries)
   libssl-dev libyaml-cpp-dev libre2-dev libfmt-dev liburing-dev
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-httpx python3-h2 python3-websockets
   curl netcat-openbsd procps iproute2 strace
-  # benchmarks (../shared/bench)
+  # benchmarks (bench/run.sh and its external harness)
   wrk nghttp2-client nginx-light haproxy lua5.1
 )
 

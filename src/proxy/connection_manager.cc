@@ -213,7 +213,9 @@ void ConnectionManager::refreshTimer() {
     }
     return;
   }
-  if (codec_->readingHead()) {
+  // The first request is bounded by header_read from the accept, not only from its first
+  // byte: a client that connects and says nothing is not an idle keep-alive client.
+  if (codec_->readingHead() || codec_->requestCount() == 0) {
     if (timer_mode_ != TimerMode::HeaderRead) {
       timer_mode_ = TimerMode::HeaderRead;
       timer_.armAfterMs(t.header_read_ms);
@@ -270,6 +272,14 @@ void ConnectionManager::onTimer() {
       return;
     case TimerMode::HeaderRead:
       ++worker_.counters().timeouts;
+      if (!codec_->readingHead()) {
+        // Not one byte of a request: nothing to answer (nginx closes such connections
+        // silently too), and no request for the access log.
+        PLOG_INFO("{}: closing connection from {}: no request within the header read timeout", name,
+                  connection_->peerAddress().toString());
+        connection_->close(net::CloseType::NoFlush);
+        return;
+      }
       PLOG_INFO("{}: request header read timeout from {}", name,
                 connection_->peerAddress().toString());
       onRequestRejected(408, "request header read timeout");

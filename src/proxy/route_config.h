@@ -117,7 +117,7 @@ struct ListenerLimits {
   size_t max_headers = 100;
   uint64_t max_body = 0;                     // 0 = unlimited
   size_t buffer = 64 * 1024;                 // per connection and direction
-  uint32_t max_connections = 10000;          // per worker
+  uint32_t max_connections = 10000;          // per worker and listener
   uint32_t max_requests_per_connection = 0;  // 0 = unlimited
 };
 

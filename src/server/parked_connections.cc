@@ -65,9 +65,10 @@ void ParkedConnections::resume(ParkedConnection* parked, uint32_t events) {
 
 void ParkedConnections::expire(ParkedConnection* parked) {
   unlink(parked);
+  const proxy::ListenerRuntime& listener = *queues_[parked->queue_].listener;
   loop_.closeFd(parked->fd_);
   delete parked;
-  callbacks_.onParkedClosed();
+  callbacks_.onParkedClosed(listener);
 }
 
 void ParkedConnections::sweep() {

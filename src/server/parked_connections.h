@@ -76,8 +76,8 @@ class ParkedConnections {
     // Bytes (or a hang-up) arrived: build a live connection around the socket and hand it
     // `events`, the readiness that woke the parked record.
     virtual void onParkedResume(ResumedSocket socket, uint32_t events) = 0;
-    // A parked connection was closed (keep-alive deadline, closeAll).
-    virtual void onParkedClosed() = 0;
+    // A parked connection of `listener` was closed (keep-alive deadline, closeAll).
+    virtual void onParkedClosed(const proxy::ListenerRuntime& listener) = 0;
   };
   ParkedConnections(event::EventLoop& loop, Callbacks& callbacks);
   ~ParkedConnections();

@@ -19,10 +19,22 @@ namespace {
 // that are checked: blocks unused for a whole period go back to the kernel.
 constexpr size_t kResidentBlocks = 32;
 constexpr int64_t kHousekeepingMs = 250;
+// How soon a listener tries again after accept failed for want of descriptors or memory.
+constexpr int64_t kAcceptRetryMs = 250;
+// Identical acceptor warnings within this window are counted into one line.
+constexpr int64_t kRepeatedWarningMs = 10000;
 }  // namespace
 
 Acceptor::Acceptor(Worker& worker, int fd, const proxy::ListenerRuntime& listener)
-    : worker_(worker), fd_(fd), listener_(listener) {
+    : worker_(worker),
+      fd_(fd),
+      listener_(listener),
+      retry_(worker.loop(), [this] { acceptAll(); }),
+      refused_log_(log::Level::Warn, kRepeatedWarningMs,
+                   [&loop = worker.loop()] { return loop.now(); }),
+      accept_error_log_(log::Level::Error, kRepeatedWarningMs,
+                        [&loop = worker.loop()] { return loop.now(); }),
+      warnings_flush_(worker.loop(), [this] { flushWarnings(); }) {
   worker_.loop().addFd(fd_, EPOLLIN, this);
 }
 
@@ -32,33 +44,58 @@ Acceptor::~Acceptor() {
 
 void Acceptor::close() {
   if (fd_ < 0) return;
+  retry_.disarm();
   worker_.loop().removeFd(fd_);
   ::close(fd_);
   fd_ = -1;
 }
 
 void Acceptor::onIoReady(uint32_t) {
+  // A retry pending means accept just failed: the new edge will most likely fail the same
+  // way, and the timer comes soon enough.
+  if (!retry_.armed()) acceptAll();
+}
+
+void Acceptor::acceptAll() {
   // Edge-triggered: accept until the queue is empty.
+  const uint32_t limit = listener_.config.limits.max_connections;
   while (fd_ >= 0) {
     sockaddr_storage ss;
     socklen_t len = sizeof ss;
     int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      // EMFILE/ENFILE: out of descriptors. Log and stop for this edge; the next connection
-      // attempt triggers another edge once some close.
-      PLOG_ERROR("{}: accept: {}", listener_.config.name, strerror(errno));
-      return;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      // EMFILE/ENFILE (out of descriptors), ENOBUFS/ENOMEM: the queued connections stay in the
+      // kernel until a retry finds room.
+      accept_error_log_.log("{}: accept: {}; retrying every {}ms", listener_.config.name,
+                            strerror(errno), kAcceptRetryMs);
+      retry_.armAfterMs(kAcceptRetryMs);
+      break;
     }
-    if (worker_.connectionCount() >= listener_.config.limits.max_connections) {
-      PLOG_WARN("{}: connection limit {} reached; refusing a connection", listener_.config.name,
-                listener_.config.limits.max_connections);
+    if (worker_.connectionCount(listener_) >= limit) {
+      refused_log_.log("{}: connection limit {} reached; refusing a connection",
+                       listener_.config.name, limit);
       ::close(fd);
       continue;
     }
     worker_.onAccepted(fd, net::addressFromSockaddr(reinterpret_cast<sockaddr*>(&ss), len),
                        listener_);
+  }
+  flushWarnings();
+}
+
+void Acceptor::flushWarnings() {
+  int64_t next = -1;
+  for (log::RepeatLog* l : {&refused_log_, &accept_error_log_}) {
+    l->flush();
+    const int64_t due = l->msUntilFlush();
+    if (due >= 0 && (next < 0 || due < next)) next = due;
+  }
+  if (next >= 0) {
+    warnings_flush_.armAfterMs(next);
+  } else {
+    warnings_flush_.disarm();
   }
 }
 
@@ -118,6 +155,7 @@ void Worker::onAccepted(int fd, const net::Address& peer, const proxy::ListenerR
   auto* cm = new proxy::ConnectionManager(*this, snapshot_, listener, std::move(connection));
   connections_.insert(cm);
   open_connections_.fetch_add(1, std::memory_order_relaxed);
+  ++open_by_listener_[&listener];
   if (draining_) cm->startDrain();
 }
 
@@ -134,7 +172,7 @@ void Worker::housekeeping() {
 void Worker::onConnectionClosed(proxy::ConnectionManager* connection) {
   if (connections_.erase(connection) == 0) return;
   scheduleHousekeeping();
-  open_connections_.fetch_sub(1, std::memory_order_relaxed);
+  countClosed(connection->listener());
   loop_.deferredDelete(std::unique_ptr<event::Deletable>(connection));
   if (draining_) maybeFinishDrain();
 }
@@ -169,9 +207,19 @@ void Worker::onParkedResume(ResumedSocket socket, uint32_t events) {
   cm->connection().onIoReady(events);
 }
 
-void Worker::onParkedClosed() {
-  open_connections_.fetch_sub(1, std::memory_order_relaxed);
+void Worker::onParkedClosed(const proxy::ListenerRuntime& listener) {
+  countClosed(listener);
   if (draining_) maybeFinishDrain();
+}
+
+size_t Worker::connectionCount(const proxy::ListenerRuntime& listener) const {
+  auto it = open_by_listener_.find(&listener);
+  return it == open_by_listener_.end() ? 0 : it->second;
+}
+
+void Worker::countClosed(const proxy::ListenerRuntime& listener) {
+  open_connections_.fetch_sub(1, std::memory_order_relaxed);
+  --open_by_listener_[&listener];
 }
 
 void Worker::logAccess(const http::RequestHead* request, const proxy::StreamInfo& info,

@@ -7,9 +7,11 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "core/repeat_log.h"
 #include "event/event_loop.h"
 #include "proxy/connection_manager.h"
 #include "proxy/snapshot.h"
@@ -31,9 +33,20 @@ class Acceptor final : public event::IoHandler {
   void close();
 
  private:
+  void acceptAll();
+  void flushWarnings();
+
   Worker& worker_;
   int fd_;
   const proxy::ListenerRuntime& listener_;
+  // After an accept failure (out of descriptors, out of kernel memory) the queue is tried
+  // again on this timer: edge-triggered epoll reports the listener again only when another
+  // connection arrives, which on a quiet service may be never.
+  event::Timer retry_;
+  // Refusals and accept failures come in floods: the first is logged, repeats are counted.
+  log::RepeatLog refused_log_;
+  log::RepeatLog accept_error_log_;
+  event::Timer warnings_flush_;
 };
 
 class Worker final : public proxy::WorkerServices, private ParkedConnections::Callbacks {
@@ -52,6 +65,9 @@ class Worker final : public proxy::WorkerServices, private ParkedConnections::Ca
   // Main thread: counters are read by posting to the worker; returns a copy.
   size_t index() const { return index_; }
   size_t connectionCount() const { return open_connections_.load(); }
+  // Worker thread: open connections (live and parked) accepted by one listener; its
+  // max_connections bounds this.
+  size_t connectionCount(const proxy::ListenerRuntime& listener) const;
 
   // proxy::WorkerServices
   event::EventLoop& loop() override { return loop_; }
@@ -73,7 +89,8 @@ class Worker final : public proxy::WorkerServices, private ParkedConnections::Ca
   void housekeeping();
   // ParkedConnections::Callbacks
   void onParkedResume(ResumedSocket socket, uint32_t events) override;
-  void onParkedClosed() override;
+  void onParkedClosed(const proxy::ListenerRuntime& listener) override;
+  void countClosed(const proxy::ListenerRuntime& listener);
 
   size_t index_;
   event::EventLoop loop_;
@@ -88,6 +105,7 @@ class Worker final : public proxy::WorkerServices, private ParkedConnections::Ca
   ParkedConnections parked_{loop_, *this};
   event::Timer housekeeping_{loop_, [this] { housekeeping(); }};
   std::atomic<size_t> open_connections_{0};
+  std::unordered_map<const proxy::ListenerRuntime*, size_t> open_by_listener_;
   bool draining_ = false;
   std::thread thread_;
 };

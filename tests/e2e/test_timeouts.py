@@ -115,12 +115,29 @@ def test_keepalive_idle_closes_silently(portico, backends):
     finally:
         conn.close()
     assert data == b""  # no 408 for a connection that was between requests
-    # A fresh connection that never sends anything is closed the same way.
+
+
+@pytest.mark.parametrize("defer_accept", ["true", "false"])
+def test_a_connection_that_never_sends_is_closed_after_header_read(portico, backends,
+                                                                   defer_accept):
+    """The first request of a connection is bounded by header_read (1 s here), even before its
+    first byte; keepalive_idle (1 h here) is for connections between requests. Nothing was
+    asked, so nothing is answered: a plain close and a log line. With defer_accept the kernel
+    hands the silent connection over after about a second, and the same holds from then."""
+    (b1,) = backends(1)
+    p = portico(proxy_config([b1], extra_listener=(
+        listener_timeouts(header_read="1s", keepalive_idle="1h") +
+        "    socket: { defer_accept: %s }\n" % defer_accept)))
     conn = RawConn(p.port)
     try:
-        assert read_until_close(conn, timeout=10) == b""
+        data = read_until_close(conn, timeout=30)
     finally:
         conn.close()
+    assert data == b""
+    log = p.wait_for_log("no request within the header read timeout")
+    assert "main: closing connection from 127.0.0.1" in log
+    assert "no request within the header read timeout" in log
+    assert p.access_lines() == []
 
 
 def test_send_idle_closes_a_client_that_stops_reading(portico, backends):
