@@ -8,6 +8,18 @@
 namespace portico::http1 {
 
 namespace {
+bool hasChunkedCoding(std::string_view codings) {
+  while (!codings.empty()) {
+    size_t comma = codings.find(',');
+    std::string_view coding = codings.substr(0, comma);
+    while (!coding.empty() && coding.front() == ' ') coding.remove_prefix(1);
+    if (http::equalsIgnoreCase(coding, "chunked")) return true;
+    if (comma == std::string_view::npos) break;
+    codings.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 ParserLimits limitsFrom(const http::ServerCodecSettings& s) {
   ParserLimits l;
   l.max_request_line = s.max_request_line;
@@ -258,7 +270,9 @@ void ServerCodecImpl::encodeHeaders(http::ResponseHead& head, bool end_stream) {
   bool has_length = head.headers.has("Content-Length");
   appendStatusLine(out_, head.status, head.reason);
   appendHeaderFields(out_, head.headers);
-  if (!has_length && !http::statusHasNoBody(head.status)) {
+  if (!head.transfer_codings.empty() && !no_body_) {
+    appendCodedFraming(head.transfer_codings);
+  } else if (!has_length && !http::statusHasNoBody(head.status)) {
     if (end_stream) {
       if (!is_head_) out_.append("Content-Length: 0\r\n");
     } else if (!is_head_) {
@@ -284,6 +298,23 @@ void ServerCodecImpl::encodeHeaders(http::ResponseHead& head, bool end_stream) {
     finishResponse();
   }
   // Otherwise the head waits in out_ and leaves with the first body bytes: one write.
+}
+
+void ServerCodecImpl::appendCodedFraming(std::string_view codings) {
+  // The body still carries the backend's codings (gzip, ...): RFC 9112 6.1 has the client
+  // undo them, so they are announced, in order, with our chunked framing last. A list that
+  // already holds chunked (not last: "chunked, gzip") cannot take it again; such a body ends
+  // at close (RFC 9112 6.3), and is passed on that way. HTTP/1.0 clients never get here: they
+  // cannot be told about codings (the router answers 502).
+  out_.append("Transfer-Encoding: ");
+  out_.append(codings);
+  if (hasChunkedCoding(codings)) {
+    keep_alive_ = false;
+  } else {
+    out_.append(", chunked");
+    chunked_ = true;
+  }
+  out_.append("\r\n", 2);
 }
 
 void ServerCodecImpl::encodeData(buffer::Buffer& data, bool end_stream) {

@@ -47,6 +47,7 @@ class ServerCodecImpl final : public http::ServerCodec, public http::ResponseEnc
   void onParseError();
   void finishResponse();
   void writeLocalError(uint16_t status, std::string_view why);
+  void appendCodedFraming(std::string_view codings);
   void resetForNextRequest();
 
   http::CodecOutput& output_;

@@ -189,6 +189,17 @@ void RouterFilter::decodeInterim(http::ResponseHead& head) {
 void RouterFilter::decodeHeaders(http::ResponseHead& head, bool end_stream) {
   StreamInfo& info = callbacks_->info();
   info.upstream_headers_ms = worker_.loop().now();
+  if (!head.transfer_codings.empty() && request_->version.minor == 0) {
+    // The body keeps the backend's transfer codings, which an HTTP/1.0 client cannot be told
+    // about (RFC 9112 6.1): it would take gzip bytes for the body.
+    PLOG_WARN("upstream {}: transfer coding \"{}\" cannot reach an HTTP/1.0 client (request {})",
+              pool_->endpoint().address_text, head.transfer_codings, info.request_id);
+    upstream::UpstreamConnection* c = upstream_;
+    upstream_ = nullptr;
+    pool_->release(c);  // mid-response: closed
+    fail(502, "response transfer coding for an HTTP/1.0 client");
+    return;
+  }
   tunnel_ = head.status == 101;
   phase_ = end_stream ? Phase::Done : Phase::ReceivingBody;
   armTimerForPhase();

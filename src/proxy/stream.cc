@@ -443,7 +443,7 @@ void ActiveStream::reap() {
   info_.end_ms = loop().now();
   destroyFilters();
   WorkerServices& worker = manager_.worker();
-  if (info_.status != 0) ++worker.counters().responses_by_class[info_.status / 100 % 6];
+  if (info_.status != 0) ++worker.counters().responses_by_class[http::statusClass(info_.status)];
   worker.logAccess(request_, info_, manager_.connection().peerAddress());
   pending_request_body_.clear();
   pending_response_body_.clear();
