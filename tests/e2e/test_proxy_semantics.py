@@ -354,3 +354,32 @@ def test_http10_request_without_host_gets_one_upstream(portico, backends):
     assert r.status == 200
     hosts = [v for k, v in json.loads(r.body)["headers"] if k.lower() == "host"]
     assert len(hosts) == 1 and hosts[0]
+
+
+CLIENT_FORWARDING_FIELDS = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https",
+                            "X-Forwarded-Port": "443", "X-Forwarded-Prefix": "/admin",
+                            "Forwarded": "for=203.0.113.7;proto=https"}
+
+
+def test_forwarding_fields_from_an_untrusted_client_are_replaced(portico, backends):
+    """Whatever the modes (here: Forwarded and X-Forwarded-Proto off), what a client that is not
+    a trusted proxy claims about earlier hops never reaches the backend."""
+    (b1,) = backends(1)
+    p = portico(proxy_config([b1], extra_listener=forwarding(
+        x_forwarded_proto="off", trusted_proxies="['10.0.0.0/8']")))
+    got, _ = echo(p, CLIENT_FORWARDING_FIELDS)
+    assert got["x-forwarded-for"] == ["127.0.0.1"]
+    for name in ("x-forwarded-proto", "x-forwarded-port", "x-forwarded-prefix", "forwarded"):
+        assert name not in got, got
+
+
+def test_forwarding_fields_from_a_trusted_proxy_are_kept(portico, backends):
+    (b1,) = backends(1)
+    p = portico(proxy_config([b1], extra_listener=forwarding(
+        x_forwarded_proto="off", trusted_proxies="[127.0.0.1]")))
+    got, _ = echo(p, CLIENT_FORWARDING_FIELDS)
+    assert got["x-forwarded-for"] == ["203.0.113.7, 127.0.0.1"]
+    assert got["x-forwarded-proto"] == ["https"]
+    assert got["x-forwarded-port"] == ["443"]
+    assert got["x-forwarded-prefix"] == ["/admin"]
+    assert got["forwarded"] == ["for=203.0.113.7;proto=https"]
