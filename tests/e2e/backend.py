@@ -260,6 +260,7 @@ class Handler(BaseHTTPRequestHandler):
         return self._send(200, ("ok %s %s" % (ARGS.name, self.path)).encode())
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = handle_any
+    do_TRACE = handle_any
 
 
 class Server(ThreadingHTTPServer):
