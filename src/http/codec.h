@@ -37,6 +37,9 @@ class CodecOutput {
   virtual void writeFileToPeer(int file_fd, uint64_t offset, uint64_t length) = 0;
   // The codec finished with the connection: flush what was written, then close it.
   virtual void closeAfterFlush() = 0;
+  // The codec will write nothing more but still reads (a tunnel whose other side half-closed):
+  // flush what was written, then shut down the sending direction only.
+  virtual void shutdownWriteAfterFlush() = 0;
 };
 
 // ---- server side -------------------------------------------------------------------------

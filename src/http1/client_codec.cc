@@ -19,6 +19,7 @@ void ClientCodecImpl::startRequest(http::ResponseDecoder* decoder) {
   chunked_ = false;
   keep_alive_ = true;
   upgrade_request_ = false;
+  tunnel_input_done_ = false;
 }
 
 void ClientCodecImpl::encodeHeaders(const http::RequestHead& head, bool end_stream) {
@@ -52,7 +53,8 @@ void ClientCodecImpl::encodeData(buffer::Buffer& data, bool end_stream) {
   if (tunnel_) {
     out_.moveFrom(data);
     output_.writeToPeer(out_);
-    if (end_stream) output_.closeAfterFlush();
+    // The client's half-close: the backend may still answer, so only our sending side ends.
+    if (end_stream) output_.shutdownWriteAfterFlush();
     return;
   }
   if (chunked_) {
@@ -180,6 +182,9 @@ void ClientCodecImpl::deliverBody(bool end_stream) {
 void ClientCodecImpl::onEndOfInput() {
   keep_alive_ = false;
   if (tunnel_) {
+    // Heard on the backend's FIN and again when the connection closes: one end is enough.
+    if (tunnel_input_done_) return;
+    tunnel_input_done_ = true;
     if (decoder_) decoder_->decodeData(body_, true);
     return;
   }

@@ -187,7 +187,14 @@ void ServerCodecImpl::writeLocalError(uint16_t status, std::string_view why) {
 void ServerCodecImpl::onEndOfInput() {
   if (closing_) return;
   if (tunnel_) {
+    // A half-close: the backend hears it, and may go on answering (see encodeData).
+    if (tunnel_input_done_) return;
+    tunnel_input_done_ = true;
     if (decoder_) decoder_->decodeData(body_, true);
+    if (tunnel_output_done_ && !closing_) {
+      closing_ = true;
+      output_.closeAfterFlush();
+    }
     return;
   }
   if (!stream_active_) {
@@ -323,11 +330,22 @@ void ServerCodecImpl::encodeData(buffer::Buffer& data, bool end_stream) {
     return;
   }
   if (tunnel_) {
+    if (tunnel_output_done_) {
+      data.clear();
+      return;
+    }
     out_.moveFrom(data);
     output_.writeToPeer(out_);
     if (end_stream) {
-      closing_ = true;
-      output_.closeAfterFlush();
+      // The backend's half-close reaches the client as one, and the client may go on
+      // sending; the tunnel ends when both directions have ended (or on its idle timeout).
+      tunnel_output_done_ = true;
+      if (tunnel_input_done_) {
+        closing_ = true;
+        output_.closeAfterFlush();
+      } else {
+        output_.shutdownWriteAfterFlush();
+      }
     }
     return;
   }

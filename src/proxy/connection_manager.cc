@@ -98,6 +98,11 @@ void ConnectionManager::closeAfterFlush() {
   connection_->close(net::CloseType::FlushWrite);
 }
 
+void ConnectionManager::shutdownWriteAfterFlush() {
+  buffer::Buffer nothing;
+  connection_->write(nothing, true);
+}
+
 http::RequestDecoder& ConnectionManager::newStream(http::ResponseEncoder& encoder) {
   ++worker_.counters().downstream_requests;
   stream_.begin(encoder);

@@ -59,6 +59,7 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   void writeToPeer(buffer::Buffer& bytes) override;
   void writeFileToPeer(int file_fd, uint64_t offset, uint64_t length) override;
   void closeAfterFlush() override;
+  void shutdownWriteAfterFlush() override;
 
   // http::ServerConnectionCallbacks
   http::RequestDecoder& newStream(http::ResponseEncoder& encoder) override;

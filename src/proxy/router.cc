@@ -211,6 +211,12 @@ void RouterFilter::decodeData(buffer::Buffer& data, bool end_stream) {
   if (end_stream && !tunnel_) phase_ = Phase::Done;
   armTimerForPhase();
   callbacks_->encodeData(data, end_stream);
+  if (tunnel_ && end_stream && upstream_ != nullptr && upstream_->connection().closed()) {
+    // Not a half-close: the backend's leg is gone both ways (reset, error), so nothing the
+    // client still sends could arrive. End the client's leg too.
+    phase_ = Phase::Done;
+    callbacks_->resetStream("upstream closed the tunnel");
+  }
 }
 
 void RouterFilter::decodeTrailers(http::HeaderMap& trailers) {

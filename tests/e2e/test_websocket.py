@@ -209,3 +209,102 @@ def test_bytes_sent_right_behind_the_handshake_reach_the_tunnel(portico, ws_serv
         assert conn.closed_by_peer(timeout=10)
     finally:
         conn.close()
+
+
+class TunnelBackend:
+    """A raw backend that answers the upgrade with 101 and then runs `script(sock)`, so a test
+    controls exactly when each side of the tunnel ends."""
+
+    def __init__(self, script):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.script = script
+        self.result = None
+        self.error = None
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        try:
+            conn, _ = self.sock.accept()
+            conn.settimeout(10)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                         b"Connection: Upgrade\r\n\r\n")
+            self.result = self.script(conn)
+            conn.close()
+        except Exception as e:  # reported by join()
+            self.error = e
+
+    def join(self):
+        self.thread.join(timeout=20)
+        self.sock.close()
+        assert not self.thread.is_alive(), "backend script did not finish"
+        assert self.error is None, self.error
+        return self.result
+
+
+def upgraded_client(p):
+    """A raw client connection to `p` whose upgrade was answered with 101."""
+    from conftest import RawConn
+    conn = RawConn(p.port)
+    conn.send(HANDSHAKE)
+    assert conn.read_head().status == 101
+    return conn
+
+
+def read_until_eof(sock):
+    data = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def test_client_half_close_keeps_the_tunnel_open_for_the_answer(portico):
+    """The client sends its last message and FIN; the backend sees the FIN, and what it sends
+    afterwards still reaches the client."""
+    import socket
+
+    def script(conn):
+        got = read_until_eof(conn)  # the client's message, then its half-close
+        conn.sendall(b"answer after your FIN")
+        return got
+
+    backend = TunnelBackend(script)
+    conn = upgraded_client(portico(proxy_config([backend.address])))
+    try:
+        conn.send(b"last message")
+        conn.sock.shutdown(socket.SHUT_WR)
+        assert conn.buf + read_until_eof(conn.sock) == b"answer after your FIN"
+    finally:
+        conn.close()
+    assert backend.join() == b"last message"
+
+
+def test_backend_half_close_keeps_the_tunnel_open_for_the_client(portico):
+    """The reverse: the backend sends and FINs; the client reads it all and the end, and what it
+    sends afterwards still reaches the backend."""
+    import socket
+
+    def script(conn):
+        conn.sendall(b"bye from the backend")
+        conn.shutdown(socket.SHUT_WR)
+        return read_until_eof(conn)
+
+    backend = TunnelBackend(script)
+    conn = upgraded_client(portico(proxy_config([backend.address])))
+    try:
+        assert conn.buf + read_until_eof(conn.sock) == b"bye from the backend"
+        conn.send(b"the client still talks")
+        conn.sock.shutdown(socket.SHUT_WR)
+        assert backend.join() == b"the client still talks"
+    finally:
+        conn.close()
