@@ -35,10 +35,16 @@ ConnectionManager::~ConnectionManager() {
 
 void ConnectionManager::onData(buffer::Buffer& data, bool end_of_stream) {
   if (closed_) return;
-  codec_->dispatch(data);
-  if (end_of_stream && !end_of_input_) {
-    end_of_input_ = true;
-    codec_->onEndOfInput();
+  if (end_of_stream) end_of_input_ = true;
+  // A finished stream is reaped at the end of this turn, and the access log reads its request
+  // head then: the codec must not start parsing the next request over it. What arrives
+  // meanwhile (a pipelined request, the client's half-close) waits for dispatchPending().
+  if (!reap_task_.scheduled()) {
+    codec_->dispatch(data);
+    if (end_of_input_ && !end_of_input_told_) {
+      end_of_input_told_ = true;
+      codec_->onEndOfInput();
+    }
   }
   // Pipelined requests wait in the buffer; do not let a client stack up unbounded input. This
   // is not the stream's pause (nothing would lift that for a local reply): dispatchPending()
@@ -53,7 +59,10 @@ void ConnectionManager::dispatchPending() {
   if (closed_ || connection_->closed()) return;
   buffer::Buffer& pending = connection_->readBuffer();
   if (!pending.empty()) codec_->dispatch(pending);
-  if (end_of_input_ && codec_->idle()) codec_->onEndOfInput();
+  if (end_of_input_ && (codec_->idle() || !end_of_input_told_)) {
+    end_of_input_told_ = true;
+    codec_->onEndOfInput();
+  }
   if (!paused_by_stream_ && connection_->readDisabled() && !connection_->closed() &&
       pending.length() <= listener_.config.limits.buffer)
     connection_->readDisable(false);

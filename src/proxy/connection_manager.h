@@ -95,6 +95,7 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   bool paused_by_stream_ = false;
   bool closed_ = false;
   bool end_of_input_ = false;
+  bool end_of_input_told_ = false;  // the codec heard about end_of_input_
 };
 
 }  // namespace portico::proxy
