@@ -759,16 +759,10 @@ struct Engine {
     }
   }
 
-  // Several Content-Length fields, a list, or leading zeros become one plain field.
+  // Several Content-Length fields, a list, or leading zeros become one plain field (rare: the
+  // allocation does not matter).
   static void canonicalContentLength(P& p) {
-    char digits[24];
-    size_t n = 0;
-    uint64_t v = p.content_length_;
-    do {
-      digits[sizeof digits - 1 - n++] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    } while (v != 0);
-    p.head_->headers.set("Content-Length", string_view(digits + sizeof digits - n, n));
+    p.head_->headers.set("Content-Length", std::to_string(p.content_length_));
   }
 
   // The codings listed before a final chunked are what the body still carries once we take the
