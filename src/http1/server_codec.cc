@@ -258,13 +258,19 @@ void ServerCodecImpl::encodeInterim(uint16_t status, const http::HeaderMap& head
 void ServerCodecImpl::encodeHeaders(http::ResponseHead& head, bool end_stream) {
   if (closing_ || response_started_) return;
   response_started_ = true;
-  if (head.status == 101) {
-    if (!upgrade_requested_) {
+  const bool connect_ok = head_.method == http::Method::Connect && head.status / 100 == 2;
+  if (head.status == 101 || connect_ok) {
+    if (head.status == 101 && !upgrade_requested_) {
       // A 101 the client did not ask for would desynchronise the connection.
       writeLocalError(502, "unexpected 101");
       return;
     }
-    appendStatusLine(out_, 101, head.reason);
+    // RFC 9110 9.3.6: a 2xx to CONNECT has no body, so no framing fields either.
+    if (connect_ok) {
+      head.headers.remove("Content-Length");
+      head.headers.remove("Transfer-Encoding");
+    }
+    appendStatusLine(out_, head.status, head.reason);
     appendHeaderFields(out_, head.headers);
     out_.append("\r\n", 2);
     output_.writeToPeer(out_);

@@ -200,7 +200,8 @@ void RouterFilter::decodeHeaders(http::ResponseHead& head, bool end_stream) {
     fail(502, "response transfer coding for an HTTP/1.0 client");
     return;
   }
-  tunnel_ = head.status == 101;
+  tunnel_ =
+      head.status == 101 || (request_->method == http::Method::Connect && head.status / 100 == 2);
   phase_ = end_stream ? Phase::Done : Phase::ReceivingBody;
   armTimerForPhase();
   applyUpstreamResponseForwarding(listener_.forwarding, head, tunnel_);

@@ -211,11 +211,15 @@ def test_bytes_sent_right_behind_the_handshake_reach_the_tunnel(portico, ws_serv
         conn.close()
 
 
-class TunnelBackend:
-    """A raw backend that answers the upgrade with 101 and then runs `script(sock)`, so a test
-    controls exactly when each side of the tunnel ends."""
+SWITCHING = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
 
-    def __init__(self, script):
+
+class TunnelBackend:
+    """A raw backend that opens the tunnel (`answer`: a 101 to the upgrade by default) and then
+    runs `script(sock)`, so a test controls exactly when each side of the tunnel ends. `head`
+    is the request head it received."""
+
+    def __init__(self, script, answer=SWITCHING):
         import socket
         import threading
         self.sock = socket.socket()
@@ -223,6 +227,8 @@ class TunnelBackend:
         self.sock.listen(4)
         self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
         self.script = script
+        self.answer = answer
+        self.head = b""
         self.result = None
         self.error = None
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -232,11 +238,9 @@ class TunnelBackend:
         try:
             conn, _ = self.sock.accept()
             conn.settimeout(10)
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += conn.recv(4096)
-            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                         b"Connection: Upgrade\r\n\r\n")
+            while b"\r\n\r\n" not in self.head:
+                self.head += conn.recv(4096)
+            conn.sendall(self.answer)
             self.result = self.script(conn)
             conn.close()
         except Exception as e:  # reported by join()
@@ -311,3 +315,35 @@ def test_backend_half_close_keeps_the_tunnel_open_for_the_client(portico):
         assert backend.join() == b"the client still talks"
     finally:
         conn.close()
+
+
+def test_connect_on_a_route_that_names_it_becomes_a_tunnel(portico):
+    """CONNECT is refused (405) unless a route lists it; such a route sends it on in
+    authority-form, and the backend's 2xx makes the connection a tunnel."""
+    import socket
+    from conftest import RawConn
+
+    def script(conn):
+        conn.sendall(b"hello through CONNECT")
+        return read_until_eof(conn)
+
+    backend = TunnelBackend(script, answer=b"HTTP/1.1 200 Connection Established\r\n\r\n")
+    routes = ("          - match: { methods: [CONNECT] }\n"
+              "            proxy: { cluster: app }\n")
+    p = portico(proxy_config([backend.address], routes=routes))
+    conn = RawConn(p.port)
+    try:
+        conn.send(b"CONNECT db.internal:5432 HTTP/1.1\r\nHost: db.internal:5432\r\n\r\n")
+        r = conn.read_head()
+        assert r.status == 200
+        assert r.header("Content-Length") is None and r.header("Transfer-Encoding") is None
+        data = conn.buf
+        while len(data) < len(b"hello through CONNECT"):
+            data += conn.sock.recv(4096)
+        assert data == b"hello through CONNECT"
+        conn.send(b"and back")
+        conn.sock.shutdown(socket.SHUT_WR)
+        assert backend.join() == b"and back"
+    finally:
+        conn.close()
+    assert backend.head.startswith(b"CONNECT db.internal:5432 HTTP/1.1\r\n"), backend.head
