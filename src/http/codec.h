@@ -41,6 +41,9 @@ class CodecOutput {
   // a closed socket would reset the connection and could destroy the reply before the peer
   // read it, so the owner may keep reading (and discarding) for a while first.
   virtual void closeAfterErrorReply() { closeAfterFlush(); }
+  // The codec will write nothing more but still reads (a tunnel whose other side half-closed):
+  // flush what was written, then shut down the sending direction only.
+  virtual void shutdownWriteAfterFlush() = 0;
 };
 
 // ---- server side -------------------------------------------------------------------------

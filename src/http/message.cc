@@ -60,6 +60,7 @@ void ResponseHead::clear() {
   reason.clear();
   version = Version{};
   headers.clear();
+  transfer_codings.clear();
 }
 
 std::string_view reasonPhrase(uint16_t status) {

@@ -39,16 +39,28 @@ struct RequestHead {
 };
 
 struct ResponseHead {
-  uint16_t status = 200;
+  uint16_t status = 200;  // 100..999: a backend's 6xx..9xx is passed on, counted as 5xx
   std::string reason;
   Version version;
   HeaderMap headers;
+  // Transfer codings the body still carries as it is handed on ("gzip"), as the backend listed
+  // them, without a final "chunked" (the codec takes that framing off and puts its own on).
+  // Transfer-Encoding is hop-by-hop and removed with the other such fields, so this is what
+  // tells the server codec to announce them to the client.
+  std::string transfer_codings;
 
   void clear();
 };
 
 // Standard reason phrase for a status code ("OK", "Not Found"); "Unknown" if none.
 std::string_view reasonPhrase(uint16_t status);
+
+// The class a status is counted and logged under: 1..5. Backends may send 600..999 (RFC 9110
+// 15 leaves them undefined); like nginx and HAProxy we pass them on, and count them as 5xx.
+inline unsigned statusClass(uint16_t status) {
+  unsigned c = status / 100u;
+  return c > 5 ? 5 : c;
+}
 
 // Responses that never carry a body (RFC 9110 6.4.1): 1xx, 204, 304.
 inline bool statusHasNoBody(uint16_t status) {

@@ -22,14 +22,21 @@ void ClientCodecImpl::startRequest(http::ResponseDecoder* decoder) {
   chunked_ = false;
   keep_alive_ = true;
   upgrade_request_ = false;
+  connect_request_ = false;
+  tunnel_input_done_ = false;
 }
 
 void ClientCodecImpl::encodeHeaders(const http::RequestHead& head, bool end_stream) {
   parser_.setRequestMethod(head.method);
   upgrade_request_ = head.headers.has("Upgrade");
+  connect_request_ = head.method == http::Method::Connect;
   out_.append(head.method_text);
   out_.append(" ", 1);
-  out_.append(head.path.empty() ? std::string_view("/") : std::string_view(head.path));
+  if (connect_request_) {
+    out_.append(head.authority);  // authority-form (RFC 9112 3.2.3): CONNECT has no path
+  } else {
+    out_.append(head.path.empty() ? std::string_view("/") : std::string_view(head.path));
+  }
   if (!head.query.empty()) {
     out_.append("?", 1);
     out_.append(head.query);
@@ -62,7 +69,8 @@ void ClientCodecImpl::encodeData(buffer::Buffer& data, bool end_stream) {
   if (tunnel_) {
     out_.moveFrom(data);
     output_.writeToPeer(out_);
-    if (end_stream) output_.closeAfterFlush();
+    // The client's half-close: the backend may still answer, so only our sending side ends.
+    if (end_stream) output_.shutdownWriteAfterFlush();
     return;
   }
   if (chunked_) {
@@ -135,6 +143,12 @@ bool ClientCodecImpl::dispatch(buffer::Buffer& data) {
           break;
         }
         keep_alive_ = parser_.keepAlive();
+        if (connect_request_ && head_.status / 100 == 2) {
+          // The backend opened the tunnel: from here on, bytes in both directions are its.
+          tunnel_ = true;
+          if (decoder_) decoder_->decodeHeaders(head_, false);
+          break;
+        }
         if (head_.status == 101) {
           tunnel_ = upgrade_request_;
           if (!tunnel_) {
@@ -205,6 +219,9 @@ void ClientCodecImpl::deliverBody(bool end_stream) {
 void ClientCodecImpl::onEndOfInput() {
   keep_alive_ = false;
   if (tunnel_) {
+    // Heard on the backend's FIN and again when the connection closes: one end is enough.
+    if (tunnel_input_done_) return;
+    tunnel_input_done_ = true;
     if (decoder_) decoder_->decodeData(body_, true);
     return;
   }

@@ -61,8 +61,10 @@ class ClientCodecImpl final : public http::RequestEncoder {
   bool chunked_ = false;
   bool keep_alive_ = true;
   bool tunnel_ = false;
+  bool tunnel_input_done_ = false;  // the backend's end of the tunnel was passed on
   bool failed_ = false;
   bool upgrade_request_ = false;
+  bool connect_request_ = false;
 };
 
 }  // namespace portico::http1

@@ -69,6 +69,8 @@ enum Flag : uint16_t {
   kTargetAuthority = 1 << 9,  // absolute-form target: its authority wins over Host
   kExpectContinue = 1 << 10,
   kTeTrailers = 1 << 11,
+  kContentLengthOdd = 1 << 12,  // repeated, a list, or leading zeros: rewritten canonical
+  kOtherCoding = 1 << 13,       // a transfer coding other than chunked
 };
 
 // RFC 9112 2.2 asks servers to ignore at least one empty line before the request line (some
@@ -583,7 +585,7 @@ struct Engine {
     const unsigned char* s = u8(line);
     http::ResponseHead& h = *p.head_;
     bool ok = n >= 12 && std::memcmp(line, "HTTP/1.", 7) == 0 && s[7] >= '0' && s[7] <= '9' &&
-              s[8] == ' ' && s[9] >= '1' && s[9] <= '5' && s[10] >= '0' && s[10] <= '9' &&
+              s[8] == ' ' && s[9] >= '1' && s[9] <= '9' && s[10] >= '0' && s[10] <= '9' &&
               s[11] >= '0' && s[11] <= '9' && (n == 12 || s[12] == ' ');
     if (ok && n > 13 && firstBadValueByte(s + 13, n - 13) != n - 13) ok = false;
     if (!ok) {
@@ -695,6 +697,11 @@ struct Engine {
         if (equalsLower(name, "content-length")) {
           ParseError e = parseContentLength(value, p.flags_ & kContentLength, &p.content_length_);
           if (e != ParseError::None) return e;
+          // Forwarded as received, "010" or a repeated value may be read differently by the
+          // next hop (octal, or a list it refuses); the head carries one canonical field.
+          if ((p.flags_ & kContentLength) || value.find(',') != string_view::npos ||
+              (value.size() > 1 && value[0] == '0'))
+            p.flags_ |= kContentLengthOdd;
           p.flags_ |= kContentLength;
         }
         break;
@@ -721,17 +728,48 @@ struct Engine {
           return false;
         }
         p.flags_ |= kChunkedSeen | kChunkedLast;
-        return true;
+      } else if (!knownCoding(coding)) {
+        e = ParseError::UnknownTransferEncoding;
+        return false;
+      } else {
+        p.flags_ = static_cast<uint16_t>((p.flags_ | kOtherCoding) & ~kChunkedLast);
       }
-      if (equalsLower(coding, "gzip") || equalsLower(coding, "deflate") ||
-          equalsLower(coding, "compress") || equalsLower(coding, "x-gzip")) {
-        p.flags_ &= static_cast<uint16_t>(~kChunkedLast);
-        return true;
+      if constexpr (!kRequest) {
+        // The codings stay applied to the body we pass on; the client must hear about them.
+        std::string& codings = p.head_->transfer_codings;
+        if (!codings.empty()) codings += ", ";
+        codings.append(coding);
       }
-      e = ParseError::UnknownTransferEncoding;
-      return false;
+      return true;
     });
     return e;
+  }
+
+  // A request may only use the codings we decode (chunked); a response may carry any coding
+  // that is syntactically one (token *(OWS ";" OWS parameter)): we pass it on undecoded.
+  static bool knownCoding(string_view coding) {
+    if constexpr (kRequest) {
+      return equalsLower(coding, "gzip") || equalsLower(coding, "deflate") ||
+             equalsLower(coding, "compress") || equalsLower(coding, "x-gzip");
+    } else {
+      // "chunked;x=1" is not chunked to everyone: ambiguous framing, refused.
+      string_view name = trimOws(coding.substr(0, coding.find(';')));
+      return !name.empty() && scanTchars(u8(name.data()), name.size()) == name.size() &&
+             !equalsLower(name, "chunked");
+    }
+  }
+
+  // Several Content-Length fields, a list, or leading zeros become one plain field (rare: the
+  // allocation does not matter).
+  static void canonicalContentLength(P& p) {
+    p.head_->headers.set("Content-Length", std::to_string(p.content_length_));
+  }
+
+  // The codings listed before a final chunked are what the body still carries once we take the
+  // chunked framing off.
+  static void dropFinalChunked(std::string& codings) {
+    size_t comma = codings.rfind(',');
+    codings.resize(comma == std::string::npos ? 0 : comma);
   }
 
   static ParseError finishHead(P& p) {
@@ -746,8 +784,12 @@ struct Engine {
       if ((f & kTransferEncoding) && (f & kContentLength)) {
         return ParseError::ContentLengthAndTransferEncoding;
       }
+      if (f & kContentLengthOdd) canonicalContentLength(p);
       if (f & kTransferEncoding) {
         if (!(f & kChunkedLast)) return ParseError::TransferEncodingNotChunkedLast;
+        // Dropping the hop-by-hop Transfer-Encoding would strip the coding off the body's
+        // description but not off the body; decoding gzip and the like is not a proxy's job.
+        if (f & kOtherCoding) return ParseError::TransferCodingNotSupported;
         p.body_kind_ = BodyKind::Chunked;
         startChunkSize(p);
       } else if (f & kContentLength) {
@@ -771,6 +813,7 @@ struct Engine {
       if ((f & kTransferEncoding) && (f & kContentLength)) {
         return ParseError::ContentLengthAndTransferEncoding;
       }
+      if (f & kContentLengthOdd) canonicalContentLength(p);
       uint16_t status = p.head_->status;
       http::Method method = p.request_method_;
       p.interim_ = false;
@@ -786,11 +829,13 @@ struct Engine {
       bool tunnel = status == 101 || (method == http::Method::Connect && status / 100 == 2);
       bool no_body = tunnel || http::statusHasNoBody(status) || method == http::Method::Head;
       if (no_body) {
+        p.head_->transfer_codings.clear();  // no body carries them
         p.body_kind_ = BodyKind::None;
         p.state_ = kComplete;
       } else if (f & kTransferEncoding) {
         // RFC 9112 6.3: a response whose final coding is not chunked ends at close.
         if (f & kChunkedLast) {
+          dropFinalChunked(p.head_->transfer_codings);
           p.body_kind_ = BodyKind::Chunked;
           startChunkSize(p);
         } else {
@@ -943,6 +988,7 @@ uint16_t statusFor(ParseError e) {
     case ParseError::TooManyHeaders:
       return 431;
     case ParseError::UnknownTransferEncoding:
+    case ParseError::TransferCodingNotSupported:
       return 501;
     case ParseError::BodyTooLarge:
       return 413;
@@ -1001,6 +1047,8 @@ const char* describe(ParseError e) {
       return "chunked is not the final coding once";
     case ParseError::UnknownTransferEncoding:
       return "unknown transfer coding";
+    case ParseError::TransferCodingNotSupported:
+      return "transfer coding other than chunked";
     case ParseError::TransferEncodingOnHttp10:
       return "Transfer-Encoding in HTTP/1.0";
     case ParseError::BadChunkSize:

@@ -64,6 +64,7 @@ enum class ParseError : uint8_t {
   ContentLengthAndTransferEncoding,  // 400: both present (request); response: 502
   TransferEncodingNotChunkedLast,    // 400: chunked is not the final coding (request)
   UnknownTransferEncoding,           // 501: a coding we do not implement
+  TransferCodingNotSupported,        // 501: a request coding other than chunked (gzip, ...)
   TransferEncodingOnHttp10,          // 400: Transfer-Encoding in an HTTP/1.0 message
   BadChunkSize,                      // 400: chunk size line malformed or overflowing
   BadChunkData,                      // 400: chunk data not followed by CRLF

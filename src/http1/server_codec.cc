@@ -8,6 +8,18 @@
 namespace portico::http1 {
 
 namespace {
+bool hasChunkedCoding(std::string_view codings) {
+  while (!codings.empty()) {
+    size_t comma = codings.find(',');
+    std::string_view coding = codings.substr(0, comma);
+    while (!coding.empty() && coding.front() == ' ') coding.remove_prefix(1);
+    if (http::equalsIgnoreCase(coding, "chunked")) return true;
+    if (comma == std::string_view::npos) break;
+    codings.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 ParserLimits limitsFrom(const http::ServerCodecSettings& s) {
   ParserLimits l;
   l.max_request_line = s.max_request_line;
@@ -175,7 +187,14 @@ void ServerCodecImpl::writeLocalError(uint16_t status, std::string_view why) {
 void ServerCodecImpl::onEndOfInput() {
   if (closing_) return;
   if (tunnel_) {
+    // A half-close: the backend hears it, and may go on answering (see encodeData).
+    if (tunnel_input_done_) return;
+    tunnel_input_done_ = true;
     if (decoder_) decoder_->decodeData(body_, true);
+    if (tunnel_output_done_ && !closing_) {
+      closing_ = true;
+      output_.closeAfterFlush();
+    }
     return;
   }
   if (!stream_active_) {
@@ -239,13 +258,19 @@ void ServerCodecImpl::encodeInterim(uint16_t status, const http::HeaderMap& head
 void ServerCodecImpl::encodeHeaders(http::ResponseHead& head, bool end_stream) {
   if (closing_ || response_started_) return;
   response_started_ = true;
-  if (head.status == 101) {
-    if (!upgrade_requested_) {
+  const bool connect_ok = head_.method == http::Method::Connect && head.status / 100 == 2;
+  if (head.status == 101 || connect_ok) {
+    if (head.status == 101 && !upgrade_requested_) {
       // A 101 the client did not ask for would desynchronise the connection.
       writeLocalError(502, "unexpected 101");
       return;
     }
-    appendStatusLine(out_, 101, head.reason);
+    // RFC 9110 9.3.6: a 2xx to CONNECT has no body, so no framing fields either.
+    if (connect_ok) {
+      head.headers.remove("Content-Length");
+      head.headers.remove("Transfer-Encoding");
+    }
+    appendStatusLine(out_, head.status, head.reason);
     appendHeaderFields(out_, head.headers);
     out_.append("\r\n", 2);
     output_.writeToPeer(out_);
@@ -258,7 +283,9 @@ void ServerCodecImpl::encodeHeaders(http::ResponseHead& head, bool end_stream) {
   bool has_length = head.headers.has("Content-Length");
   appendStatusLine(out_, head.status, head.reason);
   appendHeaderFields(out_, head.headers);
-  if (!has_length && !http::statusHasNoBody(head.status)) {
+  if (!head.transfer_codings.empty() && !no_body_) {
+    appendCodedFraming(head.transfer_codings);
+  } else if (!has_length && !http::statusHasNoBody(head.status)) {
     if (end_stream) {
       if (!is_head_) out_.append("Content-Length: 0\r\n");
     } else if (!is_head_) {
@@ -286,17 +313,45 @@ void ServerCodecImpl::encodeHeaders(http::ResponseHead& head, bool end_stream) {
   // Otherwise the head waits in out_ and leaves with the first body bytes: one write.
 }
 
+void ServerCodecImpl::appendCodedFraming(std::string_view codings) {
+  // The body still carries the backend's codings (gzip, ...): RFC 9112 6.1 has the client
+  // undo them, so they are announced, in order, with our chunked framing last. A list that
+  // already holds chunked (not last: "chunked, gzip") cannot take it again; such a body ends
+  // at close (RFC 9112 6.3), and is passed on that way. HTTP/1.0 clients never get here: they
+  // cannot be told about codings (the router answers 502).
+  out_.append("Transfer-Encoding: ");
+  out_.append(codings);
+  if (hasChunkedCoding(codings)) {
+    keep_alive_ = false;
+  } else {
+    out_.append(", chunked");
+    chunked_ = true;
+  }
+  out_.append("\r\n", 2);
+}
+
 void ServerCodecImpl::encodeData(buffer::Buffer& data, bool end_stream) {
   if (closing_) {
     data.clear();
     return;
   }
   if (tunnel_) {
+    if (tunnel_output_done_) {
+      data.clear();
+      return;
+    }
     out_.moveFrom(data);
     output_.writeToPeer(out_);
     if (end_stream) {
-      closing_ = true;
-      output_.closeAfterFlush();
+      // The backend's half-close reaches the client as one, and the client may go on
+      // sending; the tunnel ends when both directions have ended (or on its idle timeout).
+      tunnel_output_done_ = true;
+      if (tunnel_input_done_) {
+        closing_ = true;
+        output_.closeAfterFlush();
+      } else {
+        output_.shutdownWriteAfterFlush();
+      }
     }
     return;
   }

@@ -47,6 +47,7 @@ class ServerCodecImpl final : public http::ServerCodec, public http::ResponseEnc
   void onParseError();
   void finishResponse();
   void writeLocalError(uint16_t status, std::string_view why);
+  void appendCodedFraming(std::string_view codings);
   void resetForNextRequest();
 
   http::CodecOutput& output_;
@@ -72,6 +73,8 @@ class ServerCodecImpl final : public http::ServerCodec, public http::ResponseEnc
   bool accepts_trailers_ = false;
   bool upgrade_requested_ = false;
   bool tunnel_ = false;
+  bool tunnel_input_done_ = false;   // the client half-closed the tunnel
+  bool tunnel_output_done_ = false;  // the backend did; the client was told
   bool draining_ = false;
   bool closing_ = false;
   bool awaiting_reset_ = false;  // response done; reset the parser on the next dispatch

@@ -37,10 +37,18 @@ ConnectionManager::~ConnectionManager() {
 void ConnectionManager::onData(buffer::Buffer& data, bool end_of_stream) {
   if (closed_) return;
   if (end_of_stream) end_of_input_ = true;
-  if (mayDecodeNextRequest()) codec_->dispatch(data);
-  // The end of input reaches the codec only behind the requests that came before it: a
-  // client may pipeline requests and half-close, and every one of them is still answered.
-  if (end_of_input_ && data.empty()) codec_->onEndOfInput();
+  // A finished stream is reaped at the end of this turn, and the access log reads its request
+  // head then: the codec must not start parsing the next request over it. What arrives
+  // meanwhile (a pipelined request, the client's half-close) waits for dispatchPending().
+  if (!reap_task_.scheduled() && mayDecodeNextRequest()) {
+    codec_->dispatch(data);
+    // The end of input reaches the codec only behind the requests that came before it: a
+    // client may pipeline requests and half-close, and every one of them is still answered.
+    if (end_of_input_ && data.empty() && !end_of_input_told_) {
+      end_of_input_told_ = true;
+      codec_->onEndOfInput();
+    }
+  }
   // Pipelined requests wait in the buffer; do not let a client stack up unbounded input. This
   // is not the stream's pause (nothing would lift that for a local reply): dispatchPending()
   // reads again once the backlog is down to the buffer size.
@@ -62,7 +70,10 @@ void ConnectionManager::dispatchPending() {
   if (!mayDecodeNextRequest()) return;  // onBelowWriteBufferLowWatermark() comes back here
   buffer::Buffer& pending = connection_->readBuffer();
   if (!pending.empty()) codec_->dispatch(pending);
-  if (end_of_input_ && pending.empty() && codec_->idle()) codec_->onEndOfInput();
+  if (end_of_input_ && pending.empty() && (codec_->idle() || !end_of_input_told_)) {
+    end_of_input_told_ = true;
+    codec_->onEndOfInput();
+  }
   if (!paused_by_stream_ && connection_->readDisabled() && !connection_->closed() &&
       pending.length() <= listener_.config.limits.buffer)
     connection_->readDisable(false);
@@ -115,6 +126,11 @@ void ConnectionManager::closeAfterFlush() {
 
 void ConnectionManager::closeAfterErrorReply() {
   connection_->close(net::CloseType::Linger);
+}
+
+void ConnectionManager::shutdownWriteAfterFlush() {
+  buffer::Buffer nothing;
+  connection_->write(nothing, true);
 }
 
 http::RequestDecoder& ConnectionManager::newStream(http::ResponseEncoder& encoder) {

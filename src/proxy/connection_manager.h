@@ -60,6 +60,7 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   void writeFileToPeer(int file_fd, uint64_t offset, uint64_t length) override;
   void closeAfterFlush() override;
   void closeAfterErrorReply() override;
+  void shutdownWriteAfterFlush() override;
 
   // http::ServerConnectionCallbacks
   http::RequestDecoder& newStream(http::ResponseEncoder& encoder) override;
@@ -96,6 +97,7 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   bool paused_by_stream_ = false;
   bool closed_ = false;
   bool end_of_input_ = false;
+  bool end_of_input_told_ = false;  // the codec heard about end_of_input_
 };
 
 }  // namespace portico::proxy

@@ -98,6 +98,15 @@ bool inRange(const CidrRange& range, const net::Address& peer) {
   return (a[full] & mask) == (b[full] & mask);
 }
 
+void removeClientForwardingFields(http::HeaderMap& headers) {
+  constexpr std::string_view kPrefix = "X-Forwarded-";
+  headers.removeIf([&](std::string_view name) {
+    if (name.size() == 9) return http::equalsIgnoreCase(name, "Forwarded");
+    return name.size() > kPrefix.size() &&
+           http::equalsIgnoreCase(name.substr(0, kPrefix.size()), kPrefix);
+  });
+}
+
 bool saneRequestId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id) {
@@ -183,6 +192,10 @@ bool isTrustedPeer(const ForwardingConfig& config, const net::Address& peer) {
 void applyRequestForwarding(const ForwardingConfig& config, const net::Address& peer,
                             http::RequestHead& head) {
   bool trusted = !config.trusted_proxies.empty() && isTrustedPeer(config, peer);
+  // What a client says about earlier hops is only worth passing on from a proxy we trust;
+  // from anyone else, every such field (X-Forwarded-Port, -Prefix, ... included) is dropped,
+  // whatever the modes, and ours replace them.
+  if (!trusted) removeClientForwardingFields(head.headers);
   // Formatting the address costs an inet_ntop: only when a header will carry it.
   std::string client;
   if (config.x_forwarded_for != ForwardMode::Off || config.forwarded != ForwardMode::Off)

@@ -198,7 +198,19 @@ void RouterFilter::decodeInterim(http::ResponseHead& head) {
 void RouterFilter::decodeHeaders(http::ResponseHead& head, bool end_stream) {
   StreamInfo& info = callbacks_->info();
   info.upstream_headers_ms = worker_.loop().now();
-  tunnel_ = head.status == 101;
+  if (!head.transfer_codings.empty() && request_->version.minor == 0) {
+    // The body keeps the backend's transfer codings, which an HTTP/1.0 client cannot be told
+    // about (RFC 9112 6.1): it would take gzip bytes for the body.
+    PLOG_WARN("upstream {}: transfer coding \"{}\" cannot reach an HTTP/1.0 client (request {})",
+              pool_->endpoint().address_text, head.transfer_codings, info.request_id);
+    upstream::UpstreamConnection* c = upstream_;
+    upstream_ = nullptr;
+    pool_->release(c);  // mid-response: closed
+    fail(502, "response transfer coding for an HTTP/1.0 client");
+    return;
+  }
+  tunnel_ =
+      head.status == 101 || (request_->method == http::Method::Connect && head.status / 100 == 2);
   phase_ = end_stream ? Phase::Done : Phase::ReceivingBody;
   armTimerForPhase();
   applyUpstreamResponseForwarding(listener_.forwarding, head, tunnel_);
@@ -209,6 +221,12 @@ void RouterFilter::decodeData(buffer::Buffer& data, bool end_stream) {
   if (end_stream && !tunnel_) phase_ = Phase::Done;
   armTimerForPhase();
   callbacks_->encodeData(data, end_stream);
+  if (tunnel_ && end_stream && upstream_ != nullptr && upstream_->connection().closed()) {
+    // Not a half-close: the backend's leg is gone both ways (reset, error), so nothing the
+    // client still sends could arrive. End the client's leg too.
+    phase_ = Phase::Done;
+    callbacks_->resetStream("upstream closed the tunnel");
+  }
 }
 
 void RouterFilter::decodeTrailers(http::HeaderMap& trailers) {

@@ -3,6 +3,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "core/log.h"
 #include "proxy/connection_manager.h"
 #include "proxy/forwarding.h"
@@ -13,6 +15,23 @@
 namespace portico::proxy {
 
 namespace {
+bool namesMethod(const RouteMatch& match, std::string_view method) {
+  return std::find(match.methods.begin(), match.methods.end(), method) != match.methods.end();
+}
+
+// The Allow field of a 405: the methods of the route the request would have taken, or the
+// usual ones.
+std::string allowedMethods(const RouteEntry* route) {
+  if (route == nullptr || route->config->match.methods.empty())
+    return "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH";
+  std::string allow;
+  for (const std::string& m : route->config->match.methods) {
+    if (!allow.empty()) allow += ", ";
+    allow += m;
+  }
+  return allow;
+}
+
 int64_t wallClockUs() {
   struct timeval tv;
   gettimeofday(&tv, nullptr);
@@ -86,6 +105,17 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
   applyRequestForwarding(fwd, manager_.connection().peerAddress(), head);
 
   route_ = manager_.listener().routes->match(head);
+  if ((head.method == http::Method::Connect || head.method == http::Method::Trace) &&
+      (route_ == nullptr || !namesMethod(route_->config->match, head.method_text))) {
+    // TRACE echoes the request, cookies included, back to scripts (cross-site tracing);
+    // CONNECT opens a tunnel to anywhere. Only a route that names them lets them through.
+    PLOG_INFO("{}: {} {} from {} refused: no route names the method", listener.name,
+              head.method_text, head.target, manager_.connection().peerAddress().toString());
+    info_.failure = "method not allowed";
+    localReply(405, {}, "text/plain", allowedMethods(route_));
+    route_ = nullptr;
+    return;
+  }
   if (route_ == nullptr) {
     PLOG_DEBUG("{}: no route for {} {} (host {})", listener.name, head.method_text, head.path,
                head.authority);
@@ -366,6 +396,11 @@ void ActiveStream::continueResponse() {
 
 void ActiveStream::sendLocalReply(uint16_t status, std::string_view body,
                                   std::string_view content_type) {
+  localReply(status, body, content_type, {});
+}
+
+void ActiveStream::localReply(uint16_t status, std::string_view body, std::string_view content_type,
+                              std::string_view allow) {
   if (complete_ || encoder_ == nullptr) return;
   stopped_ = true;
   info_.local_reply = true;
@@ -391,6 +426,7 @@ void ActiveStream::sendLocalReply(uint16_t status, std::string_view body,
   local_reply_head_.status = status;
   local_reply_head_.headers.add("Content-Type", content_type);
   local_reply_head_.headers.add("Content-Length", std::to_string(body.size()));
+  if (!allow.empty()) local_reply_head_.headers.add("Allow", allow);
   // Local replies skip the route's response filters: they describe the proxy, not the backend.
   applyFinalResponseHeaders(manager_.listener().config.forwarding, info_.request_id,
                             local_reply_head_);
@@ -443,7 +479,7 @@ void ActiveStream::reap() {
   info_.end_ms = loop().now();
   destroyFilters();
   WorkerServices& worker = manager_.worker();
-  if (info_.status != 0) ++worker.counters().responses_by_class[info_.status / 100 % 6];
+  if (info_.status != 0) ++worker.counters().responses_by_class[http::statusClass(info_.status)];
   worker.logAccess(request_, info_, manager_.connection().peerAddress());
   pending_request_body_.clear();
   pending_response_body_.clear();

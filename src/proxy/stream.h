@@ -76,6 +76,9 @@ class ActiveStream final : public http::RequestDecoder, public StreamFilterCallb
   void runResponseHeaders();
   void runResponseBody();
   void finishResponseHeaders(http::ResponseHead& head, bool end_stream);
+  // sendLocalReply, with an Allow field when `allow` is not empty (405).
+  void localReply(uint16_t status, std::string_view body, std::string_view content_type,
+                  std::string_view allow);
   void destroyFilters();
   void notifyFiltersDestroyed();
 

@@ -147,8 +147,14 @@ void ConnPool::release(UpstreamConnection* c) {
                   c->connection_->bufferedWriteBytes() == 0 &&
                   idle_.size() < cluster_.keepalive_max_idle;
   if (!reusable) {
-    if (c->state_ != UpstreamConnection::State::Closed)
-      c->connection_->close(net::CloseType::NoFlush);
+    if (c->codec_.tunneling()) {
+      // A tunnel's last bytes (and its half-close) may still wait in the write buffer: the
+      // client's side ended in the same turn. Let them leave, within the idle timeout.
+      c->timer_.armAfterMs(cluster_.idle_timeout_ms);
+      c->connection_->close(net::CloseType::FlushWrite);
+      return;
+    }
+    c->connection_->close(net::CloseType::NoFlush);
     return;
   }
   c->connection_->readDisable(false);
@@ -166,9 +172,8 @@ void ConnPool::onTimeout(UpstreamConnection* c) {
     if (cb) cb->onPoolFailure(PoolFailure::ConnectTimeout, "connect timed out");
     return;
   }
-  if (c->state_ == UpstreamConnection::State::Idle) {
-    c->connection_->close(net::CloseType::NoFlush);
-  }
+  // Idle, or a finished tunnel that could not flush in time.
+  c->connection_->close(net::CloseType::NoFlush);
 }
 
 void ConnPool::removeFromIdle(UpstreamConnection* c) {

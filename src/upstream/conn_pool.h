@@ -75,6 +75,10 @@ class UpstreamConnection final : public net::ConnectionCallbacks, public http::C
     connection_->writeFile(file_fd, offset, length);
   }
   void closeAfterFlush() override { connection_->close(net::CloseType::FlushWrite); }
+  void shutdownWriteAfterFlush() override {
+    buffer::Buffer nothing;
+    connection_->write(nothing, true);
+  }
 
  private:
   friend class ConnPool;

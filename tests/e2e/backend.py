@@ -25,7 +25,8 @@ body), so tests can assert what did or did not reach the backend. Behaviour by p
   /early                -> 103 Early Hints (Link header), then 200 "after hints"
   /quietclose           -> 200 "bye" with a Content-Length, then closes the connection
                            without having said "Connection: close" (as idle-timeout backends do)
-  /raw/NAME             -> writes RAW_RESPONSES[NAME] verbatim (broken responses), then closes
+  /raw/NAME             -> writes RAW_RESPONSES[NAME] verbatim (broken or unusual responses),
+                           then closes
   /garbagereused        -> 200 "fresh" on the first request of a connection, bytes that are not
                            HTTP on any later one (a backend that breaks on reused connections)
   /closable             -> 200 "closable"; the connection stays open until /closeidle
@@ -41,6 +42,7 @@ request came on: distinct ports = distinct upstream connections), "body_len" and
 "body_sha256"; bodies over 64 KiB are not stored, only their length and digest.
 """
 import argparse
+import gzip
 import hashlib
 import json
 import random
@@ -75,12 +77,26 @@ RAW_RESPONSES = {
                       b"Connection: upgrade\r\n\r\n",
     "huge-head": b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 1000)
                                                    for i in range(200)) + b"\r\n",
-    "te-unknown": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: foo\r\n\r\nabc",
     # The head is fine; the body breaks after it (the client sees a truncated response).
     "short-body": b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
     "bad-chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n",
     "chunked-no-end": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
 }
+
+# Unusual but valid responses, passed on in a form the client reads the same way.
+GZIPPED = gzip.compress(b"hello through a transfer coding", mtime=0)
+RAW_RESPONSES.update({
+    "cl-leading-zeros": b"HTTP/1.1 200 OK\r\nContent-Length: 005\r\n\r\nhello",
+    "cl-repeated": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+    "cl-list": b"HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello",
+    "status-600": b"HTTP/1.1 600 Custom\r\nContent-Length: 4\r\n\r\nsix!",
+    "status-999": b"HTTP/1.1 999 \r\nContent-Length: 4\r\n\r\nnine",
+    # Transfer codings the proxy does not decode: the body still carries them.
+    "te-gzip-chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" +
+                       b"%x\r\n" % len(GZIPPED) + GZIPPED + b"\r\n0\r\n\r\n",
+    "te-gzip-close": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n" + GZIPPED,
+    "te-unknown": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: foo\r\n\r\nabc",
+})
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -294,6 +310,7 @@ class Handler(BaseHTTPRequestHandler):
         return self._send(200, ("ok %s %s" % (ARGS.name, self.path)).encode())
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = handle_any
+    do_TRACE = handle_any
 
 
 class Server(ThreadingHTTPServer):

@@ -173,3 +173,34 @@ def test_error_log_to_a_file_with_level(portico, backends, tmpdir_path):
     assert "upstream %s" % dead in text
     assert "rejected request" not in text
     assert "started" not in text  # an info line
+
+
+def test_request_of_a_half_closed_client_is_logged_with_method_and_path(portico, backends):
+    """`printf 'GET /x ...' | nc -N`: the client's FIN comes right behind its request, often
+    before the response is logged; the line still names the request."""
+    import socket
+    (b1,) = backends(1)
+    routes = ("          - match: { path: /local }\n"
+              "            direct_response: { status: 200, body: \"here\\n\" }\n"
+              "          - match: { prefix: / }\n"
+              "            proxy: { cluster: app }\n")
+    p = portico(proxy_config([b1], routes=routes))
+    paths = ["/local", "/proxied"] * 3
+    for path in paths:
+        s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+        try:
+            s.sendall(b"GET %s HTTP/1.1\r\nHost: a\r\n\r\n" % path.encode())
+            s.shutdown(socket.SHUT_WR)
+            answer = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+        finally:
+            s.close()
+        assert answer.startswith(b"HTTP/1.1 200 "), answer
+    lines = wait_until(lambda: p.access_lines() if len(p.access_lines()) >= len(paths) else None)
+    assert lines, p.access_lines()
+    requests = sorted(COMBINED_RE.match(l)["request"] for l in lines)
+    assert requests == sorted("GET %s HTTP/1.1" % path for path in paths), lines

@@ -354,3 +354,70 @@ def test_http10_request_without_host_gets_one_upstream(portico, backends):
     assert r.status == 200
     hosts = [v for k, v in json.loads(r.body)["headers"] if k.lower() == "host"]
     assert len(hosts) == 1 and hosts[0]
+
+
+CLIENT_FORWARDING_FIELDS = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https",
+                            "X-Forwarded-Port": "443", "X-Forwarded-Prefix": "/admin",
+                            "Forwarded": "for=203.0.113.7;proto=https"}
+
+
+def test_forwarding_fields_from_an_untrusted_client_are_replaced(portico, backends):
+    """Whatever the modes (here: Forwarded and X-Forwarded-Proto off), what a client that is not
+    a trusted proxy claims about earlier hops never reaches the backend."""
+    (b1,) = backends(1)
+    p = portico(proxy_config([b1], extra_listener=forwarding(
+        x_forwarded_proto="off", trusted_proxies="['10.0.0.0/8']")))
+    got, _ = echo(p, CLIENT_FORWARDING_FIELDS)
+    assert got["x-forwarded-for"] == ["127.0.0.1"]
+    for name in ("x-forwarded-proto", "x-forwarded-port", "x-forwarded-prefix", "forwarded"):
+        assert name not in got, got
+
+
+def test_forwarding_fields_from_a_trusted_proxy_are_kept(portico, backends):
+    (b1,) = backends(1)
+    p = portico(proxy_config([b1], extra_listener=forwarding(
+        x_forwarded_proto="off", trusted_proxies="[127.0.0.1]")))
+    got, _ = echo(p, CLIENT_FORWARDING_FIELDS)
+    assert got["x-forwarded-for"] == ["203.0.113.7, 127.0.0.1"]
+    assert got["x-forwarded-proto"] == ["https"]
+    assert got["x-forwarded-port"] == ["443"]
+    assert got["x-forwarded-prefix"] == ["/admin"]
+    assert got["forwarded"] == ["for=203.0.113.7;proto=https"]
+
+
+TRACE_ROUTES = """          - match: { prefix: /debug, methods: [GET, TRACE] }
+            proxy: { cluster: app }
+          - match: { prefix: / }
+            proxy: { cluster: app }
+"""
+
+
+@pytest.mark.parametrize("request_line", [b"TRACE /echo HTTP/1.1",
+                                          b"CONNECT example.com:443 HTTP/1.1"])
+def test_trace_and_connect_get_405_unless_a_route_names_them(portico, backends, request_line):
+    (b1,) = backends(1)
+    p = portico(proxy_config([b1], routes=TRACE_ROUTES))
+    conn = RawConn(p.port)
+    try:
+        conn.send(request_line + b"\r\nHost: example.com\r\nCookie: session=secret\r\n\r\n")
+        r = conn.read_response()
+    finally:
+        conn.close()
+    assert r.status == 405
+    assert r.header("Allow") == "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"
+    assert b"secret" not in r.body
+    assert b1.requests() == []
+    assert "no route names the method" in p.wait_for_log("no route names the method")
+
+
+def test_trace_reaches_the_backend_on_a_route_that_names_it(portico, backends):
+    (b1,) = backends(1)
+    p = portico(proxy_config([b1], routes=TRACE_ROUTES))
+    conn = RawConn(p.port)
+    try:
+        conn.send(request_bytes("TRACE", "/debug/x"))
+        r = conn.read_response()
+    finally:
+        conn.close()
+    assert r.status == 200
+    assert [q["method"] for q in b1.requests()] == ["TRACE"]

@@ -209,3 +209,141 @@ def test_bytes_sent_right_behind_the_handshake_reach_the_tunnel(portico, ws_serv
         assert conn.closed_by_peer(timeout=10)
     finally:
         conn.close()
+
+
+SWITCHING = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+
+
+class TunnelBackend:
+    """A raw backend that opens the tunnel (`answer`: a 101 to the upgrade by default) and then
+    runs `script(sock)`, so a test controls exactly when each side of the tunnel ends. `head`
+    is the request head it received."""
+
+    def __init__(self, script, answer=SWITCHING):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.script = script
+        self.answer = answer
+        self.head = b""
+        self.result = None
+        self.error = None
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        try:
+            conn, _ = self.sock.accept()
+            conn.settimeout(10)
+            while b"\r\n\r\n" not in self.head:
+                self.head += conn.recv(4096)
+            conn.sendall(self.answer)
+            self.result = self.script(conn)
+            conn.close()
+        except Exception as e:  # reported by join()
+            self.error = e
+
+    def join(self):
+        self.thread.join(timeout=20)
+        self.sock.close()
+        assert not self.thread.is_alive(), "backend script did not finish"
+        assert self.error is None, self.error
+        return self.result
+
+
+def upgraded_client(p):
+    """A raw client connection to `p` whose upgrade was answered with 101."""
+    from conftest import RawConn
+    conn = RawConn(p.port)
+    conn.send(HANDSHAKE)
+    assert conn.read_head().status == 101
+    return conn
+
+
+def read_until_eof(sock):
+    data = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def test_client_half_close_keeps_the_tunnel_open_for_the_answer(portico):
+    """The client sends its last message and FIN; the backend sees the FIN, and what it sends
+    afterwards still reaches the client."""
+    import socket
+
+    def script(conn):
+        got = read_until_eof(conn)  # the client's message, then its half-close
+        conn.sendall(b"answer after your FIN")
+        return got
+
+    backend = TunnelBackend(script)
+    conn = upgraded_client(portico(proxy_config([backend.address])))
+    try:
+        conn.send(b"last message")
+        conn.sock.shutdown(socket.SHUT_WR)
+        assert conn.buf + read_until_eof(conn.sock) == b"answer after your FIN"
+    finally:
+        conn.close()
+    assert backend.join() == b"last message"
+
+
+def test_backend_half_close_keeps_the_tunnel_open_for_the_client(portico):
+    """The reverse: the backend sends and FINs; the client reads it all and the end, and what it
+    sends afterwards still reaches the backend."""
+    import socket
+
+    def script(conn):
+        conn.sendall(b"bye from the backend")
+        conn.shutdown(socket.SHUT_WR)
+        return read_until_eof(conn)
+
+    backend = TunnelBackend(script)
+    conn = upgraded_client(portico(proxy_config([backend.address])))
+    try:
+        assert conn.buf + read_until_eof(conn.sock) == b"bye from the backend"
+        # Corked, the last bytes and the FIN leave in one segment: the proxy sees the client's
+        # end in the same turn as the bytes it still owes the backend.
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        conn.send(b"the client still talks")
+        conn.sock.shutdown(socket.SHUT_WR)
+        assert backend.join() == b"the client still talks"
+    finally:
+        conn.close()
+
+
+def test_connect_on_a_route_that_names_it_becomes_a_tunnel(portico):
+    """CONNECT is refused (405) unless a route lists it; such a route sends it on in
+    authority-form, and the backend's 2xx makes the connection a tunnel."""
+    import socket
+    from conftest import RawConn
+
+    def script(conn):
+        conn.sendall(b"hello through CONNECT")
+        return read_until_eof(conn)
+
+    backend = TunnelBackend(script, answer=b"HTTP/1.1 200 Connection Established\r\n\r\n")
+    routes = ("          - match: { methods: [CONNECT] }\n"
+              "            proxy: { cluster: app }\n")
+    p = portico(proxy_config([backend.address], routes=routes))
+    conn = RawConn(p.port)
+    try:
+        conn.send(b"CONNECT db.internal:5432 HTTP/1.1\r\nHost: db.internal:5432\r\n\r\n")
+        r = conn.read_head()
+        assert r.status == 200
+        assert r.header("Content-Length") is None and r.header("Transfer-Encoding") is None
+        data = conn.buf
+        while len(data) < len(b"hello through CONNECT"):
+            data += conn.sock.recv(4096)
+        assert data == b"hello through CONNECT"
+        conn.send(b"and back")
+        conn.sock.shutdown(socket.SHUT_WR)
+        assert backend.join() == b"and back"
+    finally:
+        conn.close()
+    assert backend.head.startswith(b"CONNECT db.internal:5432 HTTP/1.1\r\n"), backend.head

@@ -237,7 +237,7 @@ std::vector<Valid> validRequests() {
        "Content-Length: 11\r\n\r\nhello world",
        1},
       {"chunked_extensions_trailers",
-       "PUT /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\nTE: trailers\r\n\r\n"
+       "PUT /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTE: trailers\r\n\r\n"
        "5;name=value\r\nhello\r\n6 ; a=\"b c\";d\r\n world\r\n0;last\r\n"
        "X-Checksum: abc\r\nX-Other:  1 \r\n\r\n",
        1},
@@ -299,7 +299,7 @@ TEST(RequestParserCorpus, TranscriptsSayWhatTheMessagesMean) {
   EXPECT_EQ(o.text,
             "HEAD PUT target=/up path=/up query= authority=h scheme= version=1.1 method=3 "
             "body=chunked cl=0 keepalive=1 continue=0 upgrade=0 trailers=1\n"
-            "  Host: [h]\n  Transfer-Encoding: [gzip, chunked]\n  TE: [trailers]\n"
+            "  Host: [h]\n  Transfer-Encoding: [chunked]\n  TE: [trailers]\n"
             "BODY hello world\n"
             "TRAILERS\n  X-Checksum: [abc]\n  X-Other: [1]\n"
             "COMPLETE\n");
@@ -598,6 +598,13 @@ std::vector<Bad> badRequests() {
            "Host: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
            "chunked\r\n"),
        E::TransferEncodingNotChunkedLast, 400},
+      {"te_gzip_then_chunked",
+       req("POST / HTTP/1.1", "Host: h\r\nTransfer-Encoding: gzip, chunked\r\n"),
+       E::TransferCodingNotSupported, 501},
+      {"te_gzip_then_chunked_two_fields",
+       req("POST / HTTP/1.1",
+           "Host: h\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"),
+       E::TransferCodingNotSupported, 501},
       {"te_gzip_only", req("POST / HTTP/1.1", "Host: h\r\nTransfer-Encoding: gzip\r\n"),
        E::TransferEncodingNotChunkedLast, 400},
       {"te_empty", req("POST / HTTP/1.1", "Host: h\r\nTransfer-Encoding: \r\n"),
@@ -1019,7 +1026,7 @@ TEST(ResponseParser, Malformed) {
       {"HTTP/1.1 20 OK\r\n\r\n", E::BadStatusLine},
       {"HTTP/1.1 2000 OK\r\n\r\n", E::BadStatusLine},
       {"HTTP/1.1 099 Low\r\n\r\n", E::BadStatusLine},
-      {"HTTP/1.1 600 High\r\n\r\n", E::BadStatusLine},
+      {"HTTP/1.1 0600 High\r\n\r\n", E::BadStatusLine},
       {"HTTP/2.0 200 OK\r\n\r\n", E::BadStatusLine},
       {"http/1.1 200 OK\r\n\r\n", E::BadStatusLine},
       {"HTTP/1.1  200 OK\r\n\r\n", E::BadStatusLine},
@@ -1029,7 +1036,9 @@ TEST(ResponseParser, Malformed) {
       {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
        E::ContentLengthAndTransferEncoding},
       {"HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n", E::ConflictingContentLength},
-      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: br\r\n\r\n", E::UnknownTransferEncoding},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: b r\r\n\r\n", E::UnknownTransferEncoding},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked;x=1\r\n\r\n",
+       E::UnknownTransferEncoding},
       {"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", E::TransferEncodingOnHttp10},
       {"HTTP/1.1 200 OK\r\nX: a\r\n  b\r\n\r\n", E::ObsFold},
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd", E::BadChunkData},
@@ -1041,6 +1050,77 @@ TEST(ResponseParser, Malformed) {
     Outcome bytes = feedResponse(row.input, everyByte(row.input.size()));
     EXPECT_EQ(bytes.text, whole.text) << row.input;
   }
+}
+
+// Parses one response whole, up to its Head.
+struct ParsedResponse {
+  http::ResponseHead head;
+  ResponseParser parser{&head, ParserLimits{}};
+  ParseResult result;
+  explicit ParsedResponse(const std::string& in) { result = parser.feed(in.data(), in.size()); }
+  std::vector<std::string> all(std::string_view name) const {
+    std::vector<std::string> out;
+    head.headers.forEach([&](std::string_view n, std::string_view v) {
+      if (http::equalsIgnoreCase(n, name)) out.emplace_back(v);
+    });
+    return out;
+  }
+};
+
+TEST(ResponseParser, StatusesUpTo999AreResponses) {
+  for (const char* line : {"HTTP/1.1 600 Custom", "HTTP/1.1 799 X", "HTTP/1.1 999"}) {
+    ParsedResponse p(std::string(line) + "\r\nContent-Length: 2\r\n\r\nok");
+    ASSERT_EQ(p.result.event, ParseEvent::Head) << line;
+    EXPECT_EQ(p.head.status, std::stoi(std::string(line).substr(9, 3)));
+    EXPECT_EQ(p.parser.bodyKind(), BodyKind::ContentLength);
+    EXPECT_EQ(http::statusClass(p.head.status), 5u);
+  }
+  EXPECT_EQ(http::statusClass(404), 4u);
+  EXPECT_EQ(http::statusClass(101), 1u);
+}
+
+TEST(ContentLength, OneCanonicalFieldWhateverWasReceived) {
+  for (const char* fields :
+       {"Content-Length: 005\r\n", "Content-Length: 5\r\nContent-Length: 5\r\n",
+        "Content-Length: 5 , 005\r\n", "Content-Length: 5\r\n"}) {
+    ParsedResponse r(std::string("HTTP/1.1 200 OK\r\n") + fields + "\r\nhello");
+    ASSERT_EQ(r.result.event, ParseEvent::Head) << fields;
+    EXPECT_EQ(r.all("Content-Length"), std::vector<std::string>{"5"}) << fields;
+    Parsed q(std::string("POST / HTTP/1.1\r\nHost: h\r\n") + fields + "\r\nhello");
+    ASSERT_EQ(q.result.event, ParseEvent::Head) << fields;
+    std::vector<std::string> got;
+    q.head.headers.forEach([&](std::string_view n, std::string_view v) {
+      if (http::equalsIgnoreCase(n, "Content-Length")) got.emplace_back(v);
+    });
+    EXPECT_EQ(got, std::vector<std::string>{"5"}) << fields;
+  }
+  ParsedResponse zero("HTTP/1.1 200 OK\r\nContent-Length: 000\r\n\r\n");
+  EXPECT_EQ(zero.all("Content-Length"), std::vector<std::string>{"0"});
+}
+
+TEST(ResponseParser, TransferCodingsThatStayOnTheBody) {
+  struct Row {
+    std::string te;
+    BodyKind kind;
+    std::string codings;
+  };
+  for (const Row& row : std::vector<Row>{
+           {"chunked", BodyKind::Chunked, ""},
+           {"gzip, chunked", BodyKind::Chunked, "gzip"},
+           {"gzip\r\nTransfer-Encoding: Chunked", BodyKind::Chunked, "gzip"},
+           {"x-custom;level=1 ,  chunked", BodyKind::Chunked, "x-custom;level=1"},
+           {"gzip", BodyKind::UntilClose, "gzip"},
+           {"chunked, gzip", BodyKind::UntilClose, "chunked, gzip"},
+           {"br", BodyKind::UntilClose, "br"},
+       }) {
+    ParsedResponse r("HTTP/1.1 200 OK\r\nTransfer-Encoding: " + row.te + "\r\n\r\n");
+    ASSERT_EQ(r.result.event, ParseEvent::Head) << row.te;
+    EXPECT_EQ(r.parser.bodyKind(), row.kind) << row.te;
+    EXPECT_EQ(r.head.transfer_codings, row.codings) << row.te;
+  }
+  ParsedResponse r("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+  r.parser.reset();
+  EXPECT_EQ(r.head.transfer_codings, "");
 }
 
 TEST(ResponseParser, InterimThenFinalReusesHead) {

@@ -90,6 +90,38 @@ TEST(ForwardingTest, XForwardedForAppendsOnlyForTrustedPeers) {
   EXPECT_EQ(*spoofed.headers.get("X-Forwarded-For"), "192.0.2.7");
 }
 
+TEST(ForwardingTest, UntrustedPeersLoseEveryForwardingFieldTheySent) {
+  ForwardingConfig cfg;
+  cfg.x_forwarded_proto = ForwardMode::Off;  // off adds nothing, and passes on nothing forged
+  CidrRange r;
+  ASSERT_TRUE(net::parseIp("10.0.0.0", &r.base));
+  r.prefix_len = 8;
+  cfg.trusted_proxies.push_back(r);
+  auto sent = [] {
+    http::RequestHead h;
+    h.scheme = "http";
+    h.authority = "example.com";
+    h.headers.add("x-forwarded-proto", "https");
+    h.headers.add("X-Forwarded-Port", "443");
+    h.headers.add("Forwarded", "for=1.2.3.4");
+    h.headers.add("X-Forwarded", "kept: not a forwarding field");
+    return h;
+  };
+  http::RequestHead client = sent();
+  applyRequestForwarding(cfg, peer("192.0.2.7"), client);
+  EXPECT_FALSE(client.headers.has("X-Forwarded-Proto"));
+  EXPECT_FALSE(client.headers.has("X-Forwarded-Port"));
+  EXPECT_FALSE(client.headers.has("Forwarded"));
+  EXPECT_TRUE(client.headers.has("X-Forwarded"));
+  EXPECT_EQ(*client.headers.get("X-Forwarded-For"), "192.0.2.7");
+
+  http::RequestHead proxy = sent();
+  applyRequestForwarding(cfg, peer("10.1.2.3"), proxy);
+  EXPECT_EQ(*proxy.headers.get("X-Forwarded-Proto"), "https");
+  EXPECT_EQ(*proxy.headers.get("X-Forwarded-Port"), "443");
+  EXPECT_EQ(*proxy.headers.get("Forwarded"), "for=1.2.3.4");
+}
+
 TEST(ForwardingTest, NoEmptyForwardedHostWhenTheRequestNamedNoHost) {
   ForwardingConfig cfg;  // X-Forwarded-Host: replace
   http::RequestHead h;   // HTTP/1.0 without Host: no authority
