@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "http/path_normalize.h"
 #include "proxy/connection_manager.h"
 #include "proxy/forwarding.h"
 #include "proxy/local_actions.h"
@@ -85,6 +86,15 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
   if (fwd.request_id) ensureRequestId(head, info_.request_id);
   applyRequestForwarding(fwd, manager_.connection().peerAddress(), head);
 
+  // Routing, the path sent upstream, redirects and static files all read this one path.
+  if (http::PathError e = http::normalizePath(head.path, listener.paths);
+      e != http::PathError::None) {
+    PLOG_INFO("{}: rejected path {}: {} (request {})", listener.name, head.target,
+              http::describe(e), info_.request_id);
+    info_.failure = http::describe(e);
+    sendLocalReply(400, {}, "text/plain");
+    return;
+  }
   route_ = manager_.listener().routes->match(head);
   if (route_ == nullptr) {
     PLOG_DEBUG("{}: no route for {} {} (host {})", listener.name, head.method_text, head.path,
