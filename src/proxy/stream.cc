@@ -127,7 +127,7 @@ void ActiveStream::buildFilterChain() {
       terminal = arenaNew<RedirectFilter>(arena(), rc.redirect, rc.match);
       break;
     case RouteConfig::ActionKind::Static:
-      terminal = makeStaticFilesFilter(arena(), rc.static_files, rc.match);
+      terminal = makeStaticFilesFilter(arena(), rc.static_files, rc.match, *route_->static_root);
       break;
   }
   terminal->setCallbacks(this);
