@@ -103,6 +103,21 @@ void loadSocket(Reader& reader, const Field& field, proxy::ListenerSocket* socke
   }
 }
 
+void loadPaths(Reader& reader, const Field& field, http::PathOptions* paths) {
+  MapReader map(reader, field, {"merge_slashes", "escaped_slashes"});
+  if (!map.valid()) return;
+  if (const Field* f = map.find("merge_slashes")) {
+    assignIf(&paths->merge_slashes, readBool(reader, *f));
+  }
+  if (const Field* f = map.find("escaped_slashes")) {
+    assignIf(&paths->escaped_slashes,
+             readEnum<http::EscapedSlashes>(reader, *f,
+                                            {{"reject", http::EscapedSlashes::Reject},
+                                             {"keep", http::EscapedSlashes::Keep},
+                                             {"unescape", http::EscapedSlashes::Unescape}}));
+  }
+}
+
 void loadForwarding(Reader& reader, const Field& field, proxy::ForwardingConfig* fwd) {
   MapReader map(reader, field,
                 {"x_forwarded_for", "x_forwarded_proto", "x_forwarded_host", "forwarded",
@@ -242,8 +257,8 @@ ListenerConfig loadListener(Reader& reader, const Field& field, UniqueValues* na
                             AddressRegistry* addresses, RouteContext* routes) {
   ListenerConfig listener;
   MapReader map(reader, field,
-                {"name", "address", "socket", "limits", "timeouts", "forwarding", "error_pages",
-                 "virtual_hosts"});
+                {"name", "address", "socket", "limits", "timeouts", "forwarding", "paths",
+                 "error_pages", "virtual_hosts"});
   if (!map.valid()) return listener;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -264,6 +279,7 @@ ListenerConfig loadListener(Reader& reader, const Field& field, UniqueValues* na
   if (const Field* f = map.find("timeouts")) loadTimeouts(reader, *f, &listener.timeouts);
   if (const Field* f = map.find("socket")) loadSocket(reader, *f, &listener.socket);
   if (const Field* f = map.find("forwarding")) loadForwarding(reader, *f, &listener.forwarding);
+  if (const Field* f = map.find("paths")) loadPaths(reader, *f, &listener.paths);
   if (const Field* f = map.find("error_pages")) loadErrorPages(reader, *f, &listener.error_pages);
   if (const Field* f = map.require("virtual_hosts")) {
     UniqueValues vhost_names("virtual host name");

@@ -7,6 +7,7 @@
 
 #include "config/sections.h"
 #include "config/text_checks.h"
+#include "http/path_normalize.h"
 
 namespace portico::config::internal {
 namespace {
@@ -102,6 +103,28 @@ void loadMethods(Reader& reader, const Field& field, std::vector<std::string>* o
   }
 }
 
+// Requests are matched on their normalized path (http/path_normalize.h): a match path that
+// normalization changes could never match, so it is an error rather than a dead route.
+std::optional<std::string> readMatchPath(Reader& reader, const Field& field) {
+  std::optional<std::string> path = readPath(reader, field);
+  if (!path) return path;
+  std::string normalized = *path;
+  http::PathOptions lenient;  // the listener's options are not known here
+  lenient.merge_slashes = false;
+  lenient.escaped_slashes = http::EscapedSlashes::Keep;
+  if (http::PathError e = http::normalizePath(normalized, lenient); e != http::PathError::None) {
+    reader.error(field.mark, field.path, std::string(http::describe(e)) + " in " + quote(*path));
+    return std::nullopt;
+  }
+  if (normalized != *path) {
+    reader.error(field.mark, field.path,
+                 "requests are matched on normalized paths, so " + quote(*path) +
+                     " never matches; write " + quote(normalized));
+    return std::nullopt;
+  }
+  return path;
+}
+
 void loadMatch(Reader& reader, const Field& field, proxy::RouteMatch* match, RouteContext* ctx) {
   MapReader map(reader, field, {"path", "prefix", "regex", "methods", "headers", "query"});
   if (!map.valid()) return;
@@ -111,10 +134,10 @@ void loadMatch(Reader& reader, const Field& field, proxy::RouteMatch* match, Rou
   // (rewrite_prefix needs a prefix match) do not pile a second error on the first.
   if (kind == "path") {
     match->kind = PathMatchKind::Exact;
-    assignIf(&match->path, readPath(reader, *map.find("path")));
+    assignIf(&match->path, readMatchPath(reader, *map.find("path")));
   } else if (kind == "prefix") {
     match->kind = PathMatchKind::Prefix;
-    assignIf(&match->path, readPath(reader, *map.find("prefix")));
+    assignIf(&match->path, readMatchPath(reader, *map.find("prefix")));
   } else if (kind == "regex") {
     match->kind = PathMatchKind::Regex;
     match->regex = readRegex(reader, *map.find("regex"), ctx);

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "http/path_normalize.h"
 #include "net/address.h"
 
 namespace portico::proxy {
@@ -150,6 +151,7 @@ struct ListenerConfig {
   ListenerTimeouts timeouts;
   ListenerSocket socket;
   ForwardingConfig forwarding;
+  http::PathOptions paths;                      // how request paths are normalized before routing
   std::map<uint16_t, std::string> error_pages;  // status -> body of local error replies
   std::vector<VirtualHostConfig> virtual_hosts;
 };

@@ -96,6 +96,8 @@ RouteTable::RouteTable(const ListenerConfig& config,
       if (rc.action == RouteConfig::ActionKind::Proxy) {
         auto it = cluster_index.find(rc.proxy.cluster);
         entry.cluster_index = it == cluster_index.end() ? -1 : it->second;
+      } else if (rc.action == RouteConfig::ActionKind::Static) {
+        entry.static_root = std::make_unique<const StaticRoot>(rc.static_files.root);
       }
       if (!rc.request_headers.empty() || !rc.response_headers.empty()) {
         factories_.push_back(std::make_unique<filters::HeaderRulesFilterFactory>(

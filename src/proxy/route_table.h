@@ -12,6 +12,7 @@
 #include "http/message.h"
 #include "proxy/filter.h"
 #include "proxy/route_config.h"
+#include "proxy/static_root.h"
 
 namespace portico::proxy {
 
@@ -21,6 +22,8 @@ struct RouteEntry {
   int cluster_index = -1;
   // Filters this route runs before its terminal action, in order.
   std::vector<const FilterFactory*> filters;
+  // For static routes: the root directory, opened once for this snapshot.
+  std::unique_ptr<const StaticRoot> static_root;
 };
 
 struct VirtualHost {

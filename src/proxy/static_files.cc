@@ -5,23 +5,14 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
-#include <cstdlib>
-#include <cstring>
 
 #include "core/log.h"
 #include "http/date.h"
+#include "http/path_normalize.h"
 
 namespace portico::proxy {
 
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::string etagFor(const struct stat& st) {
   char buf[64];
@@ -48,12 +39,16 @@ bool etagListMatches(std::string_view list, std::string_view etag) {
   return false;
 }
 
+// Digits only. A number too large for uint64_t saturates at UINT64_MAX: for a position that
+// means "beyond the end of any file", which is exactly how RFC 9110 14.1.1 treats it (a last
+// position is clamped, a first position is unsatisfiable).
 bool parseDecimal(std::string_view s, uint64_t* out) {
-  if (s.empty() || s.size() > 19) return false;
+  if (s.empty()) return false;
   uint64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
+    auto digit = static_cast<uint64_t>(c - '0');
+    v = v > (UINT64_MAX - digit) / 10 ? UINT64_MAX : v * 10 + digit;
   }
   *out = v;
   return true;
@@ -61,8 +56,8 @@ bool parseDecimal(std::string_view s, uint64_t* out) {
 
 class StaticFilesFilter final : public Filter {
  public:
-  StaticFilesFilter(const StaticAction& action, const RouteMatch& match)
-      : action_(action), match_(match) {}
+  StaticFilesFilter(const StaticAction& action, const RouteMatch& match, const StaticRoot& root)
+      : action_(action), match_(match), root_(root) {}
 
   FilterStatus onRequestHeaders(http::RequestHead& request, bool) override {
     callbacks_->info().local_reply = true;
@@ -84,10 +79,7 @@ class StaticFilesFilter final : public Filter {
       callbacks_->sendLocalReply(400, {}, "text/plain");
       return FilterStatus::Respond;
     }
-    std::string full = action_.root;
-    if (full.empty() || full.back() != '/') full.push_back('/');
-    full += *rel;
-    serve(request, full, path.empty() || path.back() == '/');
+    serve(request, std::move(*rel), path.empty() || path.back() == '/');
     return FilterStatus::Respond;
   }
 
@@ -97,21 +89,18 @@ class StaticFilesFilter final : public Filter {
     callbacks_->sendLocalReply(status, {}, "text/plain");
   }
 
-  void serve(http::RequestHead& request, std::string full, bool ends_with_slash) {
-    int fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return replyStatus(errno == EACCES ? 403 : 404, "file not found");
+  void serve(http::RequestHead& request, std::string rel, bool ends_with_slash) {
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-      ::close(fd);
-      return replyStatus(404, "file not found");
-    }
+    int fd = openFile(rel, &st);
+    if (fd < 0) return;
     if (S_ISDIR(st.st_mode)) {
       ::close(fd);
       if (!ends_with_slash) {
-        // Relative links in an index page need the trailing slash.
+        // Relative links in an index page need the trailing slash. The Location stays
+        // path-absolute: "//host/" would send the browser to another host.
         http::ResponseHead head;
         head.status = 301;
-        std::string location = request.path + "/";
+        std::string location = http::singleLeadingSlash(request.path) + "/";
         if (!request.query.empty()) location += "?" + request.query;
         head.headers.add("Location", location);
         head.headers.add("Content-Length", "0");
@@ -119,28 +108,24 @@ class StaticFilesFilter final : public Filter {
         return;
       }
       if (action_.index.empty()) return replyStatus(404, "directory without index");
-      if (full.back() != '/') full.push_back('/');
-      full += action_.index;
-      fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-      if (fd < 0) return replyStatus(404, "directory without index");
-      if (fstat(fd, &st) != 0) {
-        ::close(fd);
-        return replyStatus(404, "file not found");
-      }
+      if (!rel.empty()) rel.push_back('/');
+      rel += action_.index;
+      fd = openFile(rel, &st);
+      if (fd < 0) return;
+    } else if (ends_with_slash) {
+      // "/a.txt/" names a directory; POSIX open() would refuse it too.
+      ::close(fd);
+      return replyStatus(404, "file requested as a directory");
     }
     if (!S_ISREG(st.st_mode)) {
       ::close(fd);
       return replyStatus(404, "not a regular file");
     }
-    if (!insideRoot(full)) {
-      ::close(fd);
-      return replyStatus(403, "symlink leads outside the root");
-    }
 
     std::string etag = etagFor(st);
     std::string last_modified = http::formatHttpDate(st.st_mtime);
     http::ResponseHead head;
-    head.headers.add("Content-Type", contentTypeFor(full));
+    head.headers.add("Content-Type", contentTypeFor(rel));
     head.headers.add("ETag", etag);
     head.headers.add("Last-Modified", last_modified);
     head.headers.add("Accept-Ranges", "bytes");
@@ -188,13 +173,25 @@ class StaticFilesFilter final : public Filter {
     callbacks_->encodeFile(fd, offset, length, true);
   }
 
-  bool insideRoot(const std::string& full) const {
-    char real_root[PATH_MAX], real_file[PATH_MAX];
-    if (realpath(action_.root.c_str(), real_root) == nullptr) return false;
-    if (realpath(full.c_str(), real_file) == nullptr) return false;
-    size_t n = strlen(real_root);
-    if (n == 1) return true;  // root is "/"
-    return strncmp(real_root, real_file, n) == 0 && real_file[n] == '/';
+  // Opens `rel` below the root and stats it; on failure answers and returns -1.
+  int openFile(const std::string& rel, struct stat* st) {
+    int fd = root_.open(rel);
+    if (fd == -EXDEV || fd == -ELOOP) {
+      PLOG_INFO("static: {} leads outside the root (request {})", rel,
+                callbacks_->info().request_id);
+      replyStatus(403, "symlink leads outside the root");
+      return -1;
+    }
+    if (fd < 0) {
+      replyStatus(fd == -EACCES ? 403 : 404, "file not found");
+      return -1;
+    }
+    if (fstat(fd, st) != 0) {
+      ::close(fd);
+      replyStatus(404, "file not found");
+      return -1;
+    }
+    return fd;
   }
 
   static bool notModified(const http::RequestHead& request, const std::string& etag, time_t mtime) {
@@ -219,6 +216,7 @@ class StaticFilesFilter final : public Filter {
 
   const StaticAction& action_;
   const RouteMatch& match_;
+  const StaticRoot& root_;
 };
 
 }  // namespace
@@ -230,7 +228,8 @@ std::optional<std::string> safeRelativePath(std::string_view request_path) {
     char c = request_path[i];
     if (c == '%') {
       if (i + 2 >= request_path.size()) return std::nullopt;
-      int hi = hexValue(request_path[i + 1]), lo = hexValue(request_path[i + 2]);
+      int hi = http::hexDigitValue(request_path[i + 1]);
+      int lo = http::hexDigitValue(request_path[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       c = static_cast<char>(hi * 16 + lo);
       i += 2;
@@ -325,8 +324,8 @@ std::string_view contentTypeFor(std::string_view path) {
 }
 
 Filter* makeStaticFilesFilter(std::pmr::memory_resource& arena, const StaticAction& action,
-                              const RouteMatch& match) {
-  return arenaNew<StaticFilesFilter>(arena, action, match);
+                              const RouteMatch& match, const StaticRoot& root) {
+  return arenaNew<StaticFilesFilter>(arena, action, match, root);
 }
 
 }  // namespace portico::proxy

@@ -2,13 +2,14 @@
 // Terminal filter for `static` routes: serves files below a root directory, the way a user of
 // nginx's `alias` expects.
 //
-// Safety: the request path is percent-decoded once and split into segments; any ".." segment
-// (however it was encoded: "..", "%2e%2e", ".%2E") is rejected with 400 rather than resolved,
-// NUL bytes are rejected, and the final file's real path (symlinks resolved) must still lie
-// below the root's real path, else 403. Only GET and HEAD; other methods get 405.
+// Safety: the request path arrives normalized (http/path_normalize.h: no dot segments, escapes
+// checked). What remains escaped is decoded once and split into segments; a ".." segment
+// (from a kept %2F) is rejected with 400 rather than resolved, and NUL bytes are rejected.
+// Files are opened through the route's StaticRoot, so nothing outside the root is ever
+// opened: a symlink that leads out gets 403. Only GET and HEAD; other methods get 405.
 // Conditional requests (If-None-Match, If-Modified-Since), single byte ranges (Range, If-Range)
 // and index files are supported; the body goes out with sendfile(2) where the transport allows.
-// Note: open/fstat/realpath run on the worker thread (the page cache makes them cheap; a slow
+// Note: openat2/fstat run on the worker thread (the page cache makes them cheap; a slow
 // disk would stall the worker, as in nginx without aio).
 
 #include <cstdint>
@@ -19,13 +20,14 @@
 
 #include "proxy/filter.h"
 #include "proxy/route_config.h"
+#include "proxy/static_root.h"
 
 namespace portico::proxy {
 
 // Creates the filter in `arena` (see FilterFactory). `match` is the route's match: with a
-// prefix match, the prefix is stripped before the path is resolved below the root.
+// prefix match, the prefix is stripped before the path is resolved below `root`.
 Filter* makeStaticFilesFilter(std::pmr::memory_resource& arena, const StaticAction& action,
-                              const RouteMatch& match);
+                              const RouteMatch& match, const StaticRoot& root);
 
 // Exposed for unit tests.
 // The path below the root for `request_path` ("/a/b.txt" -> "a/b.txt"), or nullopt if it is

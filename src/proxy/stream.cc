@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/log.h"
+#include "http/path_normalize.h"
 #include "proxy/connection_manager.h"
 #include "proxy/forwarding.h"
 #include "proxy/local_actions.h"
@@ -104,6 +105,15 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
   if (fwd.request_id) ensureRequestId(head, info_.request_id);
   applyRequestForwarding(fwd, manager_.connection().peerAddress(), head);
 
+  // Routing, the path sent upstream, redirects and static files all read this one path.
+  if (http::PathError e = http::normalizePath(head.path, listener.paths);
+      e != http::PathError::None) {
+    PLOG_INFO("{}: rejected path {}: {} (request {})", listener.name, head.target,
+              http::describe(e), info_.request_id);
+    info_.failure = http::describe(e);
+    sendLocalReply(400, {}, "text/plain");
+    return;
+  }
   route_ = manager_.listener().routes->match(head);
   if ((head.method == http::Method::Connect || head.method == http::Method::Trace) &&
       (route_ == nullptr || !namesMethod(route_->config->match, head.method_text))) {
@@ -147,7 +157,7 @@ void ActiveStream::buildFilterChain() {
       terminal = arenaNew<RedirectFilter>(arena(), rc.redirect, rc.match);
       break;
     case RouteConfig::ActionKind::Static:
-      terminal = makeStaticFilesFilter(arena(), rc.static_files, rc.match);
+      terminal = makeStaticFilesFilter(arena(), rc.static_files, rc.match, *route_->static_root);
       break;
   }
   terminal->setCallbacks(this);

@@ -3,6 +3,7 @@ validators, HEAD, 405, and no escape from the root by any encoding of '..' or by
 import hashlib
 import os
 import subprocess
+import threading
 
 import httpx
 import pytest
@@ -30,19 +31,20 @@ def site(tmpdir_path):
     return root, big
 
 
-def start(portico, root):
+def start(portico, root, prefix="/files", listener=""):
     return portico("""
     workers: 1
     listeners:
       - name: main
         address: 127.0.0.1:{port}
+        %s
         virtual_hosts:
           - name: all
             domains: ["*"]
             routes:
-              - match: { prefix: /files }
+              - match: { prefix: %s }
                 static: { root: %s }
-    """ % root)
+    """ % (listener, prefix, root))
 
 
 def test_large_file_arrives_intact_and_typed(portico, site):
@@ -143,3 +145,87 @@ def test_curl_download_matches(portico, site, tmpdir_path):
     subprocess.run(["curl", "-sf", "-o", out, p.url("/files/big.bin")], check=True, timeout=60)
     with open(out, "rb") as f:
         assert f.read() == big
+
+
+def test_directory_redirect_is_never_protocol_relative(portico, site):
+    root, _ = site
+    for paths in ("", "paths: { merge_slashes: false }"):
+        p = start(portico, root, prefix="/", listener=paths)
+        for target in (b"//docs", b"///docs?x=1", b"/%2e%2e//docs"):
+            r = raw_request(p.port, b"GET " + target + b" HTTP/1.1\r\nHost: a\r\n"
+                            b"Connection: close\r\n\r\n")
+            assert status_of(r) == 301, (paths, target, r)
+            location = [l for l in r.split(b"\r\n") if l.lower().startswith(b"location:")][0]
+            expected = b"/docs/?x=1" if b"?" in target else b"/docs/"
+            assert location.split(b":", 1)[1].strip() == expected, (paths, r)
+
+
+def test_file_with_trailing_slash_is_404(portico, site):
+    root, _ = site
+    p = start(portico, root)
+    assert httpx.get(p.url("/files/style.css")).status_code == 200
+    assert httpx.get(p.url("/files/style.css/")).status_code == 404
+
+
+def test_symlinks_inside_the_root_work_and_escaping_directories_do_not(portico, site,
+                                                                        tmpdir_path):
+    root, _ = site
+    os.symlink("style.css", os.path.join(root, "latest.css"))
+    os.symlink("../docs/index.html", os.path.join(root, "docs", "self.html"))
+    os.symlink(tmpdir_path, os.path.join(root, "up"))
+    p = start(portico, root)
+    assert httpx.get(p.url("/files/latest.css")).text == "body{}\n"
+    assert httpx.get(p.url("/files/docs/self.html")).text == "<h1>docs</h1>\n"
+    r = httpx.get(p.url("/files/up/secret.txt"))
+    assert r.status_code == 403 and "top secret" not in r.text
+
+
+def test_symlink_swapped_during_requests_never_leaks(portico, site, tmpdir_path):
+    """A link flipped between a file inside and one outside the root while requests run: the
+    check and the open are one step, so no response ever carries the outside file."""
+    root, _ = site
+    secret = os.path.join(tmpdir_path, "secret.txt")
+    link = os.path.join(root, "flip.css")
+    p = start(portico, root)
+    stop = threading.Event()
+
+    def flip():
+        tmp = link + ".tmp"
+        while not stop.is_set():
+            for target in (secret, "style.css"):
+                os.symlink(target, tmp)
+                os.rename(tmp, link)
+
+    flipper = threading.Thread(target=flip)
+    flipper.start()
+    try:
+        leaked = 0
+        with httpx.Client() as client:
+            for _ in range(1500):
+                if "top secret" in client.get(p.url("/files/flip.css")).text:
+                    leaked += 1
+    finally:
+        stop.set()
+        flipper.join()
+    assert leaked == 0
+
+
+@pytest.mark.parametrize("spec,status,first,last", [
+    ("bytes=10-99999999999999999999", 206, 10, None),
+    ("bytes=10-18446744073709551616", 206, 10, None),
+    ("bytes=0-123456789012345678901234567890", 206, 0, None),
+    ("bytes=-99999999999999999999", 206, 0, None),
+    ("bytes=99999999999999999999-", 416, None, None),
+    ("bytes=18446744073709551616-18446744073709551617", 416, None, None),
+])
+def test_range_positions_beyond_the_end(portico, site, spec, status, first, last):
+    root, big = site
+    p = start(portico, root)
+    r = httpx.get(p.url("/files/big.bin"), headers={"Range": spec})
+    assert r.status_code == status
+    if status == 206:
+        end = len(big) - 1 if last is None else last
+        assert r.headers["content-range"] == "bytes %d-%d/%d" % (first, end, len(big))
+        assert r.content == big[first:end + 1]
+    else:
+        assert r.headers["content-range"] == "bytes */%d" % len(big)

@@ -549,6 +549,31 @@ TEST(ConfigLoaderErrorTest, SocketOptions) {
                           "one of: backlog, defer_accept"));
 }
 
+TEST(ConfigLoaderTest, PathOptions) {
+  LoadResult r = load(kListenerHead +
+                      "\n    paths: {merge_slashes: false, escaped_slashes: unescape}" + kVhosts);
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  const http::PathOptions& paths = r.config->listeners.at(0).paths;
+  EXPECT_FALSE(paths.merge_slashes);
+  EXPECT_EQ(paths.escaped_slashes, http::EscapedSlashes::Unescape);
+  LoadResult defaults = load(kBase);
+  ASSERT_TRUE(defaults.config.has_value()) << joined(defaults);
+  EXPECT_TRUE(defaults.config->listeners.at(0).paths.merge_slashes);
+  EXPECT_EQ(defaults.config->listeners.at(0).paths.escaped_slashes, http::EscapedSlashes::Reject);
+}
+
+TEST(ConfigLoaderErrorTest, PathOptions) {
+  EXPECT_TRUE(hasOneError(kListenerHead + "\n    paths: {escaped_slashes: decode}" + kVhosts,
+                          "test.yaml:4:30: listeners[0].paths.escaped_slashes: expected one of: "
+                          "reject, keep, unescape; got \"decode\""));
+  EXPECT_TRUE(hasOneError(kListenerHead + "\n    paths: {merge_slashes: on}" + kVhosts,
+                          "test.yaml:4:28: listeners[0].paths.merge_slashes: expected true or "
+                          "false, got \"on\""));
+  EXPECT_TRUE(hasOneError(kListenerHead + "\n    paths: {normalize: true}" + kVhosts,
+                          "test.yaml:4:13: listeners[0].paths.normalize: unknown key; expected "
+                          "one of: merge_slashes, escaped_slashes"));
+}
+
 TEST(ConfigLoaderErrorTest, BadSize) {
   EXPECT_TRUE(hasOneError(kListenerHead + "\n    limits: {max_header_line: 8XB}" + kVhosts,
                           "test.yaml:4:31: listeners[0].limits.max_header_line: expected a size "
@@ -754,6 +779,20 @@ TEST(ConfigLoaderErrorTest, PathMustStartWithSlash) {
             direct_response: {})",
                           "test.yaml:8:29: listeners[0].virtual_hosts[0].routes[0].match.prefix: "
                           "expected a path starting with '/'"));
+}
+
+TEST(ConfigLoaderErrorTest, MatchPathMustBeNormalized) {
+  EXPECT_TRUE(hasOneError(kRoutes + R"(
+          - match: {prefix: /a/../%7Eb}
+            direct_response: {})",
+                          "test.yaml:8:29: listeners[0].virtual_hosts[0].routes[0].match.prefix: "
+                          "requests are matched on normalized paths, so \"/a/../%7Eb\" never "
+                          "matches; write \"/~b\""));
+  EXPECT_TRUE(hasOneError(kRoutes + R"(
+          - match: {path: /a%zz}
+            direct_response: {})",
+                          "test.yaml:8:27: listeners[0].virtual_hosts[0].routes[0].match.path: "
+                          "invalid percent-escape in \"/a%zz\""));
 }
 
 TEST(ConfigLoaderErrorTest, ValueMatchNeedsExactlyOneKind) {

@@ -35,6 +35,27 @@ TEST(StaticFilesTest, ParseRange) {
   EXPECT_EQ(parseRange("bytes=x-1", 100, &r), RangeResult::None);
 }
 
+// RFC 9110 14.1.1: a last position beyond the end is clamped, however many digits it has; a
+// first position beyond the end is unsatisfiable.
+TEST(StaticFilesTest, ParseRangeWithHugeNumbers) {
+  ByteRange r;
+  for (const char* last : {"18446744073709551615", "18446744073709551616", "99999999999999999999",
+                           "123456789012345678901234567890"}) {
+    ASSERT_EQ(parseRange(std::string("bytes=10-") + last, 100, &r), RangeResult::Satisfiable)
+        << last;
+    EXPECT_EQ(r.first, 10u);
+    EXPECT_EQ(r.length, 90u);
+  }
+  ASSERT_EQ(parseRange("bytes=-99999999999999999999", 100, &r), RangeResult::Satisfiable);
+  EXPECT_EQ(r.first, 0u);
+  EXPECT_EQ(r.length, 100u);
+  EXPECT_EQ(parseRange("bytes=99999999999999999999-", 100, &r), RangeResult::Unsatisfiable);
+  EXPECT_EQ(parseRange("bytes=18446744073709551616-99999999999999999999", 100, &r),
+            RangeResult::Unsatisfiable);
+  // Still invalid (ignored) when the last position is below the first.
+  EXPECT_EQ(parseRange("bytes=99999999999999999999-5", 100, &r), RangeResult::None);
+}
+
 TEST(StaticFilesTest, ContentTypes) {
   EXPECT_EQ(contentTypeFor("/x/index.HTML"), "text/html; charset=utf-8");
   EXPECT_EQ(contentTypeFor("/a.png"), "image/png");
