@@ -267,6 +267,16 @@ def raw_request(port, data, timeout=5.0, read_all=True):
         s.close()
 
 
+def read_until_eof(sock):
+    """Everything `sock` receives until the peer's FIN (raises on a reset)."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def status_of(response_bytes):
     """The status code of the first response in raw bytes (0 if none)."""
     if not response_bytes.startswith(b"HTTP/1."):

@@ -7,18 +7,10 @@ reading) until the client closes, where closing at once would have reset it."""
 import socket
 import threading
 
-from conftest import proxy_config, request_bytes, status_of, tcp_state, wait_until
+from conftest import proxy_config, read_until_eof, request_bytes, status_of, tcp_state, wait_until
 
 UPLOAD = 8 * 1024 * 1024
 
-
-def read_until_eof(sock):
-    data = b""
-    while True:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return data
-        data += chunk
 
 
 LINGERING = ("FIN_WAIT1", "FIN_WAIT2")

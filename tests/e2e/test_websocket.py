@@ -7,7 +7,7 @@ import os
 import pytest
 import websockets
 
-from conftest import proxy_config
+from conftest import proxy_config, read_until_eof
 
 
 def run(coro):
@@ -262,14 +262,6 @@ def upgraded_client(p):
     assert conn.read_head().status == 101
     return conn
 
-
-def read_until_eof(sock):
-    data = b""
-    while True:
-        chunk = sock.recv(4096)
-        if not chunk:
-            return data
-        data += chunk
 
 
 def test_client_half_close_keeps_the_tunnel_open_for_the_answer(portico):
