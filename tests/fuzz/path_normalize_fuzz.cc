@@ -7,21 +7,18 @@
 // upper-case hex, and a fixed point: normalizing it again changes nothing.
 
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "fuzz_support.h"
 #include "http/path_normalize.h"
 
 namespace {
 
+using portico::fuzz::check;
 using portico::http::EscapedSlashes;
 using portico::http::PathError;
 using portico::http::PathOptions;
-
-void check(bool ok) {
-  if (!ok) std::abort();
-}
 
 bool isUpperHex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
