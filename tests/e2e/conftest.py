@@ -125,9 +125,27 @@ class Portico:
                     return int(line.split()[1])
         raise AssertionError("no VmRSS for pid %d" % self.proc.pid)
 
-    def open_descriptors(self):
-        """How many file descriptors the process holds."""
-        return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+    def holds_socket(self, local_port, peer_port):
+        """True while the process has a descriptor for the IPv4 TCP socket from local_port to
+        peer_port (matched by inode through /proc/net/tcp and /proc/PID/fd)."""
+        inode = None
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if int(fields[1].split(":")[1], 16) == local_port and \
+                        int(fields[2].split(":")[1], 16) == peer_port:
+                    inode = fields[9]
+        if inode is None or inode == "0":
+            return False
+        fd_dir = "/proc/%d/fd" % self.proc.pid
+        for name in os.listdir(fd_dir):
+            try:
+                if os.readlink(os.path.join(fd_dir, name)) == "socket:[%s]" % inode:
+                    return True
+            except OSError:
+                pass
+        return False
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
