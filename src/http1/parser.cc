@@ -30,6 +30,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "http/field_list.h"
+
 namespace portico::http1 {
 
 namespace {
@@ -176,19 +178,6 @@ string_view trimOws(string_view v) {
   while (b < e && isOws(static_cast<unsigned char>(v[b]))) ++b;
   while (e > b && isOws(static_cast<unsigned char>(v[e - 1]))) --e;
   return v.substr(b, e - b);
-}
-
-// Calls f(element) for each comma-separated element of a list field (RFC 9110 5.6.1), trimmed
-// of OWS; empty elements are skipped as the list rule requires. Stops when f returns false.
-template <typename F>
-bool forEachElement(string_view v, F&& f) {
-  while (true) {
-    size_t comma = v.find(',');
-    string_view el = trimOws(v.substr(0, comma));
-    if (!el.empty() && !f(el)) return false;
-    if (comma == string_view::npos) return true;
-    v.remove_prefix(comma + 1);
-  }
 }
 
 // Case-insensitive comparison with a lowercase literal of letters, digits and '-'. Exact for
@@ -648,7 +637,7 @@ struct Engine {
       case 2:
         if constexpr (kRequest) {
           if (equalsLower(name, "te")) {
-            forEachElement(value, [&p](string_view el) {
+            http::forEachListElement(value, [&p](string_view el) {
               string_view coding = trimOws(el.substr(0, el.find(';')));
               if (equalsLower(coding, "trailers")) p.flags_ |= kTeTrailers;
               return true;
@@ -669,7 +658,7 @@ struct Engine {
       case 6:
         if constexpr (kRequest) {
           if (equalsLower(name, "expect")) {
-            forEachElement(value, [&p](string_view el) {
+            http::forEachListElement(value, [&p](string_view el) {
               if (equalsLower(el, "100-continue")) p.flags_ |= kExpectContinue;
               return true;
             });
@@ -681,7 +670,7 @@ struct Engine {
         break;
       case 10:
         if (equalsLower(name, "connection")) {
-          forEachElement(value, [&p](string_view el) {
+          http::forEachListElement(value, [&p](string_view el) {
             if (equalsLower(el, "close")) {
               p.flags_ |= kConnClose;
             } else if (equalsLower(el, "keep-alive")) {
@@ -720,7 +709,7 @@ struct Engine {
     if (p.head_->version.minor == 0) return ParseError::TransferEncodingOnHttp10;
     p.flags_ |= kTransferEncoding;
     ParseError e = ParseError::None;
-    forEachElement(value, [&p, &e](string_view coding) {
+    http::forEachListElement(value, [&p, &e](string_view coding) {
       if (equalsLower(coding, "chunked")) {
         // Chunked twice would make the body's end depend on who decodes how many times.
         if (p.flags_ & kChunkedSeen) {

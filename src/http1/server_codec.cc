@@ -3,23 +3,12 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "http/field_list.h"
 #include "http1/serializer.h"
 
 namespace portico::http1 {
 
 namespace {
-bool hasChunkedCoding(std::string_view codings) {
-  while (!codings.empty()) {
-    size_t comma = codings.find(',');
-    std::string_view coding = codings.substr(0, comma);
-    while (!coding.empty() && coding.front() == ' ') coding.remove_prefix(1);
-    if (http::equalsIgnoreCase(coding, "chunked")) return true;
-    if (comma == std::string_view::npos) break;
-    codings.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
 ParserLimits limitsFrom(const http::ServerCodecSettings& s) {
   ParserLimits l;
   l.max_request_line = s.max_request_line;
@@ -321,7 +310,7 @@ void ServerCodecImpl::appendCodedFraming(std::string_view codings) {
   // cannot be told about codings (the router answers 502).
   out_.append("Transfer-Encoding: ");
   out_.append(codings);
-  if (hasChunkedCoding(codings)) {
+  if (http::listHasToken(codings, "chunked")) {
     keep_alive_ = false;
   } else {
     out_.append(", chunked");

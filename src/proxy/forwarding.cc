@@ -5,24 +5,11 @@
 #include <cstring>
 #include <random>
 
+#include "http/field_list.h"
+
 namespace portico::proxy {
 
 namespace {
-
-// Calls f(token) for each comma-separated token of a field value, trimmed.
-template <typename F>
-void forEachToken(std::string_view value, F&& f) {
-  while (!value.empty()) {
-    size_t comma = value.find(',');
-    std::string_view token = value.substr(0, comma);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
-      token.remove_prefix(1);
-    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
-    if (!token.empty()) f(token);
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-}
 
 // Appends `addition` to a list-valued field, or sets it when absent.
 void appendListValue(http::HeaderMap& headers, std::string_view name, std::string_view addition) {
@@ -162,10 +149,10 @@ void removeHopByHop(http::HeaderMap& headers, bool keep_upgrade) {
     }
     if (list.empty()) return false;
     bool named = false;
-    forEachToken(list, [&](std::string_view token) {
-      if (!named && http::equalsIgnoreCase(token, name) &&
-          !(keep_upgrade && http::equalsIgnoreCase(token, "upgrade")))
-        named = true;
+    http::forEachListElement(list, [&](std::string_view token) {
+      named = http::equalsIgnoreCase(token, name) &&
+              !(keep_upgrade && http::equalsIgnoreCase(token, "upgrade"));
+      return !named;
     });
     return named;
   });
@@ -176,8 +163,7 @@ bool connectionHasToken(const http::HeaderMap& headers, std::string_view token) 
   bool found = false;
   headers.forEach([&](std::string_view name, std::string_view value) {
     if (found || !http::equalsIgnoreCase(name, "Connection")) return;
-    forEachToken(value,
-                 [&](std::string_view t) { found = found || http::equalsIgnoreCase(t, token); });
+    found = http::listHasToken(value, token);
   });
   return found;
 }
