@@ -180,7 +180,7 @@ void ConnectionManager::onRequestRejected(uint16_t status, std::string_view why)
     info.status = status;
     info.local_reply = true;
     info.failure = std::string(why);
-    ++worker_.counters().responses_by_class[status / 100 % 6];
+    ++worker_.counters().responses_by_class[http::statusClass(status)];
     worker_.logAccess(nullptr, info, connection_->peerAddress());
   } else {
     stream_.info().failure = std::string(why);
