@@ -128,14 +128,8 @@ class Portico:
     def holds_socket(self, local_port, peer_port):
         """True while the process has a descriptor for the IPv4 TCP socket from local_port to
         peer_port (matched by inode through /proc/net/tcp and /proc/PID/fd)."""
-        inode = None
-        with open("/proc/net/tcp") as f:
-            next(f)
-            for line in f:
-                fields = line.split()
-                if int(fields[1].split(":")[1], 16) == local_port and \
-                        int(fields[2].split(":")[1], 16) == peer_port:
-                    inode = fields[9]
+        sock = tcp_socket(local_port, peer_port)
+        inode = sock["inode"] if sock else None
         if inode is None or inode == "0":
             return False
         fd_dir = "/proc/%d/fd" % self.proc.pid
@@ -312,39 +306,47 @@ def wait_until(predicate, timeout=10.0, interval=0.02):
         time.sleep(interval)
 
 
-def tcp_established():
-    """Every established IPv4 TCP socket on this machine, from /proc/net/tcp, as tuples
-    (local port, peer port, receive queue bytes, send queue bytes). Both ends of a loopback
-    connection appear, each from its own side."""
-    sockets = []
-    with open("/proc/net/tcp") as f:
-        next(f)
-        for line in f:
-            fields = line.split()
-            if fields[3] != "01":
-                continue
-            tx, rx = fields[4].split(":")
-            sockets.append((int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16),
-                            int(rx, 16), int(tx, 16)))
-    return sockets
-
-
 TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1",
               "05": "FIN_WAIT2", "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT",
               "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING"}
 
 
-def tcp_state(local_port, peer_port):
-    """The state (FIN_WAIT2, TIME_WAIT, ...) of the IPv4 TCP socket from local_port to
-    peer_port on this machine, from /proc/net/tcp; None if there is none."""
+def tcp_sockets():
+    """Every IPv4 TCP socket on this machine, from /proc/net/tcp, as dicts with local and peer
+    port, state (ESTABLISHED, FIN_WAIT2, ...), receive and send queue bytes, and inode ("0"
+    once no process holds it). Both ends of a loopback connection appear, each from its side."""
+    sockets = []
     with open("/proc/net/tcp") as f:
         next(f)
         for line in f:
             fields = line.split()
-            if int(fields[1].split(":")[1], 16) == local_port and \
-                    int(fields[2].split(":")[1], 16) == peer_port:
-                return TCP_STATES.get(fields[3], fields[3])
+            tx, rx = fields[4].split(":")
+            sockets.append({"local": int(fields[1].split(":")[1], 16),
+                            "peer": int(fields[2].split(":")[1], 16),
+                            "state": TCP_STATES.get(fields[3], fields[3]),
+                            "rx": int(rx, 16), "tx": int(tx, 16), "inode": fields[9]})
+    return sockets
+
+
+def tcp_socket(local_port, peer_port):
+    """The socket from local_port to peer_port (see tcp_sockets()), or None."""
+    for sock in tcp_sockets():
+        if sock["local"] == local_port and sock["peer"] == peer_port:
+            return sock
     return None
+
+
+def tcp_established():
+    """(local port, peer port, receive queue, send queue) of every established socket."""
+    return [(t["local"], t["peer"], t["rx"], t["tx"]) for t in tcp_sockets()
+            if t["state"] == "ESTABLISHED"]
+
+
+def tcp_state(local_port, peer_port):
+    """The state (FIN_WAIT2, TIME_WAIT, ...) of the socket from local_port to peer_port; None
+    if there is none."""
+    sock = tcp_socket(local_port, peer_port)
+    return sock["state"] if sock else None
 
 
 def tcp_queues(local_port, peer_port):

@@ -5,29 +5,19 @@ a path that another route guards. Requests are sent raw: HTTP clients normalize 
 themselves."""
 import pytest
 
-from conftest import RawConn, request_bytes
+from conftest import RawConn, proxy_config, request_bytes
+
+
+ROUTES = ("          - match: { prefix: /admin }\n"
+          "            direct_response: { status: 403, body: \"admin is private\" }\n"
+          "          - match: { prefix: /fault/echo_head }\n"
+          "            proxy: { cluster: app }\n")
 
 
 def config(backend, paths=""):
-    return """
-    workers: 1
-    listeners:
-      - name: main
-        address: 127.0.0.1:{port}
-        %s
-        virtual_hosts:
-          - name: all
-            domains: ["*"]
-            routes:
-              - match: { prefix: /admin }
-                direct_response: { status: 403, body: "admin is private" }
-              - match: { prefix: /fault/echo_head }
-                proxy: { cluster: app }
-    clusters:
-      - name: app
-        endpoints:
-          - address: %s
-    """ % (paths, backend.address)
+    """/admin is refused by Portico itself; /fault/echo_head goes to the backend."""
+    return proxy_config([backend], routes=ROUTES,
+                        extra_listener="    %s\n" % paths if paths else "")
 
 
 def get(port, target):
