@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "http/codec.h"
+#include "net/transport.h"
 #include "proxy/route_config.h"
 #include "proxy/route_table.h"
 #include "upstream/cluster_manager.h"
@@ -20,6 +21,9 @@ struct ListenerRuntime {
   ListenerConfig config;
   std::unique_ptr<RouteTable> routes;
   http::ServerCodecSettings codec_settings;
+  // Makes each accepted connection's transport: plain, or TLS with this listener's contexts.
+  std::shared_ptr<const net::TransportSocketFactory> transport = net::plainTransportFactory();
+  int64_t handshake_timeout_ms = 10000;  // TLS only: accept -> handshake done
 };
 
 struct ProxySnapshot {

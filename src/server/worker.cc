@@ -149,7 +149,7 @@ void Worker::join() {
 
 void Worker::onAccepted(int fd, const net::Address& peer, const proxy::ListenerRuntime& listener) {
   // TCP_NODELAY came from the listening socket (see net::openListenSocket).
-  auto connection = std::make_unique<net::Connection>(loop_, fd, net::plainTransport(),
+  auto connection = std::make_unique<net::Connection>(loop_, fd, listener.transport->create(peer),
                                                       net::SocketStart::Accepted);
   connection->setPeerAddress(peer);
   auto* cm = new proxy::ConnectionManager(*this, snapshot_, listener, std::move(connection));
