@@ -1,4 +1,4 @@
-// Listeners: address, limits, timeouts, forwarding headers, error pages, virtual hosts.
+// Listeners: address, limits, timeouts, forwarding headers, error pages, virtual hosts, TLS.
 
 #include <unordered_map>
 
@@ -307,7 +307,7 @@ ListenerConfig loadListener(Reader& reader, const Field& field, UniqueValues* na
   ListenerConfig listener;
   MapReader map(reader, field,
                 {"name", "address", "socket", "limits", "timeouts", "forwarding", "paths",
-                 "error_pages", "virtual_hosts"});
+                 "error_pages", "virtual_hosts", "tls"});
   if (!map.valid()) return listener;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -330,6 +330,7 @@ ListenerConfig loadListener(Reader& reader, const Field& field, UniqueValues* na
   if (const Field* f = map.find("forwarding")) loadForwarding(reader, *f, &listener.forwarding);
   if (const Field* f = map.find("paths")) loadPaths(reader, *f, &listener.paths);
   if (const Field* f = map.find("error_pages")) loadErrorPages(reader, *f, &listener.error_pages);
+  if (const Field* f = map.find("tls")) loadServerTls(reader, *f, &listener);
   if (const Field* f = map.require("virtual_hosts")) {
     UniqueValues vhost_names("virtual host name");
     UniqueValues domains("domain");

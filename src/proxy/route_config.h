@@ -14,6 +14,11 @@
 
 #include "http/path_normalize.h"
 #include "net/address.h"
+#include "tls/tls_config.h"
+
+namespace portico::tls {
+class ServerContext;  // tls/server_context.h; declared here to keep OpenSSL out of this header
+}
 
 namespace portico::proxy {
 
@@ -164,6 +169,9 @@ struct ListenerConfig {
   http::PathOptions paths;                      // how request paths are normalized before routing
   std::map<uint16_t, std::string> error_pages;  // status -> body of local error replies
   std::vector<VirtualHostConfig> virtual_hosts;
+  std::optional<tls::ServerTlsConfig> tls;  // set: the listener speaks TLS
+  // Built from `tls` at load time and shared by every worker: newSsl() per accepted connection.
+  std::shared_ptr<const tls::ServerContext> tls_context;
 };
 
 }  // namespace portico::proxy
