@@ -7,6 +7,7 @@
 #include <map>
 #include <string_view>
 
+#include "tls/client_auth.h"
 #include "tls/context_setup.h"
 #include "tls/pem_files.h"
 #include "tls/ticket_keys.h"
@@ -52,11 +53,14 @@ Result<void> setGroups(SSL_CTX* ctx, const std::vector<std::string>& groups,
 
 // A session resumes only where its id context matches. Deriving it from the names (not the
 // listener) lets a client resume on every listener serving the site, and never on another
-// site's certificate.
-void setSessionIdContext(SSL_CTX* ctx, const std::string& names) {
+// site's certificate; the client certificate policy is part of it, so a session never skips
+// a client certificate check it did not pass (tls/client_auth.h).
+void setSessionIdContext(SSL_CTX* ctx, const std::string& names, const ClientAuth* auth) {
+  std::string material = names;
+  if (auth != nullptr) material += "\n" + auth->digest();
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_Digest(names.data(), names.size(), digest, &length, EVP_sha256(), nullptr);
+  EVP_Digest(material.data(), material.size(), digest, &length, EVP_sha256(), nullptr);
   SSL_CTX_set_session_id_context(ctx, digest, std::min(length, unsigned{SSL_MAX_SID_CTX_LENGTH}));
 }
 
@@ -104,11 +108,32 @@ Result<void> ServerContext::addCertificates(const ServerTlsConfig& config, std::
     }
     std::string set = nameSetKey(names);
     auto [group, is_new] = group_of.emplace(set, contexts_.size());
+    // The certificate's own client_auth, else the listener's; `false` on the entry is Off.
+    std::optional<ClientAuthConfig> auth =
+        files.client_auth ? files.client_auth : config.client_auth;
+    if (auth && auth->mode == ClientAuthMode::Off) auth.reset();
     if (is_new) {
-      Result<SslCtxPtr> ctx = newGroupContext(config, set, error_key);
+      std::shared_ptr<const ClientAuth> client_auth;
+      if (auth) {
+        std::string prefix = files.client_auth ? certificateKey(i, "client_auth") : "client_auth";
+        Result<std::shared_ptr<const ClientAuth>> built =
+            ClientAuth::build(*auth, prefix, error_key);
+        if (!built) return built.error();
+        client_auth = std::move(*built);
+      }
+      Result<SslCtxPtr> ctx = newGroupContext(config, set, client_auth.get(), error_key);
       if (!ctx) return ctx.error();
       contexts_.push_back(std::move(*ctx));
+      client_auth_.push_back(std::move(client_auth));
+      group_client_auth_.push_back(auth);
+      group_first_.push_back(i);
       for (const std::string& n : names) names_.add(n, group->second);
+    } else if (group_client_auth_[group->second] != auth) {
+      // One context serves them all, and the policy is chosen with it, by the name.
+      return fail(error_key, certificateKey(i, "client_auth"),
+                  "certificate in " + files.cert + " has the same names as " +
+                      config.certificates[group_first_[group->second]].cert +
+                      " but another client_auth; certificates for the same names share one");
     }
     // OpenSSL keeps one certificate per key type in a context; a second would replace the
     // first without a word.
@@ -134,6 +159,7 @@ Result<void> ServerContext::addCertificates(const ServerTlsConfig& config, std::
 
 Result<SslCtxPtr> ServerContext::newGroupContext(const ServerTlsConfig& config,
                                                  const std::string& names,
+                                                 const ClientAuth* client_auth,
                                                  std::string* error_key) const {
   Result<SslCtxPtr> made = newContext(
       TLS_server_method(),
@@ -142,7 +168,8 @@ Result<SslCtxPtr> ServerContext::newGroupContext(const ServerTlsConfig& config,
   SSL_CTX* ctx = made->get();
   if (Result<void> r = setGroups(ctx, config.groups, error_key); !r) return r.error();
   SSL_CTX_set_dh_auto(ctx, 1);
-  setSessionIdContext(ctx, names);
+  setSessionIdContext(ctx, names, client_auth);
+  if (client_auth != nullptr) client_auth->installOn(ctx);
   SSL_CTX_set_timeout(ctx, std::max<long>(1, static_cast<long>(config.session_timeout_ms / 1000)));
   if (config.session_cache) {
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
@@ -176,15 +203,22 @@ SSL* ServerContext::newSsl() const {
 // The client hello callback runs before OpenSSL looks for a session to resume; the servername
 // callback runs after, when a session would already have been checked against the default
 // context's session id context and the sessions of every other site refused.
+// The client certificate policy is chosen here too, with the group: the verify mode and depth
+// live in the SSL, which SSL_set_SSL_CTX does not update.
 int ServerContext::onClientHello(SSL* ssl, int*, void* arg) {
   const auto* self = static_cast<const ServerContext*>(arg);
   const unsigned char* ext = nullptr;
   size_t len = 0;
-  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len) != 1) {
-    return SSL_CLIENT_HELLO_SUCCESS;
+  size_t group = 0;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len) == 1) {
+    group = self->names_.find(serverName(ext, len)).value_or(0);
   }
-  std::optional<size_t> group = self->names_.find(serverName(ext, len));
-  if (group && *group != 0) SSL_set_SSL_CTX(ssl, self->contexts_[*group].get());
+  if (group != 0) SSL_set_SSL_CTX(ssl, self->contexts_[group].get());
+  if (const ClientAuth* auth = self->client_auth_[group].get()) {
+    auth->apply(ssl);
+  } else {
+    ClientAuth::applyNone(ssl);
+  }
   return SSL_CLIENT_HELLO_SUCCESS;
 }
 

@@ -17,6 +17,8 @@
 
 namespace portico::tls {
 
+class ClientAuth;  // tls/client_auth.h
+
 class ServerContext : public std::enable_shared_from_this<ServerContext> {
  public:
   // Reads every certificate and builds every SSL_CTX. An Error's detail is a message for the
@@ -36,14 +38,19 @@ class ServerContext : public std::enable_shared_from_this<ServerContext> {
   ServerContext() = default;
   Result<void> addCertificates(const ServerTlsConfig& config, std::string* error_key);
   Result<SslCtxPtr> newGroupContext(const ServerTlsConfig& config, const std::string& names,
-                                    std::string* error_key) const;
+                                    const ClientAuth* client_auth, std::string* error_key) const;
   static int onClientHello(SSL* ssl, int* alert, void* arg);
   static int onAlpn(SSL* ssl, const unsigned char** out, unsigned char* out_len,
                     const unsigned char* in, unsigned int in_len, void* arg);
 
   std::vector<SslCtxPtr> contexts_;  // one per name set; [0] is the default
   NameIndex names_;                  // server name -> index in contexts_
-  std::string alpn_;                 // wire format, in preference order
+  // By group, like contexts_: the client certificate policy (null: none asked for), the
+  // configuration it came from, and the first certificate entry of the group.
+  std::vector<std::shared_ptr<const ClientAuth>> client_auth_;
+  std::vector<std::optional<ClientAuthConfig>> group_client_auth_;
+  std::vector<size_t> group_first_;
+  std::string alpn_;  // wire format, in preference order
   int64_t handshake_timeout_ms_ = 0;
 };
 

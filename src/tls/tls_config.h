@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,9 +23,26 @@ inline constexpr const char* kDefaultCiphersuites =
     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 inline constexpr const char* kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
 
+// Client certificates (mTLS) a listener asks for; see tls/client_auth.h.
+enum class ClientAuthMode {
+  Off,       // no certificate is asked for (a certificate entry's `client_auth: false`)
+  Required,  // the handshake fails without a certificate that verifies
+  Optional,  // asked for; a missing or unverified one lets the handshake go on without identity
+};
+
+struct ClientAuthConfig {
+  ClientAuthMode mode = ClientAuthMode::Required;
+  std::string ca;        // PEM bundle of the CAs client certificates must chain to
+  std::string crl;       // PEM CRLs; empty: no revocation check
+  int verify_depth = 3;  // intermediates allowed between the leaf and a trusted CA
+  bool operator==(const ClientAuthConfig&) const = default;
+};
+
 struct CertificateFiles {
   std::string cert;  // PEM: the leaf first, then its chain
   std::string key;   // PEM private key (RSA or EC) matching the leaf
+  // Set: replaces the listener's client_auth for the names of this certificate (SNI).
+  std::optional<ClientAuthConfig> client_auth;
 };
 
 struct ServerTlsConfig {
@@ -42,6 +60,8 @@ struct ServerTlsConfig {
   size_t session_cache_size = 20480;
   int64_t session_timeout_ms = 3600 * 1000;  // cache lifetime and ticket lifetime hint
   int64_t handshake_timeout_ms = 10000;      // enforced by the connection manager
+  // Client certificates for every name whose certificate entry does not set its own.
+  std::optional<ClientAuthConfig> client_auth;
 };
 
 struct ClientTlsConfig {
