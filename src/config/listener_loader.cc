@@ -119,10 +119,14 @@ void loadPaths(Reader& reader, const Field& field, http::PathOptions* paths) {
 }
 
 void loadForwarding(Reader& reader, const Field& field, proxy::ForwardingConfig* fwd) {
-  MapReader map(reader, field,
-                {"x_forwarded_for", "x_forwarded_proto", "x_forwarded_host", "forwarded",
-                 "trusted_proxies", "via", "request_id", "server_header", "server_name"});
+  MapReader map(
+      reader, field,
+      {"x_forwarded_for", "x_forwarded_proto", "x_forwarded_host", "forwarded", "trusted_proxies",
+       "via", "request_id", "server_header", "server_name", "client_cert_headers"});
   if (!map.valid()) return;
+  if (const Field* f = map.find("client_cert_headers")) {
+    loadClientCertHeaders(reader, *f, &fwd->client_cert_headers);
+  }
   if (const Field* f = map.find("x_forwarded_for")) {
     assignIf(&fwd->x_forwarded_for, readEnum(reader, *f, kForwardModes));
   }

@@ -3,6 +3,7 @@
 // they share. loader.cc drives them; each file owns one part (listeners, routes, clusters).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,15 @@ proxy::RouteConfig loadRoute(Reader& reader, const Field& field, RouteContext* r
 // cannot be served is a load error at its key.
 void loadServerTls(Reader& reader, const Field& field, proxy::ListenerConfig* listener);
 void loadClientTls(Reader& reader, const Field& field, upstream::ClusterConfig* cluster);
+// A file name; a relative one is taken from the configuration file's directory.
+std::optional<std::string> readFile(Reader& reader, const Field& field);
+// `client_auth:` of a listener's tls or of one of its certificate entries: a mapping, or
+// `false` (mode Off: no client certificate for those names). `note` is given the fields a
+// context build may report an error about (ca, crl).
+std::optional<tls::ClientAuthConfig> loadClientAuth(Reader& reader, const Field& field,
+                                                    const std::function<void(const Field*)>& note);
+// `forwarding.client_cert_headers:` of a listener.
+void loadClientCertHeaders(Reader& reader, const Field& field, proxy::ClientCertHeaders* out);
 
 // Remembers values already used in one scope (listener names, domains of a listener, ...) and
 // reports a repeat with a pointer to the first use.

@@ -11,6 +11,21 @@
 #include "tls/server_context.h"
 
 namespace portico::config::internal {
+
+// A file name; a relative one is taken from the configuration file's directory, so a config
+// and its certificates can move together and mean the same wherever Portico is started.
+std::optional<std::string> readFile(Reader& reader, const Field& field) {
+  std::optional<std::string> path = readNonEmptyString(reader, field);
+  if (!path) return path;
+  if (path->find('\0') != std::string::npos) {
+    reader.error(field.mark, field.path, "must not contain NUL");
+    return std::nullopt;
+  }
+  if (path->front() == '/') return path;
+  size_t slash = reader.file().rfind('/');
+  return slash == std::string::npos ? *path : reader.file().substr(0, slash + 1) + *path;
+}
+
 namespace {
 
 constexpr int64_t kOneWeekMs = 7 * kOneDayMs;
@@ -51,20 +66,6 @@ std::optional<tls::TlsVersion> readVersion(Reader& reader, const Field& field) {
   return std::nullopt;
 }
 
-// A file name; a relative one is taken from the configuration file's directory, so a config
-// and its certificates can move together and mean the same wherever Portico is started.
-std::optional<std::string> readFile(Reader& reader, const Field& field) {
-  std::optional<std::string> path = readNonEmptyString(reader, field);
-  if (!path) return path;
-  if (path->find('\0') != std::string::npos) {
-    reader.error(field.mark, field.path, "must not contain NUL");
-    return std::nullopt;
-  }
-  if (path->front() == '/') return path;
-  size_t slash = reader.file().rfind('/');
-  return slash == std::string::npos ? *path : reader.file().substr(0, slash + 1) + *path;
-}
-
 // Only HTTP/1.1 has a codec so far; offering h2 would make clients pick a protocol we
 // cannot speak.
 std::optional<std::vector<std::string>> readAlpn(Reader& reader, const Field& field) {
@@ -103,8 +104,11 @@ void loadProtocol(Reader& reader, const MapReader& map, TlsFields* fields, Confi
 
 tls::CertificateFiles loadCertificateFiles(Reader& reader, const Field& field, TlsFields* fields) {
   tls::CertificateFiles files;
-  MapReader map(reader, field, {"cert", "key"});
+  MapReader map(reader, field, {"cert", "key", "client_auth"});
   if (!map.valid()) return files;
+  if (const Field* f = map.find("client_auth")) {
+    files.client_auth = loadClientAuth(reader, *f, [fields](const Field* g) { fields->note(g); });
+  }
   if (const Field* f = fields->note(map.require("cert")))
     assignIf(&files.cert, readFile(reader, *f));
   if (const Field* f = fields->note(map.require("key"))) assignIf(&files.key, readFile(reader, *f));
@@ -133,8 +137,11 @@ void loadServerTls(Reader& reader, const Field& field, proxy::ListenerConfig* li
   MapReader map(reader, field,
                 {"certificates", "min_version", "max_version", "ciphers", "ciphersuites", "groups",
                  "alpn", "session_tickets", "ticket_key_rotation", "session_cache",
-                 "session_cache_size", "session_timeout", "handshake_timeout"});
+                 "session_cache_size", "session_timeout", "handshake_timeout", "client_auth"});
   if (!map.valid()) return;
+  if (const Field* f = map.find("client_auth")) {
+    config.client_auth = loadClientAuth(reader, *f, [&fields](const Field* g) { fields.note(g); });
+  }
   if (const Field* f = fields.note(map.require("certificates"))) {
     for (const Field& item : itemsOf(reader, *f, /*non_empty=*/true)) {
       config.certificates.push_back(loadCertificateFiles(reader, item, &fields));

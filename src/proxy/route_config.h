@@ -112,6 +112,16 @@ struct CidrRange {
   uint8_t prefix_len = 0;
 };
 
+// Where the identity of a verified client certificate (mTLS, tls.client_auth) goes in the
+// request sent upstream. An empty name turns that field off. The client's own copies of every
+// named field are removed from every request, on every listener, so a backend can trust them.
+struct ClientCertHeaders {
+  std::string subject = "X-Client-Cert-Subject";          // RFC 2253
+  std::string sans = "X-Client-Cert-SANs";                // "DNS:a.example, URI:spiffe://..."
+  std::string fingerprint = "X-Client-Cert-Fingerprint";  // SHA-256, lower-case hex
+  std::string verified = "X-Client-Cert-Verified";        // SUCCESS, FAILED or NONE
+};
+
 struct ForwardingConfig {
   ForwardMode x_forwarded_for = ForwardMode::Append;
   ForwardMode x_forwarded_proto = ForwardMode::Replace;
@@ -124,6 +134,7 @@ struct ForwardingConfig {
   bool request_id = true;
   ServerHeaderMode server_header = ServerHeaderMode::Replace;
   std::string server_name = "portico";
+  ClientCertHeaders client_cert_headers;
 };
 
 struct ListenerLimits {

@@ -21,10 +21,18 @@ CertificateReloader::CertificateReloader(event::EventLoop& loop,
   for (const auto& listener : snapshot.listeners) {
     if (!listener->tls || !listener->config.tls) continue;
     Watched watched{listener.get(), {}};
+    // Client CA bundles and CRLs too: a CRL is replaced whenever its CA publishes one.
+    auto watchClientAuth = [&watched](const std::optional<tls::ClientAuthConfig>& auth) {
+      if (!auth || auth->mode == tls::ClientAuthMode::Off) return;
+      watched.files.push_back(stampOf(auth->ca));
+      if (!auth->crl.empty()) watched.files.push_back(stampOf(auth->crl));
+    };
     for (const tls::CertificateFiles& files : listener->config.tls->certificates) {
       watched.files.push_back(stampOf(files.cert));
       watched.files.push_back(stampOf(files.key));
+      watchClientAuth(files.client_auth);
     }
+    watchClientAuth(listener->config.tls->client_auth);
     watched_.push_back(std::move(watched));
     const tls::ServerTlsConfig& tls = *listener->config.tls;
     if (tls.session_tickets && (rotation_ms_ == 0 || tls.ticket_key_rotation_ms < rotation_ms_))
