@@ -256,4 +256,93 @@ void applyFinalResponseHeaders(const ForwardingConfig& config, const std::string
   if (config.request_id && !request_id.empty()) head.headers.set("X-Request-Id", request_id);
 }
 
+namespace {
+
+void appendEscaped(std::string& out, unsigned char c) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  out += '\\';
+  out += kHex[c >> 4];
+  out += kHex[c & 0xf];
+}
+
+bool isControl(unsigned char c) {
+  return c < 0x20 || c == 0x7f;
+}
+
+bool namedClientCertField(const ClientCertHeaders& names, std::string_view name) {
+  for (const std::string* n : {&names.subject, &names.sans, &names.fingerprint, &names.verified}) {
+    if (n->size() == name.size() && !n->empty() && http::equalsIgnoreCase(*n, name)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string headerSafeValue(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (isControl(c)) {
+      appendEscaped(out, c);
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+std::string sanListValue(const std::vector<std::string>& sans) {
+  std::string out;
+  for (const std::string& name : sans) {
+    if (!out.empty()) out += ", ";
+    for (char ch : name) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (isControl(c) || ch == ',' || ch == '\\') {
+        appendEscaped(out, c);
+      } else {
+        out += ch;
+      }
+    }
+  }
+  return out;
+}
+
+bool asksForClientCertificates(const std::optional<tls::ServerTlsConfig>& tls) {
+  if (!tls) return false;
+  auto asks = [](const std::optional<tls::ClientAuthConfig>& auth) {
+    return auth && auth->mode != tls::ClientAuthMode::Off;
+  };
+  if (asks(tls->client_auth)) return true;
+  for (const tls::CertificateFiles& files : tls->certificates) {
+    if (asks(files.client_auth)) return true;
+  }
+  return false;
+}
+
+void applyClientCertHeaders(const ClientCertHeaders& names, bool requested,
+                            const net::PeerCertificate* cert, http::RequestHead& head) {
+  if (names.subject.empty() && names.sans.empty() && names.fingerprint.empty() &&
+      names.verified.empty()) {
+    return;
+  }
+  head.headers.removeIf([&](std::string_view name) { return namedClientCertField(names, name); });
+  if (!requested) return;
+  if (!names.verified.empty()) {
+    head.headers.add(names.verified,
+                     cert == nullptr ? "NONE" : (cert->verified ? "SUCCESS" : "FAILED"));
+  }
+  // An unverified certificate says nothing about who the client is.
+  if (cert == nullptr || !cert->verified) return;
+  if (!names.subject.empty() && !cert->subject.empty()) {
+    head.headers.add(names.subject, headerSafeValue(cert->subject));
+  }
+  if (!names.sans.empty() && !cert->sans.empty()) {
+    head.headers.add(names.sans, sanListValue(cert->sans));
+  }
+  if (!names.fingerprint.empty() && !cert->sha256_fingerprint.empty()) {
+    head.headers.add(names.fingerprint, headerSafeValue(cert->sha256_fingerprint));
+  }
+}
+
 }  // namespace portico::proxy

@@ -107,6 +107,11 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
   }
   if (fwd.request_id) ensureRequestId(head, info_.request_id);
   applyRequestForwarding(fwd, manager_.connection().peerAddress(), head);
+  // The certificate's facts are read (and hashed) only where a client may have sent one.
+  const bool cert_requested = secure_ && asksForClientCertificates(listener.tls);
+  std::optional<net::PeerCertificate> cert;
+  if (cert_requested) cert = manager_.connection().transport().peerCertificate();
+  applyClientCertHeaders(fwd.client_cert_headers, cert_requested, cert ? &*cert : nullptr, head);
 
   // Routing, the path sent upstream, redirects and static files all read this one path.
   if (http::PathError e = http::normalizePath(head.path, listener.paths);

@@ -178,5 +178,128 @@ TEST(ForwardingTest, ServerHeaderModes) {
   EXPECT_FALSE(r.headers.has("Server"));
 }
 
+// Client certificates (mTLS).
+
+net::PeerCertificate verifiedCert() {
+  net::PeerCertificate cert;
+  cert.verified = true;
+  cert.subject = "CN=alice,O=Example\\, Inc.,C=DE";
+  cert.sans = {"DNS:alice.example", "URI:spiffe://example/alice", "IP:10.0.0.1"};
+  cert.sha256_fingerprint = std::string(64, 'a');
+  return cert;
+}
+
+TEST(ForwardingTest, ClientCertFieldsOfAVerifiedCertificate) {
+  http::RequestHead head;
+  net::PeerCertificate cert = verifiedCert();
+  applyClientCertHeaders(ClientCertHeaders{}, true, &cert, head);
+  EXPECT_EQ(head.headers.get("X-Client-Cert-Subject"), "CN=alice,O=Example\\, Inc.,C=DE");
+  EXPECT_EQ(head.headers.get("X-Client-Cert-SANs"),
+            "DNS:alice.example, URI:spiffe://example/alice, IP:10.0.0.1");
+  EXPECT_EQ(head.headers.get("X-Client-Cert-Fingerprint"), std::string(64, 'a'));
+  EXPECT_EQ(head.headers.get("X-Client-Cert-Verified"), "SUCCESS");
+}
+
+TEST(ForwardingTest, ClientCopiesOfClientCertFieldsAreAlwaysRemoved) {
+  auto forged = [] {
+    http::RequestHead head;
+    head.headers.add("x-client-cert-subject", "CN=admin");
+    head.headers.add("X-Client-Cert-SANs", "DNS:admin.example");
+    head.headers.add("X-CLIENT-CERT-FINGERPRINT", "00");
+    head.headers.add("X-Client-Cert-Verified", "SUCCESS");
+    head.headers.add("X-Client-Cert-Subject", "CN=root");
+    head.headers.add("X-Kept", "1");
+    return head;
+  };
+  // A plain listener, or a TLS one that asks for no certificate.
+  http::RequestHead plain = forged();
+  applyClientCertHeaders(ClientCertHeaders{}, false, nullptr, plain);
+  EXPECT_EQ(plain.headers.size(), 1u);
+  EXPECT_TRUE(plain.headers.has("X-Kept"));
+  // Asked for, none sent.
+  http::RequestHead none = forged();
+  applyClientCertHeaders(ClientCertHeaders{}, true, nullptr, none);
+  EXPECT_EQ(none.headers.size(), 2u);
+  EXPECT_EQ(none.headers.get("X-Client-Cert-Verified"), "NONE");
+  // A verified certificate: ours replace theirs, one of each.
+  http::RequestHead good = forged();
+  net::PeerCertificate cert = verifiedCert();
+  applyClientCertHeaders(ClientCertHeaders{}, true, &cert, good);
+  EXPECT_EQ(good.headers.count("X-Client-Cert-Subject"), 1u);
+  EXPECT_EQ(good.headers.get("X-Client-Cert-Subject"), cert.subject);
+  EXPECT_EQ(good.headers.count("X-Client-Cert-SANs"), 1u);
+  EXPECT_EQ(good.headers.count("X-Client-Cert-Verified"), 1u);
+}
+
+TEST(ForwardingTest, AnUnverifiedCertificateGivesNoIdentity) {
+  http::RequestHead head;
+  head.headers.add("X-Client-Cert-Subject", "CN=forged");
+  net::PeerCertificate cert = verifiedCert();
+  cert.verified = false;
+  applyClientCertHeaders(ClientCertHeaders{}, true, &cert, head);
+  EXPECT_EQ(head.headers.size(), 1u);
+  EXPECT_EQ(head.headers.get("X-Client-Cert-Verified"), "FAILED");
+}
+
+TEST(ForwardingTest, ClientCertFieldsAreRenamedOrTurnedOff) {
+  ClientCertHeaders names;
+  names.subject = "X-SSL-Subject";
+  names.sans.clear();
+  names.verified.clear();
+  http::RequestHead head;
+  head.headers.add("X-SSL-Subject", "CN=forged");
+  head.headers.add("X-Client-Cert-Subject", "not ours any more");
+  head.headers.add("X-Client-Cert-SANs", "off: passes through");
+  net::PeerCertificate cert = verifiedCert();
+  applyClientCertHeaders(names, true, &cert, head);
+  EXPECT_EQ(head.headers.get("X-SSL-Subject"), cert.subject);
+  EXPECT_EQ(head.headers.count("X-SSL-Subject"), 1u);
+  EXPECT_EQ(head.headers.get("X-Client-Cert-Subject"), "not ours any more");
+  EXPECT_EQ(head.headers.get("X-Client-Cert-SANs"), "off: passes through");
+  EXPECT_EQ(head.headers.get("X-Client-Cert-Fingerprint"), cert.sha256_fingerprint);
+  EXPECT_FALSE(head.headers.has("X-Client-Cert-Verified"));
+}
+
+TEST(ForwardingTest, CertificateTextIsMadeSafeForAFieldValue) {
+  using namespace std::string_literals;
+  EXPECT_EQ(headerSafeValue("CN=a\r\nX-Admin: 1"), "CN=a\\0D\\0AX-Admin: 1");
+  EXPECT_EQ(headerSafeValue("a\0b\x7f\tc"s), "a\\00b\\7F\\09c");
+  EXPECT_EQ(headerSafeValue("CN=Jos\xc3\xa9"), "CN=Jos\xc3\xa9");  // UTF-8 stays
+  EXPECT_EQ(sanListValue({"DNS:a.example", "URI:x:/a,b\\c", "email:e\r\n@x"}),
+            "DNS:a.example, URI:x:/a\\2Cb\\5Cc, email:e\\0D\\0A@x");
+  EXPECT_EQ(sanListValue({}), "");
+
+  net::PeerCertificate cert;
+  cert.verified = true;
+  cert.subject = "CN=evil\r\nX-Injected: yes"s;
+  cert.sans = {"DNS:x\0y"s};
+  cert.sha256_fingerprint = "ab";
+  http::RequestHead head;
+  applyClientCertHeaders(ClientCertHeaders{}, true, &cert, head);
+  head.headers.forEach([](std::string_view name, std::string_view value) {
+    for (char c : value) {
+      EXPECT_FALSE(c == '\r' || c == '\n' || c == '\0') << name;
+    }
+  });
+  EXPECT_FALSE(head.headers.has("X-Injected"));
+  EXPECT_EQ(head.headers.get("X-Client-Cert-SANs"), "DNS:x\\00y");
+}
+
+TEST(ForwardingTest, AsksForClientCertificatesOnlyWithAClientAuthBlock) {
+  EXPECT_FALSE(asksForClientCertificates(std::nullopt));
+  tls::ServerTlsConfig config;
+  config.certificates.push_back({"a.crt", "a.key"});
+  EXPECT_FALSE(asksForClientCertificates(config));
+  tls::ClientAuthConfig off;
+  off.mode = tls::ClientAuthMode::Off;
+  config.certificates[0].client_auth = off;
+  EXPECT_FALSE(asksForClientCertificates(config));
+  config.certificates.push_back({"b.crt", "b.key", tls::ClientAuthConfig{}});
+  EXPECT_TRUE(asksForClientCertificates(config));
+  config.certificates.pop_back();
+  config.client_auth = tls::ClientAuthConfig{};
+  EXPECT_TRUE(asksForClientCertificates(config));
+}
+
 }  // namespace
 }  // namespace portico::proxy
