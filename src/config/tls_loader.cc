@@ -182,6 +182,7 @@ void loadServerTls(Reader& reader, const Field& field, proxy::ListenerConfig* li
     fields.report(reader, key, built.error().detail);
     return;
   }
+  listener->client_auth_names = (*built)->clientAuthNames();
   listener->tls_context = std::move(*built);
   listener->tls = std::move(config);
 }

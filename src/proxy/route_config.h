@@ -14,6 +14,7 @@
 
 #include "http/path_normalize.h"
 #include "net/address.h"
+#include "tls/client_auth_names.h"
 #include "tls/tls_config.h"
 
 namespace portico::tls {
@@ -183,6 +184,9 @@ struct ListenerConfig {
   std::optional<tls::ServerTlsConfig> tls;  // set: the listener speaks TLS
   // Built from `tls` at load time and shared by every worker: newSsl() per accepted connection.
   std::shared_ptr<const tls::ServerContext> tls_context;
+  // The client certificate policy of each server name (from tls_context): a request whose
+  // Host has another policy than the connection's SNI is refused with 421.
+  std::shared_ptr<const tls::ClientAuthNames> client_auth_names;
 };
 
 }  // namespace portico::proxy

@@ -16,6 +16,14 @@
 namespace portico::proxy {
 
 namespace {
+// The host of an authority without its port (IPv6 literals keep their brackets).
+std::string_view hostOf(std::string_view authority) {
+  const size_t colon = authority.rfind(':');
+  if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos)
+    return authority.substr(0, colon);
+  return authority;
+}
+
 bool namesMethod(const RouteMatch& match, std::string_view method) {
   return std::find(match.methods.begin(), match.methods.end(), method) != match.methods.end();
 }
@@ -124,7 +132,7 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
   }
   const RouteTable& routes = *manager_.listener().routes;
   vhost_ = routes.findVirtualHost(head.authority);
-  if (misdirected(vhost_)) {
+  if (misdirected(vhost_, head.authority)) {
     PLOG_INFO("{}: request for host {} on a TLS connection for {}: 421 (request {})", listener.name,
               head.authority, manager_.connection().transport().serverName(), info_.request_id);
     info_.failure = "misdirected request";
@@ -156,9 +164,16 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
   runRequestHeaders();
 }
 
-bool ActiveStream::misdirected(const VirtualHost* host) const {
+bool ActiveStream::misdirected(const VirtualHost* host, std::string_view authority) const {
   if (!secure_) return false;
   const std::string_view sni = manager_.connection().transport().serverName();
+  // The handshake asked for the client certificate the SNI name's policy wants (none, say);
+  // a request for a name with another policy would skip that check (tls/client_auth_names.h).
+  const auto& client_auth = manager_.listener().config.client_auth_names;
+  if (client_auth && !client_auth->uniform() &&
+      client_auth->policyOf(sni) != client_auth->policyOf(hostOf(authority))) {
+    return true;
+  }
   if (sni.empty()) return false;  // no SNI (IP-literal clients): nothing to disagree with
   const VirtualHost* by_sni = manager_.listener().routes->findVirtualHost(sni);
   return by_sni != nullptr && by_sni != host;
@@ -172,11 +187,8 @@ bool ActiveStream::redirectedToHttps(const VirtualHost* host, const http::Reques
     sendLocalReply(400, {}, "text/plain");
     return true;
   }
-  // Host without its port (IPv6 literals keep their brackets), then the HTTPS port.
-  std::string_view name = head.authority;
-  const size_t colon = name.rfind(':');
-  if (colon != std::string_view::npos && name.find(']', colon) == std::string_view::npos)
-    name = name.substr(0, colon);
+  // Host without its port, then the HTTPS port.
+  std::string_view name = hostOf(head.authority);
   std::string location = "https://";
   location += name;
   if (redirect.port != 443) location += ":" + std::to_string(redirect.port);

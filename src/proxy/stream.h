@@ -81,9 +81,10 @@ class ActiveStream final : public http::RequestDecoder, public StreamFilterCallb
                   std::string_view extra_name = {}, std::string_view extra_value = {});
   // Fields every response gets last, whoever made it: Server, X-Request-Id, HSTS.
   void applyFinalHeaders(http::ResponseHead& head);
-  // TLS only: the SNI name chose a virtual host other than Host's. The connection was
-  // authenticated for another site, so the request is not served on it (RFC 9110 15.5.20).
-  bool misdirected(const VirtualHost* host) const;
+  // TLS only: the SNI name chose a virtual host other than Host's, or a client certificate
+  // policy other than Host's. The connection was authenticated for another site, so the
+  // request is not served on it (RFC 9110 15.5.20).
+  bool misdirected(const VirtualHost* host, std::string_view authority) const;
   // Plain HTTP to a virtual host that asks for HTTPS: the redirect was sent.
   bool redirectedToHttps(const VirtualHost* host, const http::RequestHead& head);
   void destroyFilters();

@@ -85,6 +85,7 @@ Result<std::shared_ptr<ServerContext>> ServerContext::build(const ServerTlsConfi
   self->alpn_ = alpnWireFormat(config.alpn);
   self->handshake_timeout_ms_ = config.handshake_timeout_ms;
   if (Result<void> r = self->addCertificates(config, error_key); !r) return r.error();
+  self->indexClientAuth();
   return self;
 }
 
@@ -190,6 +191,24 @@ Result<SslCtxPtr> ServerContext::newGroupContext(const ServerTlsConfig& config,
   SSL_CTX_set_client_hello_cb(ctx, onClientHello, const_cast<ServerContext*>(this));
   if (!alpn_.empty()) SSL_CTX_set_alpn_select_cb(ctx, onAlpn, const_cast<ServerContext*>(this));
   return made;
+}
+
+void ServerContext::indexClientAuth() {
+  auto index = std::make_shared<ClientAuthNames>();
+  std::vector<std::optional<ClientAuthConfig>> distinct;  // policy n is distinct[n - 1]
+  for (const std::optional<ClientAuthConfig>& auth : group_client_auth_) {
+    int policy = 0;
+    if (auth) {
+      auto it = std::find(distinct.begin(), distinct.end(), auth);
+      if (it == distinct.end()) it = distinct.insert(it, auth);
+      policy = static_cast<int>(it - distinct.begin()) + 1;
+    }
+    index->uniform_ =
+        index->uniform_ && (index->group_policy_.empty() || index->group_policy_.front() == policy);
+    index->group_policy_.push_back(policy);
+  }
+  index->names_ = names_;
+  client_auth_names_ = std::move(index);
 }
 
 SSL* ServerContext::newSsl() const {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "tls/client_auth_names.h"
 #include "tls/handles.h"
 #include "tls/name_index.h"
 #include "tls/tls_config.h"
@@ -33,10 +34,13 @@ class ServerContext : public std::enable_shared_from_this<ServerContext> {
   SSL* newSsl() const;
 
   int64_t handshakeTimeoutMs() const { return handshake_timeout_ms_; }
+  // The client certificate policy of each server name, for the stream's 421 check.
+  std::shared_ptr<const ClientAuthNames> clientAuthNames() const { return client_auth_names_; }
 
  private:
   ServerContext() = default;
   Result<void> addCertificates(const ServerTlsConfig& config, std::string* error_key);
+  void indexClientAuth();
   Result<SslCtxPtr> newGroupContext(const ServerTlsConfig& config, const std::string& names,
                                     const ClientAuth* client_auth, std::string* error_key) const;
   static int onClientHello(SSL* ssl, int* alert, void* arg);
@@ -50,6 +54,7 @@ class ServerContext : public std::enable_shared_from_this<ServerContext> {
   std::vector<std::shared_ptr<const ClientAuth>> client_auth_;
   std::vector<std::optional<ClientAuthConfig>> group_client_auth_;
   std::vector<size_t> group_first_;
+  std::shared_ptr<ClientAuthNames> client_auth_names_;
   std::string alpn_;  // wire format, in preference order
   int64_t handshake_timeout_ms_ = 0;
 };

@@ -190,12 +190,12 @@ def test_client_auth_per_sni_name(pki, portico, backends):
     assert [r for r in b.requests() if r["path"] == "/a-via-b"] == []
 
 
-def https_get(port, path, context, session=None):
+def https_get(port, path, context, session=None, sni="localhost", host="localhost"):
     """One request on a new connection; returns (status, session, resumed)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        with context.wrap_socket(raw, server_hostname="localhost", session=session) as s:
-            s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-                       % path).encode())
+        with context.wrap_socket(raw, server_hostname=sni, session=session) as s:
+            s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                       % (path, host)).encode())
             data = b""
             while True:
                 chunk = s.recv(65536)
@@ -257,3 +257,22 @@ def test_config_errors_point_at_the_key(pki, backends, tmpdir_path):
         forwarding="    forwarding:\n      client_cert_headers: { subject: X-Forwarded-User }\n"))
     assert r.returncode == 1 and "client_cert_headers.subject" in r.stderr, r.stderr
     assert check(tmpdir_path, listener_config(pki, b, required(pki))).returncode == 0
+
+
+def test_a_name_without_a_virtual_host_cannot_skip_the_client_certificate(pki, portico, backends):
+    """b.test (no client certificate) is the default: a client that sends no SNI, or a name no
+    certificate has, gets b.test's policy, and must not reach a.test with it."""
+    (b,) = backends(1)
+    certificates = [(pki.b_site, ""), (pki.a_site, ", client_auth: " + required(pki))]
+    p = portico(listener_config(pki, b, certificates=certificates,
+                                domains=("a.test", "b.test")))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    for sni in (None, "unknown.test"):
+        assert https_get(p.port, "/skip", ctx, sni=sni, host="a.test")[0] == 421, sni
+        assert https_get(p.port, "/fine", ctx, sni=sni, host="b.test")[0] == 200, sni
+    assert [r for r in b.requests() if r["path"] == "/skip"] == []
+    ctx.load_cert_chain(*pki.alice)
+    assert https_get(p.port, "/a", ctx, sni="a.test", host="a.test:%d" % p.port)[0] == 200
+    assert received(b, "/a")["x-client-cert-verified"] == ["SUCCESS"]

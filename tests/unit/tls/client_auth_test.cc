@@ -275,6 +275,30 @@ TEST_F(ClientAuthTest, ASessionNeverResumesAcrossClientCertificatePolicies) {
   }
 }
 
+TEST_F(ClientAuthTest, EveryNameHasThePolicyItsHandshakeApplies) {
+  auto uniform = build(config(auth(ClientAuthMode::Required)));
+  EXPECT_TRUE(uniform->clientAuthNames()->uniform());
+  EXPECT_TRUE(build(config(std::nullopt))->clientAuthNames()->uniform());
+
+  // a.test (the default) requires, b.test asks for nothing.
+  auto mixed = build(config(std::nullopt, auth(ClientAuthMode::Required)));
+  const ClientAuthNames& names = *mixed->clientAuthNames();
+  EXPECT_FALSE(names.uniform());
+  EXPECT_EQ(names.policyOf("b.test"), 0);
+  EXPECT_NE(names.policyOf("a.test"), 0);
+  EXPECT_EQ(names.policyOf("A.TEST."), names.policyOf("a.test"));
+  EXPECT_EQ(names.policyOf(""), names.policyOf("a.test"));  // no SNI: the default's
+  EXPECT_EQ(names.policyOf("127.0.0.1"), names.policyOf("a.test"));
+  // The same configuration for both names is one policy.
+  auto same =
+      build(config(std::nullopt, auth(ClientAuthMode::Required), auth(ClientAuthMode::Required)));
+  EXPECT_TRUE(same->clientAuthNames()->uniform());
+  auto other =
+      build(config(std::nullopt, auth(ClientAuthMode::Required), auth(ClientAuthMode::Optional)));
+  EXPECT_NE(other->clientAuthNames()->policyOf("a.test"),
+            other->clientAuthNames()->policyOf("b.test"));
+}
+
 // Build errors: the message names the file, the key is where it was configured.
 TEST_F(ClientAuthTest, LoadErrorsNameTheKey) {
   auto expectError = [](const ServerTlsConfig& c, const std::string& key, const std::string& part) {
