@@ -112,6 +112,8 @@ class Pki:
         self.expired = self.ca.issue("late", "/CN=late", "DNS:late.clients.test",
                                      start="20200101000000Z", end="20200102000000Z")
         self.stranger = self.other_ca.issue("stranger", "/CN=stranger", "DNS:stranger.test")
+        # The CRL from before mallory was revoked, for the test that publishes a new one.
+        self.crl_before = self.ca.crl(os.path.join(directory, "clients-before.crl"))
         self.ca.revoke(self.revoked[0])
         self.crl = self.ca.crl(os.path.join(directory, "clients.crl"))
 

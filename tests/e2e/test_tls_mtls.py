@@ -2,6 +2,7 @@
 against a CA bundle and a CRL; a verified certificate's identity reaches the backend in
 X-Client-Cert-* fields, and a client's own copies of those fields never do."""
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -9,7 +10,7 @@ import tempfile
 
 import pytest
 
-from conftest import BIN
+from conftest import BIN, wait_until
 from mtls_support import Pki
 
 IDENTITY = ("X-Client-Cert-Subject", "X-Client-Cert-SANs", "X-Client-Cert-Fingerprint")
@@ -276,3 +277,25 @@ def test_a_name_without_a_virtual_host_cannot_skip_the_client_certificate(pki, p
     ctx.load_cert_chain(*pki.alice)
     assert https_get(p.port, "/a", ctx, sni="a.test", host="a.test:%d" % p.port)[0] == 200
     assert received(b, "/a")["x-client-cert-verified"] == ["SUCCESS"]
+
+
+def test_a_new_crl_is_picked_up_without_a_restart(pki, portico, backends, tmpdir_path):
+    (b,) = backends(1)
+    crl = os.path.join(tmpdir_path, "live.crl")
+    shutil.copy(pki.crl_before, crl)
+    p = portico(listener_config(pki, b, "{ ca: %s, crl: %s }" % (pki.ca.cert, crl)))
+    # A TLS 1.2 session from before the new CRL: it must not resume past the new check.
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(pki.ca.cert)
+    ctx.load_cert_chain(*pki.revoked)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    status, session, _ = https_get(p.port, "/before", ctx)
+    assert status == 200
+    assert curl(pki, p.port, "/before-curl", cert=pki.revoked)[:2] == (0, 200)
+    shutil.copy(pki.crl, crl + ".new")
+    os.replace(crl + ".new", crl)
+    assert wait_until(lambda: curl(pki, p.port, "/poll", cert=pki.revoked)[0] != 0, timeout=10)
+    with pytest.raises((ssl.SSLError, ConnectionResetError, BrokenPipeError)):
+        https_get(p.port, "/resumed", ctx, session=session)
+    assert curl(pki, p.port, "/alice", cert=pki.alice)[:2] == (0, 200)
+    assert "certificates reloaded" in p.error_log()
