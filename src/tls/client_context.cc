@@ -47,6 +47,17 @@ Result<void> useClientCertificate(SSL_CTX* ctx, const CertificateFiles& files,
   return {};
 }
 
+// The IP a connection's certificate was checked against, in net::Address's spelling; "" when
+// a name was checked instead.
+std::string verifiedIp(SSL* ssl) {
+  char* text = X509_VERIFY_PARAM_get1_ip_asc(SSL_get0_param(ssl));
+  if (text == nullptr) return "";
+  net::Address address;
+  std::string ip = net::parseIp(text, &address) ? address.hostString() : "";
+  OPENSSL_free(text);
+  return ip;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<ClientContext>> ClientContext::build(const ClientTlsConfig& config,
@@ -110,7 +121,9 @@ SSL* ClientContext::newSsl(const net::Address& endpoint) const {
   }
   if (session_reuse_) {
     std::lock_guard lock(session_mutex_);
-    if (session_) SSL_set_session(ssl.get(), session_.get());
+    // A session verified for one IP proves nothing about another.
+    bool same_peer = !verify_ || !verify_name_.empty() || session_ip_ == endpoint.hostString();
+    if (session_ && same_peer) SSL_set_session(ssl.get(), session_.get());
   }
   return ssl.release();
 }
@@ -118,8 +131,10 @@ SSL* ClientContext::newSsl(const net::Address& endpoint) const {
 int ClientContext::onNewSession(SSL* ssl, SSL_SESSION* session) {
   const auto* self = static_cast<const ClientContext*>(ownerOf(ssl));
   if (self == nullptr || SSL_SESSION_is_resumable(session) != 1) return 0;
+  std::string ip = verifiedIp(ssl);
   std::lock_guard lock(self->session_mutex_);
   self->session_.reset(session);
+  self->session_ip_ = std::move(ip);
   return 1;  // we keep the reference OpenSSL handed over
 }
 
