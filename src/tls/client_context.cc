@@ -36,11 +36,7 @@ Result<void> useClientCertificate(SSL_CTX* ctx, const CertificateFiles& files,
   if (!loadCertificate(files, &cert, &pem)) {
     return fail(error_key, pem.file == PemFile::Cert ? "cert" : "key", pem.message);
   }
-  STACK_OF(X509)* chain = sk_X509_new_null();
-  for (const X509Ptr& c : cert.chain) sk_X509_push(chain, c.get());
-  int ok = SSL_CTX_use_cert_and_key(ctx, cert.leaf.get(), cert.key.get(), chain, 1);
-  sk_X509_free(chain);  // the context took its own references
-  if (ok != 1) {
+  if (!useCertificate(ctx, cert)) {
     return fail(error_key, "cert",
                 "OpenSSL refuses the certificate in " + files.cert + ": " + takeOpensslErrors());
   }

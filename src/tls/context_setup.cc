@@ -80,6 +80,15 @@ Result<SslCtxPtr> newContext(const SSL_METHOD* method, const ProtocolSettings& s
   return ctx;
 }
 
+bool useCertificate(SSL_CTX* ctx, const LoadedCertificate& cert) {
+  STACK_OF(X509)* chain = sk_X509_new_null();
+  if (chain == nullptr) return false;
+  for (const X509Ptr& c : cert.chain) sk_X509_push(chain, c.get());
+  int ok = SSL_CTX_use_cert_and_key(ctx, cert.leaf.get(), cert.key.get(), chain, 1);
+  sk_X509_free(chain);  // the context took its own references
+  return ok == 1;
+}
+
 std::string alpnWireFormat(const std::vector<std::string>& protocols) {
   std::string wire;
   for (const std::string& p : protocols) {

@@ -119,12 +119,7 @@ Result<void> ServerContext::addCertificates(const ServerTlsConfig& config, std::
                   "certificate in " + files.cert + " has the same names and key type as " +
                       config.certificates[same->second].cert + "; only one can be served");
     }
-    STACK_OF(X509)* chain = sk_X509_new_null();
-    for (const X509Ptr& c : cert.chain) sk_X509_push(chain, c.get());
-    int ok = SSL_CTX_use_cert_and_key(contexts_[group->second].get(), cert.leaf.get(),
-                                      cert.key.get(), chain, 1);
-    sk_X509_free(chain);  // the context took its own references
-    if (ok != 1) {
+    if (!useCertificate(contexts_[group->second].get(), cert)) {
       return fail(error_key, certificateKey(i, "cert"),
                   "OpenSSL refuses the certificate in " + files.cert + ": " + takeOpensslErrors());
     }
