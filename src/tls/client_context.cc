@@ -1,10 +1,6 @@
 #include "tls/client_context.h"
 
 #include <openssl/x509v3.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "tls/context_setup.h"
 #include "tls/pem_files.h"
@@ -18,10 +14,8 @@ Error fail(std::string* error_key, const char* key, std::string message) {
 }
 
 Result<void> loadCa(SSL_CTX* ctx, const std::string& path, std::string* error_key) {
-  // access() first: OpenSSL reports a missing file as a bare "system lib" error.
-  if (::access(path.c_str(), R_OK) != 0) {
-    return fail(error_key, "ca", "cannot read " + path + ": " + std::strerror(errno));
-  }
+  // Checked first: OpenSSL reports a missing file as a bare "system lib" error.
+  if (std::string why; !checkReadableFile(path, &why)) return fail(error_key, "ca", why);
   if (SSL_CTX_load_verify_locations(ctx, path.c_str(), nullptr) != 1) {
     return fail(error_key, "ca",
                 path + " holds no PEM CA certificate (" + takeOpensslErrors() + ")");
