@@ -8,17 +8,12 @@
 namespace portico::tls {
 namespace {
 
-Error fail(std::string* error_key, const char* key, std::string message) {
-  if (error_key != nullptr) *error_key = key;
-  return Error::config(std::move(message));
-}
-
 Result<void> loadCa(SSL_CTX* ctx, const std::string& path, std::string* error_key) {
   // Checked first: OpenSSL reports a missing file as a bare "system lib" error.
-  if (std::string why; !checkReadableFile(path, &why)) return fail(error_key, "ca", why);
+  if (std::string why; !checkReadableFile(path, &why)) return configError(error_key, "ca", why);
   if (SSL_CTX_load_verify_locations(ctx, path.c_str(), nullptr) != 1) {
-    return fail(error_key, "ca",
-                path + " holds no PEM CA certificate (" + takeOpensslErrors() + ")");
+    return configError(error_key, "ca",
+                       path + " holds no PEM CA certificate (" + takeOpensslErrors() + ")");
   }
   return {};
 }
@@ -28,11 +23,12 @@ Result<void> useClientCertificate(SSL_CTX* ctx, const CertificateFiles& files,
   LoadedCertificate cert;
   PemError pem;
   if (!loadCertificate(files, &cert, &pem)) {
-    return fail(error_key, pem.file == PemFile::Cert ? "cert" : "key", pem.message);
+    return configError(error_key, pem.file == PemFile::Cert ? "cert" : "key", pem.message);
   }
   if (!useCertificate(ctx, cert)) {
-    return fail(error_key, "cert",
-                "OpenSSL refuses the certificate in " + files.cert + ": " + takeOpensslErrors());
+    return configError(
+        error_key, "cert",
+        "OpenSSL refuses the certificate in " + files.cert + ": " + takeOpensslErrors());
   }
   return {};
 }
@@ -74,7 +70,7 @@ Result<std::shared_ptr<ClientContext>> ClientContext::build(const ClientTlsConfi
   if (!alpn.empty() &&
       SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(alpn.data()),
                               static_cast<unsigned int>(alpn.size())) != 0) {
-    return fail(error_key, "alpn", "OpenSSL refuses the ALPN list: " + takeOpensslErrors());
+    return configError(error_key, "alpn", "OpenSSL refuses the ALPN list: " + takeOpensslErrors());
   }
   if (config.session_reuse) {
     // Sessions live in session_, not in OpenSSL's client cache, which is never consulted on

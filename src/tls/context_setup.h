@@ -25,6 +25,10 @@ struct ProtocolSettings {
 Result<SslCtxPtr> newContext(const SSL_METHOD* method, const ProtocolSettings& settings,
                              std::string* error_key);
 
+// A configuration Error for the builders, recording in *error_key (when given) the key below
+// `tls:` it is about.
+Error configError(std::string* error_key, std::string key, std::string message);
+
 // Adds a certificate, its chain and key to `ctx`; OpenSSL keeps one per key type. Returns
 // false with the error queue set when OpenSSL refuses it.
 bool useCertificate(SSL_CTX* ctx, const LoadedCertificate& cert);
