@@ -3,6 +3,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -17,6 +19,7 @@ constexpr size_t kMaxPemBytes = 1024 * 1024;
 // text for a missing file ("system lib") says less than strerror, and a key file that is not
 // PEM at all comes back from its decoders as a bare "unsupported".
 BioPtr readPemFile(const std::string& path, std::string* why) {
+  if (!checkReadableFile(path, why)) return nullptr;
   FILE* fp = std::fopen(path.c_str(), "re");
   if (fp == nullptr) {
     *why = "cannot read " + path + ": " + std::strerror(errno);
@@ -138,6 +141,19 @@ bool loadCertificate(const CertificateFiles& files, LoadedCertificate* out, PemE
     ERR_clear_error();
     error->message =
         "private key in " + files.key + " does not match the certificate in " + files.cert;
+    return false;
+  }
+  return true;
+}
+
+bool checkReadableFile(const std::string& path, std::string* why) {
+  struct stat st;
+  if (::access(path.c_str(), R_OK) != 0 || ::stat(path.c_str(), &st) != 0) {
+    *why = "cannot read " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *why = "cannot read " + path + ": not a regular file";
     return false;
   }
   return true;
