@@ -9,15 +9,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "tls/context_setup.h"
+#include "tls/pem_files.h"
+
 namespace portico::tls {
 namespace {
 
-Error fail(std::string* error_key, std::string key, std::string message) {
-  if (error_key != nullptr) *error_key = std::move(key);
-  return Error::config(std::move(message));
-}
-
 bool readWholeFile(const std::string& path, std::string* out, std::string* why) {
+  // Checked first: a FIFO or a directory would hang or confuse the read.
+  if (!checkReadableFile(path, why)) return false;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     *why = "cannot read " + path + ": " + std::strerror(errno);
@@ -84,7 +84,7 @@ Result<std::shared_ptr<const ClientAuth>> ClientAuth::build(const ClientAuthConf
 
   std::string ca_text;
   std::string why;
-  if (!readWholeFile(config.ca, &ca_text, &why)) return fail(error_key, ca_key, why);
+  if (!readWholeFile(config.ca, &ca_text, &why)) return configError(error_key, ca_key, why);
   InfoList cas = readPem(ca_text);
   std::vector<X509*> ca_certs;
   for (int i = 0; cas && i < sk_X509_INFO_num(cas.get()); ++i) {
@@ -97,12 +97,13 @@ Result<std::shared_ptr<const ClientAuth>> ClientAuth::build(const ClientAuthConf
   }
   takeOpensslErrors();  // a certificate listed twice
   if (ca_certs.empty()) {
-    return fail(error_key, ca_key, config.ca + " has no PEM certificate (expected a CA bundle)");
+    return configError(error_key, ca_key,
+                       config.ca + " has no PEM certificate (expected a CA bundle)");
   }
 
   std::string crl_text;
   if (!config.crl.empty()) {
-    if (!readWholeFile(config.crl, &crl_text, &why)) return fail(error_key, crl_key, why);
+    if (!readWholeFile(config.crl, &crl_text, &why)) return configError(error_key, crl_key, why);
     InfoList crls = readPem(crl_text);
     size_t count = 0;
     for (int i = 0; crls && i < sk_X509_INFO_num(crls.get()); ++i) {
@@ -119,21 +120,23 @@ Result<std::shared_ptr<const ClientAuth>> ClientAuth::build(const ClientAuthConf
       }
       takeOpensslErrors();
       if (!signed_by_ca) {
-        return fail(error_key, crl_key,
-                    "the CRL of " + issuer + " in " + config.crl + " was not signed by a CA of " +
-                        config.ca);
+        return configError(error_key, crl_key,
+                           "the CRL of " + issuer + " in " + config.crl +
+                               " was not signed by a CA of " + config.ca);
       }
       // OpenSSL refuses every certificate of an issuer whose CRL has expired.
       const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl);
       if (next != nullptr && X509_cmp_current_time(next) < 0) {
-        return fail(error_key, crl_key,
-                    "the CRL of " + issuer + " in " + config.crl + " expired on " + timeText(next) +
-                        " (nextUpdate): every certificate it covers would be "
-                        "refused; publish a fresh one");
+        return configError(error_key, crl_key,
+                           "the CRL of " + issuer + " in " + config.crl + " expired on " +
+                               timeText(next) +
+                               " (nextUpdate): every certificate it covers would be "
+                               "refused; publish a fresh one");
       }
       X509_STORE_add_crl(self->store_.get(), crl);
     }
-    if (count == 0) return fail(error_key, crl_key, config.crl + " has no PEM CRL (X509 CRL)");
+    if (count == 0)
+      return configError(error_key, crl_key, config.crl + " has no PEM CRL (X509 CRL)");
     // The leaf only: an intermediate CA's revocation is not checked (that would need a CRL
     // from every CA of every chain, X509_V_FLAG_CRL_CHECK_ALL).
     X509_STORE_set_flags(self->store_.get(), X509_V_FLAG_CRL_CHECK);

@@ -127,10 +127,10 @@ Result<void> ServerContext::addCertificates(const ServerTlsConfig& config, std::
       for (const std::string& n : names) names_.add(n, group->second);
     } else if (group_client_auth_[group->second] != auth) {
       // One context serves them all, and the policy is chosen with it, by the name.
-      return fail(error_key, certificateKey(i, "client_auth"),
-                  "certificate in " + files.cert + " has the same names as " +
-                      config.certificates[group_first_[group->second]].cert +
-                      " but another client_auth; certificates for the same names share one");
+      return configError(error_key, certificateKey(i, "client_auth"),
+                         "certificate in " + files.cert + " has the same names as " +
+                             config.certificates[group_first_[group->second]].cert +
+                             " but another client_auth; certificates for the same names share one");
     }
     // OpenSSL keeps one certificate per key type in a context; a second would replace the
     // first without a word.
