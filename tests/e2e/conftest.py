@@ -101,7 +101,10 @@ class Portico:
         self.out = open(self.access_log, "w")
         self.proc = subprocess.Popen([BIN, "--config", self.config_path],
                                      stdout=self.out, stderr=self.err)
-        wait_for_port(self.port, proc=self.proc)
+        try:
+            wait_for_port(self.port, proc=self.proc)
+        except RuntimeError as e:
+            raise RuntimeError("%s; error log:\n%s" % (e, self.error_log())) from None
         return self
 
     def url(self, path="/"):
@@ -379,6 +382,22 @@ def accept_queue(port):
     out = subprocess.run(["ss", "-Htln", "sport = :%d" % port], capture_output=True, text=True,
                          check=True).stdout.split()
     return int(out[1])
+
+
+def rss_once_stuck(p, fast_side, stalled_side):
+    """Waits until Portico has stopped reading `fast_side`: bytes wait in its receive queue,
+    and the queue has not shrunk over three polls, while `stalled_side` does not take what it
+    sends (its send queue is not empty). Returns the RSS measured then (kB)."""
+    history = []
+
+    def stuck():
+        unread = sum(rx for rx, _ in fast_side())
+        blocked = any(tx > 0 for _, tx in stalled_side())
+        history.append(unread if blocked else 0)
+        last = history[-3:]
+        return len(last) == 3 and last[0] > 0 and last[0] <= last[1] <= last[2]
+    assert wait_until(stuck, timeout=30), "the transfer never stalled in Portico"
+    return p.rss_kb()
 
 
 class Response:
@@ -676,7 +695,7 @@ class Transport:
 
     def httpx_verify(self):
         """httpx's `verify` argument for this transport."""
-        return self.ca.cert if self.tls else True
+        return client_context(self.ca.cert) if self.tls else True
 
 
 @pytest.fixture(scope="module", params=["plain", "tls"])
