@@ -65,6 +65,13 @@ def test_check_quickstart_example():
     assert r.returncode == 0, r.stderr
 
 
+def test_check_tls_example():
+    # Its certificate paths are relative to the repository root, where it is meant to run.
+    r = subprocess.run([BIN, "--check", "examples/tls.yaml"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=20)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_check_the_complete_example_of_the_configuration_reference(tmpdir_path):
     # docs/configuration.md promises its "Complete example" uses every key and loads as is:
     # keep that true. Only the static root (which must exist) points into a temp folder.

@@ -17,9 +17,9 @@ import time
 
 import pytest
 
-from conftest import (BIN, RawConn, TlsRawConn, client_context, connections_at, connections_to,
+from conftest import (BIN, ROOT, RawConn, TlsRawConn, client_context, connections_at, connections_to,
                       free_port, request_bytes, rss_once_stuck, tls_proxy_config,
-                      tls_raw_request, wait_until)
+                      tls_raw_request, wait_for_port, wait_until)
 from tls_certs import inspect
 
 DEBUG_LOG = "error_log: { level: debug }\n"
@@ -625,3 +625,35 @@ def test_large_request_body_arrives_intact(portico, backends, test_ca, server_ce
     assert r.returncode == 0 and json.loads(r.stdout) == expected, r.stderr
     assert [(rec["body_len"], rec["body_sha256"]) for rec in b1.requests()] == \
         [(len(body), expected["sha256"])] * 2
+
+
+# ---- the shipped configurations -----------------------------------------------------------
+
+def test_tls_example_runs(portico):
+    """examples/tls.yaml as shipped, on free ports and with its certificate paths made
+    absolute: SNI for both names with the committed test CA, the redirect from plain HTTP."""
+    with open(os.path.join(ROOT, "examples", "tls.yaml")) as f:
+        text = f.read()
+    https, backend = free_port(), free_port()
+    text = (text.replace("127.0.0.1:8443", "127.0.0.1:%d" % https)
+            .replace("port: 8443", "port: %d" % https)
+            .replace("127.0.0.1:8080", "127.0.0.1:{port}")
+            .replace("127.0.0.1:8081", "127.0.0.1:%d" % backend)
+            .replace("examples/tls/", os.path.join(ROOT, "examples", "tls") + "/"))
+    p = portico(text)
+    wait_for_port(https, proc=p.proc)
+    wait_for_port(backend, proc=p.proc)
+    ca = os.path.join(ROOT, "examples", "tls", "ca.crt")
+    r = curl_https(https, "localhost", "/", ca)
+    assert r.returncode == 0 and r.stdout == b"www over TLS\n", r.stderr
+    r = curl_https(https, "api.example.test", "/status", ca)
+    assert r.returncode == 0 and r.stdout == b"api backend\n", r.stderr
+    assert certificate_for(https, ca, "api.example.test")["san"] == ["DNS:api.example.test"]
+    # No SNI: the first certificate, the ECDSA one for www; an RSA-only client gets its twin.
+    assert certificate_for(https, ca, None)["key_type"] == "ecdsa"
+    rsa = certificate_for(https, ca, "www.example.test", "-sigalgs", "rsa_pss_rsae_sha256")
+    assert rsa["key_type"] == "rsa" and "DNS:www.example.test" in rsa["san"]
+    r = curl("-i", "http://127.0.0.1:%d/x" % p.port)
+    assert r.stdout.startswith(b"HTTP/1.1 301"), r.stdout
+    assert b"\r\nlocation: https://127.0.0.1:%d/x\r\n" % https in r.stdout.lower(), r.stdout
+
