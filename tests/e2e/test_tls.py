@@ -657,3 +657,22 @@ def test_tls_example_runs(portico):
     assert r.stdout.startswith(b"HTTP/1.1 301"), r.stdout
     assert b"\r\nlocation: https://127.0.0.1:%d/x\r\n" % https in r.stdout.lower(), r.stdout
 
+
+def test_bench_config_serves_tls(portico, backends, test_ca):
+    """bench/portico.yaml rendered as the harness renders it (an RSA-2048 certificate for
+    localhost and 127.0.0.1): both listeners proxy to the origin."""
+    (b1,) = backends(1)
+    cert = test_ca.issue("localhost", dns=["localhost"], ips=["127.0.0.1"], key_type="rsa")
+    with open(os.path.join(ROOT, "bench", "portico.yaml")) as f:
+        text = f.read()
+    tls_port = free_port()
+    text = (text.replace("{tls_port}", str(tls_port)).replace("{origin}", b1.address)
+            .replace("{cert}", cert.cert).replace("{key}", cert.key))
+    p = portico(text)
+    wait_for_port(tls_port, proc=p.proc)
+    r = curl("http://127.0.0.1:%d/bytes/1024" % p.port)
+    assert r.returncode == 0 and r.stdout == b"x" * 1024, r.stderr
+    # The harness offers h2 and http/1.1; Portico answers over HTTP/1.1.
+    r = curl("--cacert", test_ca.cert, "--http2", "-w", "%{http_version}",
+             "https://127.0.0.1:%d/bytes/1024" % tls_port)
+    assert r.returncode == 0 and r.stdout == b"x" * 1024 + b"1.1", r.stderr
