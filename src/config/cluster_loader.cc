@@ -1,4 +1,4 @@
-// Clusters: endpoints, load balancing, upstream timeouts and connection reuse.
+// Clusters: endpoints, load balancing, upstream timeouts, connection reuse and TLS.
 
 #include "config/sections.h"
 #include "config/text_checks.h"
@@ -77,7 +77,7 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   ClusterConfig cluster;
   MapReader map(reader, field,
                 {"name", "lb", "endpoints", "timeouts", "keepalive", "max_retries",
-                 "max_connections_per_endpoint"});
+                 "max_connections_per_endpoint", "tls"});
   if (!map.valid()) return cluster;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -103,6 +103,7 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   if (const Field* f = map.find("max_retries")) {
     assignIf(&cluster.max_retries, readInt(reader, *f, 0, 10));
   }
+  if (const Field* f = map.find("tls")) loadClientTls(reader, *f, &cluster);
   return cluster;
 }
 

@@ -42,6 +42,10 @@ void loadListeners(Reader& reader, const Field& field, std::vector<proxy::Listen
                    RouteContext* routes);
 void loadClusters(Reader& reader, const Field& field, std::vector<upstream::ClusterConfig>* out);
 proxy::RouteConfig loadRoute(Reader& reader, const Field& field, RouteContext* routes);
+// `tls:` of a listener and of a cluster; each also builds the context, so a certificate that
+// cannot be served is a load error at its key.
+void loadServerTls(Reader& reader, const Field& field, proxy::ListenerConfig* listener);
+void loadClientTls(Reader& reader, const Field& field, upstream::ClusterConfig* cluster);
 
 // Remembers values already used in one scope (listener names, domains of a listener, ...) and
 // reports a repeat with a pointer to the first use.

@@ -44,6 +44,11 @@ class Reader {
   // Called with the size of each scalar read; throws AbortLoad when the budget is exhausted.
   void countBytes(size_t n);
 
+  // The file being read: relative paths in it are resolved against its directory.
+  const std::string& file() const { return file_; }
+  // Errors recorded so far: a step that depends on earlier keys being valid checks it first.
+  size_t errorCount() const { return errors_.size(); }
+
   // All errors in file order, followed by the reason for stopping early, if any.
   std::vector<ConfigError> takeErrors();
 

@@ -3,10 +3,17 @@
 // runtime Cluster by upstream/. Immutable once published in a snapshot.
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "net/address.h"
+#include "tls/tls_config.h"
+
+namespace portico::tls {
+class ClientContext;  // tls/client_context.h; declared here to keep OpenSSL out of this header
+}
 
 namespace portico::upstream {
 
@@ -32,6 +39,9 @@ struct ClusterConfig {
   // that finds every endpoint at its limit gets 503 at once instead of piling onto a
   // struggling backend.
   uint32_t max_connections_per_endpoint = 0;
+  std::optional<tls::ClientTlsConfig> tls;  // set: connections to the endpoints use TLS
+  // Built from `tls` at load time; newSsl(endpoint) per upstream connection.
+  std::shared_ptr<const tls::ClientContext> tls_context;
 };
 
 }  // namespace portico::upstream

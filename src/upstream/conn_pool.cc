@@ -99,9 +99,11 @@ UpstreamConnection* ConnPool::newStream(PoolCallbacks& callbacks) {
     callbacks.onPoolReady(*c, true);
     return nullptr;
   }
-  auto conn =
-      net::Connection::connectTo(loop_, endpoint_.address, transport_.create(endpoint_.address));
+  net::TransportSocketPtr transport = transport_.create(endpoint_.address);
+  auto conn = transport ? net::Connection::connectTo(loop_, endpoint_.address, std::move(transport))
+                        : nullptr;
   if (!conn) {
+    if (!transport && errno == 0) errno = ENOMEM;
     ++stats_.connect_failures;
     callbacks.onPoolFailure(PoolFailure::ConnectFailed, strerror(errno));
     return nullptr;

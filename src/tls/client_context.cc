@@ -1,0 +1,126 @@
+#include "tls/client_context.h"
+
+#include <openssl/x509v3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "tls/context_setup.h"
+#include "tls/pem_files.h"
+
+namespace portico::tls {
+namespace {
+
+Error fail(std::string* error_key, const char* key, std::string message) {
+  if (error_key != nullptr) *error_key = key;
+  return Error::config(std::move(message));
+}
+
+Result<void> loadCa(SSL_CTX* ctx, const std::string& path, std::string* error_key) {
+  // access() first: OpenSSL reports a missing file as a bare "system lib" error.
+  if (::access(path.c_str(), R_OK) != 0) {
+    return fail(error_key, "ca", "cannot read " + path + ": " + std::strerror(errno));
+  }
+  if (SSL_CTX_load_verify_locations(ctx, path.c_str(), nullptr) != 1) {
+    return fail(error_key, "ca",
+                path + " holds no PEM CA certificate (" + takeOpensslErrors() + ")");
+  }
+  return {};
+}
+
+Result<void> useClientCertificate(SSL_CTX* ctx, const CertificateFiles& files,
+                                  std::string* error_key) {
+  LoadedCertificate cert;
+  PemError pem;
+  if (!loadCertificate(files, &cert, &pem)) {
+    return fail(error_key, pem.file == PemFile::Cert ? "cert" : "key", pem.message);
+  }
+  STACK_OF(X509)* chain = sk_X509_new_null();
+  for (const X509Ptr& c : cert.chain) sk_X509_push(chain, c.get());
+  int ok = SSL_CTX_use_cert_and_key(ctx, cert.leaf.get(), cert.key.get(), chain, 1);
+  sk_X509_free(chain);  // the context took its own references
+  if (ok != 1) {
+    return fail(error_key, "cert",
+                "OpenSSL refuses the certificate in " + files.cert + ": " + takeOpensslErrors());
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::shared_ptr<ClientContext>> ClientContext::build(const ClientTlsConfig& config,
+                                                            std::string* error_key) {
+  std::shared_ptr<ClientContext> self(new ClientContext());
+  Result<SslCtxPtr> made = newContext(
+      TLS_client_method(),
+      {config.min_version, config.max_version, config.ciphers, config.ciphersuites}, error_key);
+  if (!made) return made.error();
+  self->ctx_ = std::move(*made);
+  SSL_CTX* ctx = self->ctx_.get();
+  if (config.verify) {
+    if (Result<void> r = loadCa(ctx, config.ca, error_key); !r) return r.error();
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  } else {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  }
+  if (!config.cert.empty() || !config.key.empty()) {
+    Result<void> r = useClientCertificate(ctx, {config.cert, config.key}, error_key);
+    if (!r) return r.error();
+  }
+  std::string alpn = alpnWireFormat(config.alpn);
+  // The one OpenSSL call that returns 0 on success.
+  if (!alpn.empty() &&
+      SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(alpn.data()),
+                              static_cast<unsigned int>(alpn.size())) != 0) {
+    return fail(error_key, "alpn", "OpenSSL refuses the ALPN list: " + takeOpensslErrors());
+  }
+  if (config.session_reuse) {
+    // Sessions live in session_, not in OpenSSL's client cache, which is never consulted on
+    // the client side anyway.
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, onNewSession);
+  } else {
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  }
+  self->verify_ = config.verify;
+  self->sni_ = config.sni;
+  self->verify_name_ = config.verify_name.empty() ? config.sni : config.verify_name;
+  self->session_reuse_ = config.session_reuse;
+  return self;
+}
+
+SSL* ClientContext::newSsl(const net::Address& endpoint) const {
+  SslPtr ssl(SSL_new(ctx_.get()));
+  if (!ssl) return nullptr;
+  attachOwner(ssl.get(), shared_from_this());
+  SSL_set_connect_state(ssl.get());
+  if (!sni_.empty() && SSL_set_tlsext_host_name(ssl.get(), sni_.c_str()) != 1) return nullptr;
+  if (verify_) {
+    // Endpoints are numeric (DNS discovery is not built yet), so with no name configured the
+    // certificate must carry the endpoint's IP in its subjectAltName.
+    bool named = !verify_name_.empty();
+    int ok = named ? SSL_set1_host(ssl.get(), verify_name_.c_str())
+                   : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()),
+                                                   endpoint.hostString().c_str());
+    if (ok != 1) return nullptr;
+    // "*.example.com" matches one label only, as browsers do.
+    if (named) SSL_set_hostflags(ssl.get(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  }
+  if (session_reuse_) {
+    std::lock_guard lock(session_mutex_);
+    if (session_) SSL_set_session(ssl.get(), session_.get());
+  }
+  return ssl.release();
+}
+
+int ClientContext::onNewSession(SSL* ssl, SSL_SESSION* session) {
+  const auto* self = static_cast<const ClientContext*>(ownerOf(ssl));
+  if (self == nullptr || SSL_SESSION_is_resumable(session) != 1) return 0;
+  std::lock_guard lock(self->session_mutex_);
+  self->session_.reset(session);
+  return 1;  // we keep the reference OpenSSL handed over
+}
+
+}  // namespace portico::tls

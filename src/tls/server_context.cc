@@ -1,0 +1,212 @@
+#include "tls/server_context.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <string_view>
+
+#include "tls/context_setup.h"
+#include "tls/pem_files.h"
+#include "tls/ticket_keys.h"
+
+namespace portico::tls {
+namespace {
+
+Error fail(std::string* error_key, std::string key, std::string message) {
+  if (error_key != nullptr) *error_key = std::move(key);
+  return Error::config(std::move(message));
+}
+
+std::string certificateKey(size_t index, const char* file) {
+  return "certificates[" + std::to_string(index) + "]." + file;
+}
+
+// Sorted and joined, so the same names in any order make the same group.
+std::string nameSetKey(std::vector<std::string> names) {
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::string key;
+  for (const std::string& n : names) key += (key.empty() ? "" : ",") + n;
+  return key;
+}
+
+// Tried one by one so the message can name the group OpenSSL does not know.
+Result<void> setGroups(SSL_CTX* ctx, const std::vector<std::string>& groups,
+                       std::string* error_key) {
+  std::string list;
+  for (const std::string& g : groups) {
+    if (g.find(':') != std::string::npos || SSL_CTX_set1_groups_list(ctx, g.c_str()) != 1) {
+      takeOpensslErrors();
+      return fail(error_key, "groups",
+                  "unknown group \"" + g + "\"; common ones: X25519, prime256v1, secp384r1");
+    }
+    list += (list.empty() ? "" : ":") + g;
+  }
+  if (!list.empty() && SSL_CTX_set1_groups_list(ctx, list.c_str()) != 1) {
+    return fail(error_key, "groups", "OpenSSL refuses the group list: " + takeOpensslErrors());
+  }
+  return {};
+}
+
+// A session resumes only where its id context matches. Deriving it from the names (not the
+// listener) lets a client resume on every listener serving the site, and never on another
+// site's certificate.
+void setSessionIdContext(SSL_CTX* ctx, const std::string& names) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(names.data(), names.size(), digest, &length, EVP_sha256(), nullptr);
+  SSL_CTX_set_session_id_context(ctx, digest, std::min(length, unsigned{SSL_MAX_SID_CTX_LENGTH}));
+}
+
+// The server_name extension body (RFC 6066 section 3): a list length, then entries of
+// (type, length, name); host_name (0) is the only type defined and comes at most once.
+std::string_view serverName(const unsigned char* p, size_t len) {
+  if (len < 5 || ((size_t{p[0]} << 8) | p[1]) != len - 2) return {};
+  if (p[2] != TLSEXT_NAMETYPE_host_name) return {};
+  size_t n = (size_t{p[3]} << 8) | p[4];
+  if (n + 5 > len) return {};
+  return {reinterpret_cast<const char*>(p + 5), n};
+}
+
+}  // namespace
+
+Result<std::shared_ptr<ServerContext>> ServerContext::build(const ServerTlsConfig& config,
+                                                            std::string* error_key) {
+  if (config.certificates.empty()) {
+    return fail(error_key, "certificates", "at least one certificate is required");
+  }
+  std::shared_ptr<ServerContext> self(new ServerContext());
+  self->alpn_ = alpnWireFormat(config.alpn);
+  self->handshake_timeout_ms_ = config.handshake_timeout_ms;
+  if (Result<void> r = self->addCertificates(config, error_key); !r) return r.error();
+  return self;
+}
+
+Result<void> ServerContext::addCertificates(const ServerTlsConfig& config, std::string* error_key) {
+  std::map<std::string, size_t> group_of;                  // name set -> index in contexts_
+  std::map<std::pair<size_t, int>, size_t> first_of_type;  // (group, key type) -> certificate
+  for (size_t i = 0; i < config.certificates.size(); ++i) {
+    const CertificateFiles& files = config.certificates[i];
+    LoadedCertificate cert;
+    PemError pem;
+    if (!loadCertificate(files, &cert, &pem)) {
+      return fail(error_key, certificateKey(i, pem.file == PemFile::Cert ? "cert" : "key"),
+                  pem.message);
+    }
+    std::vector<std::string> names = certificateNames(cert.leaf.get());
+    // Only the default can be reached without a name; any other would be dead configuration.
+    if (names.empty() && i > 0) {
+      return fail(error_key, certificateKey(i, "cert"),
+                  "certificate in " + files.cert +
+                      " has no DNS name (subjectAltName or CN), so SNI can never select it");
+    }
+    std::string set = nameSetKey(names);
+    auto [group, is_new] = group_of.emplace(set, contexts_.size());
+    if (is_new) {
+      Result<SslCtxPtr> ctx = newGroupContext(config, set, error_key);
+      if (!ctx) return ctx.error();
+      contexts_.push_back(std::move(*ctx));
+      for (const std::string& n : names) names_.add(n, group->second);
+    }
+    // OpenSSL keeps one certificate per key type in a context; a second would replace the
+    // first without a word.
+    int type = EVP_PKEY_get_base_id(cert.key.get());
+    auto [same, added] = first_of_type.emplace(std::make_pair(group->second, type), i);
+    if (!added) {
+      return fail(error_key, certificateKey(i, "cert"),
+                  "certificate in " + files.cert + " has the same names and key type as " +
+                      config.certificates[same->second].cert + "; only one can be served");
+    }
+    STACK_OF(X509)* chain = sk_X509_new_null();
+    for (const X509Ptr& c : cert.chain) sk_X509_push(chain, c.get());
+    int ok = SSL_CTX_use_cert_and_key(contexts_[group->second].get(), cert.leaf.get(),
+                                      cert.key.get(), chain, 1);
+    sk_X509_free(chain);  // the context took its own references
+    if (ok != 1) {
+      return fail(error_key, certificateKey(i, "cert"),
+                  "OpenSSL refuses the certificate in " + files.cert + ": " + takeOpensslErrors());
+    }
+  }
+  return {};
+}
+
+Result<SslCtxPtr> ServerContext::newGroupContext(const ServerTlsConfig& config,
+                                                 const std::string& names,
+                                                 std::string* error_key) const {
+  Result<SslCtxPtr> made = newContext(
+      TLS_server_method(),
+      {config.min_version, config.max_version, config.ciphers, config.ciphersuites}, error_key);
+  if (!made) return made;
+  SSL_CTX* ctx = made->get();
+  if (Result<void> r = setGroups(ctx, config.groups, error_key); !r) return r.error();
+  SSL_CTX_set_dh_auto(ctx, 1);
+  setSessionIdContext(ctx, names);
+  SSL_CTX_set_timeout(ctx, std::max<long>(1, static_cast<long>(config.session_timeout_ms / 1000)));
+  if (config.session_cache) {
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(ctx, static_cast<long>(config.session_cache_size));
+  } else {
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  }
+  if (config.session_tickets) {
+    TicketKeys::install(ctx);
+  } else {
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    // TLS 1.3 would still send "stateful" tickets that name a cache entry; with no cache they
+    // could never resume, so they are not sent at all.
+    if (!config.session_cache) SSL_CTX_set_num_tickets(ctx, 0);
+  }
+  // The callbacks run on whichever context is current for the SSL: the default one sees the
+  // client hello, the one SNI chose answers ALPN.
+  SSL_CTX_set_client_hello_cb(ctx, onClientHello, const_cast<ServerContext*>(this));
+  if (!alpn_.empty()) SSL_CTX_set_alpn_select_cb(ctx, onAlpn, const_cast<ServerContext*>(this));
+  return made;
+}
+
+SSL* ServerContext::newSsl() const {
+  SSL* ssl = SSL_new(contexts_[0].get());
+  if (ssl == nullptr) return nullptr;
+  attachOwner(ssl, shared_from_this());
+  SSL_set_accept_state(ssl);
+  return ssl;
+}
+
+// The client hello callback runs before OpenSSL looks for a session to resume; the servername
+// callback runs after, when a session would already have been checked against the default
+// context's session id context and the sessions of every other site refused.
+int ServerContext::onClientHello(SSL* ssl, int*, void* arg) {
+  const auto* self = static_cast<const ServerContext*>(arg);
+  const unsigned char* ext = nullptr;
+  size_t len = 0;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len) != 1) {
+    return SSL_CLIENT_HELLO_SUCCESS;
+  }
+  std::optional<size_t> group = self->names_.find(serverName(ext, len));
+  if (group && *group != 0) SSL_set_SSL_CTX(ssl, self->contexts_[*group].get());
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+// Server preference. A client whose list shares nothing with ours proceeds without ALPN
+// instead of failing with no_application_protocol (RFC 7301 allows either): like nginx, a
+// client that offered, say, only h2 still gets HTTP/1.1, which it must be able to speak.
+int ServerContext::onAlpn(SSL*, const unsigned char** out, unsigned char* out_len,
+                          const unsigned char* in, unsigned int in_len, void* arg) {
+  const std::string& ours = static_cast<const ServerContext*>(arg)->alpn_;
+  for (size_t i = 0; i < ours.size(); i += 1 + static_cast<unsigned char>(ours[i])) {
+    std::string_view mine(ours.data() + i + 1, static_cast<unsigned char>(ours[i]));
+    for (unsigned int j = 0; j < in_len; j += 1u + in[j]) {
+      unsigned int n = in[j];
+      if (j + 1 + n > in_len) break;
+      if (n == mine.size() && std::memcmp(in + j + 1, mine.data(), n) == 0) {
+        *out = in + j + 1;
+        *out_len = static_cast<unsigned char>(n);
+        return SSL_TLSEXT_ERR_OK;
+      }
+    }
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+}  // namespace portico::tls
