@@ -65,10 +65,10 @@ def test_check_quickstart_example():
     assert r.returncode == 0, r.stderr
 
 
-def test_check_tls_example():
-    # Its certificate paths are relative to the repository root, where it is meant to run.
-    r = subprocess.run([BIN, "--check", "examples/tls.yaml"], cwd=ROOT, capture_output=True,
-                       text=True, timeout=20)
+def test_check_tls_example(tmpdir_path):
+    # Its certificate paths are relative to its own folder, whatever the working directory.
+    r = subprocess.run([BIN, "--check", os.path.join(ROOT, "examples", "tls.yaml")],
+                       cwd=tmpdir_path, capture_output=True, text=True, timeout=20)
     assert r.returncode == 0, r.stdout + r.stderr
 
 

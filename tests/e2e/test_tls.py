@@ -361,16 +361,18 @@ TLS_KEY = "listeners[0].tls."
 
 
 def position_of(text, needle):
-    """(line, column) as strings, 1-based, of the first `needle` in `text`."""
-    index = text.index(needle)
+    """(line, column) as strings, 1-based, of the "|" in `needle` once `needle` (without the
+    "|") is found in `text`: "cert: |/x.pem" is where the value of that cert key starts."""
+    index = text.index(needle.replace("|", "")) + needle.index("|")
     line = text.count("\n", 0, index) + 1
     col = index - (text.rfind("\n", 0, index) + 1) + 1
     return str(line), str(col)
 
 
 def config_error_case(name, ca, tmpdir):
-    """(config text, key the error is reported at, YAML text of that key, words the message
-    must contain) for the case `name`."""
+    """(config text, key the error is reported at, where in the text it points (see
+    position_of: at the value of that key), words the message must contain) for the case
+    `name`."""
     good = ca.issue("localhost", dns=["localhost"], ips=["127.0.0.1"])
     missing = os.path.join(tmpdir, "missing.pem")
     not_pem = os.path.join(tmpdir, "not-pem.crt")
@@ -383,35 +385,45 @@ def config_error_case(name, ca, tmpdir):
     cert0 = TLS_KEY + "certificates[0]."
     if name == "key-does-not-match":
         other = ca.issue("other.test", dns=["other.test"])
-        return cfg([(good.cert, other.key)]), cert0 + "key", "key: " + other.key, ["match"]
+        return cfg([(good.cert, other.key)]), cert0 + "key", "key: |" + other.key, ["match"]
     if name == "expired":
         expired = ca.issue("expired.test", dns=["expired.test"], valid=(-30, -1))
-        return cfg([expired]), cert0 + "cert", "cert: " + expired.cert, ["expired"]
+        return cfg([expired]), cert0 + "cert", "cert: |" + expired.cert, ["expired"]
     if name == "not-yet-valid":
         future = ca.issue("future.test", dns=["future.test"], valid=(2, 30))
-        return cfg([future]), cert0 + "cert", "cert: " + future.cert, ["not yet valid"]
+        return (cfg([future]), cert0 + "cert", "cert: |" + future.cert,
+                ["not", "yet", "valid"])
     if name == "second-certificate-expired":
         expired = ca.issue("expired.test", dns=["expired.test"], valid=(-30, -1))
         return (cfg([good, expired]), TLS_KEY + "certificates[1].cert",
-                "cert: " + expired.cert, ["expired"])
+                "cert: |" + expired.cert, ["expired"])
     # Unreadable: a path that does not exist (the tests run as root, which reads any mode).
     if name == "cert-unreadable":
-        return cfg([(missing, good.key)]), cert0 + "cert", "cert: " + missing, ["no such file"]
+        return cfg([(missing, good.key)]), cert0 + "cert", "cert: |" + missing, ["no such file"]
     if name == "key-unreadable":
-        return cfg([(good.cert, missing)]), cert0 + "key", "key: " + missing, ["no such file"]
+        return cfg([(good.cert, missing)]), cert0 + "key", "key: |" + missing, ["no such file"]
     if name == "cert-not-pem":
-        return cfg([(not_pem, good.key)]), cert0 + "cert", "cert: " + not_pem, ["PEM"]
+        return cfg([(not_pem, good.key)]), cert0 + "cert", "cert: |" + not_pem, ["PEM"]
     if name == "min-version-tls11":
-        return (cfg([good], min_version="TLSv1.1"), TLS_KEY + "min_version", "min_version:",
+        return (cfg([good], min_version="TLSv1.1"), TLS_KEY + "min_version", "min_version: |TLSv1.1",
                 ["TLSv1.2"])
+    if name == "unknown-group":
+        return (cfg([good], groups=["X25519", "bogus"]), TLS_KEY + "groups",
+                "groups: |[X25519, bogus]", ["bogus"])
+    if name == "ciphers-rejected":
+        return cfg([good], ciphers="NOPE"), TLS_KEY + "ciphers", "ciphers: |NOPE", ["NOPE"]
+    if name == "ciphersuites-unknown":
+        return (cfg([good], ciphersuites="TLS_NOPE"), TLS_KEY + "ciphersuites",
+                "ciphersuites: |TLS_NOPE", ["TLS_NOPE"])
     if name == "alpn-h2":
-        return cfg([good], alpn=["h2"]), TLS_KEY + "alpn", "alpn:", ["http/1.1"]
+        return cfg([good], alpn=["h2"]), TLS_KEY + "alpn[0]", "alpn: [|h2]", ["http/1.1"]
     raise KeyError(name)
 
 
 @pytest.mark.parametrize("name", [
     "key-does-not-match", "expired", "not-yet-valid", "second-certificate-expired",
-    "cert-unreadable", "key-unreadable", "cert-not-pem", "min-version-tls11", "alpn-h2"])
+    "cert-unreadable", "key-unreadable", "cert-not-pem", "min-version-tls11", "unknown-group",
+    "ciphers-rejected", "ciphersuites-unknown", "alpn-h2"])
 def test_tls_config_errors_at_load_time(tmpdir_path, test_ca, name):
     text, key, key_text, words = config_error_case(name, test_ca, tmpdir_path)
     port = free_port()
@@ -429,14 +441,12 @@ def test_tls_config_errors_at_load_time(tmpdir_path, test_ca, name):
         lines = [l for l in r.stderr.splitlines() if l.strip()]
         errors = [ERROR_LINE.match(l) for l in lines]
         assert errors and all(errors), (mode, lines)
-        # One error, at the key that names the culprit (a list key may point at its first
-        # element, on the same line).
+        # One error, at the value of the key that names the culprit (as for every value
+        # error; for a list, at the element).
         (m,) = errors
         assert m["file"] == path
-        assert m["key"] == key or m["key"].startswith(key + "["), (key, lines)
-        assert m["line"] == line, (line, lines)
-        if m["key"] == key:
-            assert m["col"] == col, (col, lines)
+        assert m["key"] == key, (key, lines)
+        assert (m["line"], m["col"]) == (line, col), lines
         for word in words:
             assert word.lower() in m["msg"].lower(), (word, lines)
 
@@ -631,7 +641,8 @@ def test_large_request_body_arrives_intact(portico, backends, test_ca, server_ce
 
 def test_tls_example_runs(portico):
     """examples/tls.yaml as shipped, on free ports and with its certificate paths made
-    absolute: SNI for both names with the committed test CA, the redirect from plain HTTP."""
+    absolute (the copy is elsewhere): SNI for both names with the committed test CA, the
+    redirect from plain HTTP."""
     with open(os.path.join(ROOT, "examples", "tls.yaml")) as f:
         text = f.read()
     https, backend = free_port(), free_port()
@@ -639,7 +650,7 @@ def test_tls_example_runs(portico):
             .replace("port: 8443", "port: %d" % https)
             .replace("127.0.0.1:8080", "127.0.0.1:{port}")
             .replace("127.0.0.1:8081", "127.0.0.1:%d" % backend)
-            .replace("examples/tls/", os.path.join(ROOT, "examples", "tls") + "/"))
+            .replace(": tls/", ": " + os.path.join(ROOT, "examples", "tls") + "/"))
     p = portico(text)
     wait_for_port(https, proc=p.proc)
     wait_for_port(backend, proc=p.proc)
