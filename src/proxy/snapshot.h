@@ -12,6 +12,7 @@
 #include "net/transport.h"
 #include "proxy/route_config.h"
 #include "proxy/route_table.h"
+#include "tls/transport_factory.h"
 #include "upstream/cluster_manager.h"
 
 namespace portico::proxy {
@@ -23,6 +24,8 @@ struct ListenerRuntime {
   http::ServerCodecSettings codec_settings;
   // Makes each accepted connection's transport: plain, or TLS with this listener's contexts.
   std::shared_ptr<const net::TransportSocketFactory> transport = net::plainTransportFactory();
+  // The same factory when it is TLS, for the main thread to swap certificates in (reload).
+  std::shared_ptr<tls::ServerTransportFactory> tls;
   int64_t handshake_timeout_ms = 10000;  // TLS only: accept -> handshake done
 };
 

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "net/listen_socket.h"
+#include "server/certificate_reloader.h"
 
 namespace portico::server {
 
@@ -24,6 +25,7 @@ class SignalHandler final : public event::IoHandler {
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     loop_.addFd(fd_, EPOLLIN, this);
   }
@@ -55,6 +57,7 @@ int Server::run() {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -122,7 +125,12 @@ int Server::run() {
       check_timer.armAfterMs(50);
     }
   };
+  CertificateReloader certificates(main_loop, *snapshot_);
   SignalHandler signals(main_loop, [&](int signo) {
+    if (signo == SIGHUP) {
+      certificates.reloadAll();
+      return;
+    }
     if (draining) {
       PLOG_WARN("second {} during drain: closing all connections now", strsignal(signo));
       for (auto& w : workers_) w->forceStop();

@@ -37,6 +37,12 @@ bool uncleanEof(int ssl_error) {
 }  // namespace
 
 TlsTransport::~TlsTransport() {
+  // OpenSSL forgets the session of a connection freed without close_notify (a guard against
+  // truncation), and in TLS 1.3 that is the very session the last ticket created: an upstream
+  // pool would never resume, a TLS 1.2 client never hit the cache. HTTP framing, not TLS,
+  // says whether a message was cut, so an end without a TLS failure keeps its session.
+  if (handshake_done_ && !failed_)
+    SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   SSL_free(ssl_);
 }
 
@@ -64,6 +70,7 @@ TlsTransport::Step TlsTransport::handshake(net::TransportCallbacks& callbacks) {
   const int err = SSL_get_error(ssl_, rc);
   if (err == SSL_ERROR_WANT_READ) return Step::WantRead;
   if (err == SSL_ERROR_WANT_WRITE) return Step::WantWrite;
+  failed_ = true;
   logFailure(callbacks, "handshake", err);
   return Step::Failed;
 }
@@ -196,6 +203,7 @@ net::ShutdownStatus TlsTransport::shutdown(net::TransportCallbacks& callbacks) {
 net::IoResult TlsTransport::failed(net::TransportCallbacks& callbacks, const char* during,
                                    int ssl_error) {
   const int saved_errno = errno;
+  failed_ = true;
   logFailure(callbacks, during, ssl_error);
   return closed(ssl_error == SSL_ERROR_SYSCALL && saved_errno != 0 ? saved_errno : EPROTO);
 }

@@ -58,6 +58,7 @@ class TlsTransport final : public net::TransportSocket {
 
   SSL* ssl_;
   bool handshake_done_ = false;
+  bool failed_ = false;  // OpenSSL reported a fatal error: the session must not be resumed
   bool read_wants_write_ = false;  // SSL_read() stopped to write: the next doWrite() re-reads
   bool write_wants_read_ = false;  // SSL_write() stopped to read: the next doRead() re-writes
 };
