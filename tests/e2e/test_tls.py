@@ -68,16 +68,25 @@ def get(conn, path="/name", headers=()):
     return conn.read_response()
 
 
-def first_session(port, context, path="/name"):
+def first_session(port, context, path="/name", close_notify=False):
     """Makes a full handshake and one request with `context`; returns the session to resume
-    (for TLS 1.3 the ticket arrives after the handshake, so it is read after the response)."""
+    (for TLS 1.3 the ticket arrives after the handshake, so it is read after the response).
+    See end() for `close_notify`."""
     conn = TlsRawConn(port, context=context)
     try:
         assert get(conn, path).status == 200
         assert not conn.sock.session_reused
         return conn.sock.session
     finally:
-        conn.close()
+        end(conn, close_notify)
+
+
+def end(conn, close_notify):
+    """Closes a client connection: with close_notify first (as curl does), or without, as
+    Python's ssl does on close() and as browsers often do."""
+    if close_notify:
+        conn.sock.unwrap()
+    conn.close()
 
 
 def client_hello(server_name="localhost"):
@@ -212,16 +221,21 @@ def test_alpn_chooses_http11(portico, backends, test_ca, server_cert):
     p = portico(tls_proxy_config([b1], [server_cert]))
     offered = TlsRawConn(p.port, cafile=test_ca.cert, alpn=["h2", "http/1.1"])
     silent = TlsRawConn(p.port, cafile=test_ca.cert)
+    # A client offering only protocols Portico lacks gets no ALPN answer rather than a failed
+    # handshake (RFC 7301 allows either; like nginx), and speaks HTTP/1.1.
+    h2_only = TlsRawConn(p.port, cafile=test_ca.cert, alpn=["h2"])
     try:
         assert offered.sock.selected_alpn_protocol() == "http/1.1"
         assert silent.sock.selected_alpn_protocol() is None
-        for conn in (offered, silent):
+        assert h2_only.sock.selected_alpn_protocol() is None
+        for conn in (offered, silent, h2_only):
             for i in range(2):
                 r = get(conn, "/n%d" % i)
                 assert r.status == 200 and r.version == "HTTP/1.1"
     finally:
         offered.close()
         silent.close()
+        h2_only.close()
     # curl offering HTTP/2 ends up speaking HTTP/1.1.
     r = curl_https(p.port, "localhost", "/name", test_ca.cert, "--http2", "-w",
                    " %{http_version}")
@@ -290,7 +304,7 @@ def test_min_version_tls13_refuses_tls12(portico, backends, test_ca, server_cert
 
 # ---- session resumption -------------------------------------------------------------------
 
-def resumptions(port, context, session, count=20, path="/name"):
+def resumptions(port, context, session, count=20, path="/name", close_notify=False):
     """Opens `count` new connections offering `session`, one request each; returns how many
     resumed it."""
     resumed = 0
@@ -300,7 +314,7 @@ def resumptions(port, context, session, count=20, path="/name"):
             resumed += conn.sock.session_reused
             assert get(conn, path).status == 200
         finally:
-            conn.close()
+            end(conn, close_notify)
     return resumed
 
 
@@ -328,17 +342,20 @@ def test_session_tickets_resume_on_every_worker(portico, backends, test_ca, serv
     assert workers_hit(b1) >= 2, [r["peer_port"] for r in b1.requests()]
 
 
-def test_session_id_cache_resumes_tls12_on_every_worker(portico, backends, test_ca,
-                                                        server_cert):
+@pytest.mark.parametrize("close_notify", [True, False], ids=["close-notify", "no-close-notify"])
+def test_session_id_cache_resumes_tls12_on_every_worker(portico, backends, test_ca, server_cert,
+                                                        close_notify):
+    """Whether or not clients send close_notify before closing: an HTTP client's data is
+    delimited by HTTP framing, so a connection that ended without it was not cut short."""
     (b1,) = backends(1)
     p = portico(tls_proxy_config([b1], [server_cert], workers=2,
                                  tls={"session_tickets": False, "session_cache": True}))
     ctx = client_context(test_ca.cert, max_version=ssl.TLSVersion.TLSv1_2)
     ctx.options |= ssl.OP_NO_TICKET  # the client does not ask for a ticket either
-    session = first_session(p.port, ctx)
+    session = first_session(p.port, ctx, close_notify=close_notify)
     assert not session.has_ticket and session.id
     # The cache is shared by the workers (see the ticket test for the count of 20).
-    assert resumptions(p.port, ctx, session, 20) == 20
+    assert resumptions(p.port, ctx, session, 20, close_notify=close_notify) == 20
     assert workers_hit(b1) >= 2, [r["peer_port"] for r in b1.requests()]
 
 
