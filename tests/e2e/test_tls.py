@@ -264,6 +264,8 @@ def python_handshake(port, ca, version):
         conn.close()
 
 
+# The point is to use them: Python's warning about deprecated versions is expected.
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
 def test_tls10_and_tls11_are_refused(portico, backends, test_ca, server_cert):
     (b1,) = backends(1)
     p = portico(tls_proxy_config([b1], [server_cert]))
