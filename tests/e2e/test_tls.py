@@ -3,9 +3,10 @@ module against the real binary, with certificates from the session's test CA (tl
 
 Covered: requests through to a backend, SNI certificate selection (exact, wildcard, default),
 RSA and ECDSA certificates for one name, ALPN, protocol versions, session resumption across
-workers (tickets and the session-ID cache), load-time certificate errors, close_notify, the
-handshake timeout, hostile clients, parking of idle TLS connections, and large bodies both
-ways."""
+workers (tickets and the session-ID cache), 421 and HSTS per virtual host, load-time
+certificate errors, close_notify, the handshake timeout, hostile clients, parking of idle TLS
+connections, large bodies both ways, and the shipped examples/tls.yaml and bench/portico.yaml.
+Times are only ever upper bounds; tests wait for what they check."""
 import hashlib
 import json
 import os
