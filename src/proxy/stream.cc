@@ -108,6 +108,16 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
   if (fwd.request_id) ensureRequestId(head, info_.request_id);
   applyRequestForwarding(fwd, manager_.connection().peerAddress(), head);
 
+  // The virtual host first: its HSTS applies to every answer, errors included.
+  vhost_ = manager_.listener().routes->findVirtualHost(head.authority);
+  if (misdirected(vhost_)) {
+    PLOG_INFO("{}: request for host {} on a TLS connection for {}: 421 (request {})", listener.name,
+              head.authority, manager_.connection().transport().serverName(), info_.request_id);
+    info_.failure = "misdirected request";
+    sendLocalReply(421, {}, "text/plain");
+    return;
+  }
+
   // Routing, the path sent upstream, redirects and static files all read this one path.
   if (http::PathError e = http::normalizePath(head.path, listener.paths);
       e != http::PathError::None) {
@@ -117,17 +127,8 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
     sendLocalReply(400, {}, "text/plain");
     return;
   }
-  const RouteTable& routes = *manager_.listener().routes;
-  vhost_ = routes.findVirtualHost(head.authority);
-  if (misdirected(vhost_)) {
-    PLOG_INFO("{}: request for host {} on a TLS connection for {}: 421 (request {})", listener.name,
-              head.authority, manager_.connection().transport().serverName(), info_.request_id);
-    info_.failure = "misdirected request";
-    sendLocalReply(421, {}, "text/plain");
-    return;
-  }
   if (redirectedToHttps(vhost_, head)) return;
-  route_ = routes.matchIn(vhost_, head);
+  route_ = RouteTable::matchIn(vhost_, head);
   if ((head.method == http::Method::Connect || head.method == http::Method::Trace) &&
       (route_ == nullptr || !namesMethod(route_->config->match, head.method_text))) {
     // TRACE echoes the request, cookies included, back to scripts (cross-site tracing);
