@@ -3,9 +3,9 @@ module against the real binary, with certificates from the session's test CA (tl
 
 Covered: requests through to a backend, SNI certificate selection (exact, wildcard, default),
 RSA and ECDSA certificates for one name, ALPN, protocol versions, session resumption across
-workers (tickets and the session-ID cache), 421 and HSTS per virtual host, load-time
-certificate errors, close_notify, the handshake timeout, hostile clients, parking of idle TLS
-connections, large bodies both ways, and the shipped examples/tls.yaml and bench/portico.yaml.
+workers (tickets and the session-ID cache), load-time certificate errors, close_notify, the
+handshake timeout, hostile clients, parking of idle TLS connections, large bodies both ways,
+and the shipped examples/tls.yaml and bench/portico.yaml (421 and HSTS: test_https_vhosts.py).
 Times are only ever upper bounds; tests wait for what they check."""
 import hashlib
 import json
@@ -19,8 +19,8 @@ import time
 import pytest
 
 from conftest import (BIN, ROOT, RawConn, TlsRawConn, client_context, connections_at,
-                      connections_to, free_port, request_bytes, rss_once_stuck, tls_listener,
-                      tls_proxy_config, tls_raw_request, wait_for_port, wait_until)
+                      connections_to, free_port, request_bytes, rss_once_stuck, tls_proxy_config,
+                      tls_raw_request, wait_for_port, wait_until)
 from tls_certs import inspect
 
 DEBUG_LOG = "error_log: { level: debug }\n"
@@ -375,62 +375,6 @@ def test_no_resumption_without_tickets_and_cache(portico, backends, test_ca, ser
     session = first_session(p.port, ctx)
     assert resumptions(p.port, ctx, session, 6) == 0
 
-
-
-# ---- virtual hosts over TLS ---------------------------------------------------------------
-
-VHOSTS = """workers: 1
-listeners:
-  - name: main
-    address: 127.0.0.1:{port}
-%s    virtual_hosts:
-      - name: a
-        domains: [a.test]
-        hsts: { max_age: 365d, include_subdomains: true }
-        routes:
-          - direct_response: { status: 200, body: "site a" }
-      - name: b
-        domains: [b.test, "*.b.test"]
-        routes:
-          - direct_response: { status: 200, body: "site b" }
-"""
-
-
-def test_host_must_agree_with_sni_and_hsts_is_sent(portico, test_ca):
-    cert = test_ca.issue("ab.test", dns=["a.test", "b.test", "*.b.test", "other.test"])
-    p = portico(VHOSTS % tls_listener([cert]))
-
-    def exchange(sni, host):
-        conn = TlsRawConn(p.port, server_name=sni, cafile=test_ca.cert)
-        try:
-            conn.send(request_bytes("GET", "/", host=host))
-            return conn.read_response()
-        finally:
-            conn.close()
-
-    r = exchange("a.test", "a.test")
-    assert (r.status, r.body) == (200, b"site a")
-    hsts = r.header("Strict-Transport-Security", "").lower().replace(" ", "")
-    assert hsts == "max-age=31536000;includesubdomains", r
-    # The connection was made for a.test: a request for b.test on it is misdirected.
-    r = exchange("a.test", "b.test")
-    assert r.status == 421, r
-    assert exchange("b.test", "a.test").status == 421
-    # Two names of one virtual host agree; HSTS belongs to a.test only.
-    r = exchange("x.b.test", "y.b.test")
-    assert (r.status, r.body) == (200, b"site b")
-    assert r.header("Strict-Transport-Security") is None
-    # An SNI name no virtual host has, or none at all, is not checked.
-    assert exchange("other.test", "b.test").body == b"site b"
-    ctx = client_context(test_ca.cert, check_hostname=False)
-    conn = TlsRawConn(p.port, server_name=None, context=ctx)
-    try:
-        conn.send(request_bytes("GET", "/", host="a.test"))
-        assert conn.read_response().body == b"site a"
-    finally:
-        conn.close()
-    log = p.wait_for_log(": 421 (request")
-    assert re.search(r"request for host b\.test on a TLS connection for a\.test: 421", log), log
 
 
 # ---- configuration errors -----------------------------------------------------------------
