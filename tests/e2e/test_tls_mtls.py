@@ -10,7 +10,7 @@ import tempfile
 
 import pytest
 
-from conftest import BIN, wait_until
+from conftest import BIN, read_until_eof, status_of, wait_until
 from mtls_support import Pki
 
 IDENTITY = ("X-Client-Cert-Subject", "X-Client-Cert-SANs", "X-Client-Cert-Fingerprint")
@@ -197,13 +197,7 @@ def https_get(port, path, context, session=None, sni="localhost", host="localhos
         with context.wrap_socket(raw, server_hostname=sni, session=session) as s:
             s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
                        % (path, host)).encode())
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            return int(data.split(b" ", 2)[1]), s.session, s.session_reused
+            return status_of(read_until_eof(s)), s.session, s.session_reused
 
 
 @pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
