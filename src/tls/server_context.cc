@@ -111,7 +111,12 @@ Result<void> ServerContext::addCertificates(const ServerTlsConfig& config, std::
     if (auth && auth->mode == ClientAuthMode::Off) auth.reset();
     if (is_new) {
       std::shared_ptr<const ClientAuth> client_auth;
-      if (auth) {
+      // Groups with the same policy (the listener's, most often) share one trust store: the
+      // CA bundle and CRLs are read once, however many sites the listener serves.
+      for (size_t g = 0; auth && !client_auth && g < group_client_auth_.size(); ++g) {
+        if (group_client_auth_[g] == auth) client_auth = client_auth_[g];
+      }
+      if (auth && !client_auth) {
         std::string prefix = files.client_auth ? certificateKey(i, "client_auth") : "client_auth";
         Result<std::shared_ptr<const ClientAuth>> built =
             ClientAuth::build(*auth, prefix, error_key);

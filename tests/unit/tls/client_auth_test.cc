@@ -180,6 +180,10 @@ TEST_F(ClientAuthTest, RequiredAcceptsOnlyAValidUnrevokedCertificate) {
     EXPECT_FALSE(connect(*server, {.cert = revoked_, .max_version = version}).ok) << version;
     EXPECT_FALSE(connect(*server, {.cert = stranger_, .max_version = version}).ok) << version;
     EXPECT_FALSE(connect(*server, {.cert = expired_, .max_version = version}).ok) << version;
+    // b.test shares the listener's policy (and its trust store).
+    EXPECT_TRUE(connect(*server, {.cert = alice_, .sni = "b.test", .max_version = version}).ok);
+    EXPECT_FALSE(connect(*server, {.sni = "b.test", .max_version = version}).ok);
+    EXPECT_FALSE(connect(*server, {.cert = revoked_, .sni = "b.test", .max_version = version}).ok);
   }
 }
 
