@@ -130,11 +130,11 @@ void loadServerTls(Reader& reader, const Field& field, proxy::ListenerConfig* li
   size_t errors_before = reader.errorCount();
   tls::ServerTlsConfig config;
   TlsFields fields(field);
-  MapReader map(reader, field,
-                {"certificates", "min_version", "max_version", "ciphers", "ciphersuites", "groups",
-                 "alpn", "session_tickets", "ticket_key_rotation", "session_cache",
-                 "session_cache_size", "session_timeout", "handshake_timeout",
-                 "prefer_server_ciphers"});
+  MapReader map(
+      reader, field,
+      {"certificates", "min_version", "max_version", "ciphers", "ciphersuites", "groups", "alpn",
+       "session_tickets", "ticket_key_rotation", "session_cache", "session_cache_size",
+       "session_timeout", "handshake_timeout", "prefer_server_ciphers"});
   if (!map.valid()) return;
   if (const Field* f = fields.note(map.require("certificates"))) {
     for (const Field& item : itemsOf(reader, *f, /*non_empty=*/true)) {
@@ -188,12 +188,18 @@ void loadClientTls(Reader& reader, const Field& field, upstream::ClusterConfig* 
   tls::ClientTlsConfig config;
   TlsFields fields(field);
   MapReader map(reader, field,
-                {"verify", "ca", "sni", "verify_name", "cert", "key", "alpn", "session_reuse",
-                 "min_version", "max_version", "ciphers", "ciphersuites"});
+                {"verify", "ca", "sni", "sni_from_host", "verify_name", "cert", "key", "alpn",
+                 "session_reuse", "min_version", "max_version", "ciphers", "ciphersuites"});
   if (!map.valid()) return;
   if (const Field* f = map.find("verify")) assignIf(&config.verify, readBool(reader, *f));
   if (const Field* f = fields.note(map.find("ca"))) assignIf(&config.ca, readFile(reader, *f));
   if (const Field* f = map.find("sni")) assignIf(&config.sni, readDnsName(reader, *f));
+  if (const Field* f = map.find("sni_from_host")) {
+    assignIf(&config.sni_from_host, readBool(reader, *f));
+    if (config.sni_from_host && map.find("sni") != nullptr) {
+      reader.error(f->mark, f->path, "sni and sni_from_host: true exclude each other");
+    }
+  }
   if (const Field* f = map.find("verify_name")) {
     assignIf(&config.verify_name, readDnsName(reader, *f));
   }

@@ -168,13 +168,8 @@ bool ActiveStream::redirectedToHttps(const VirtualHost* host, const http::Reques
     sendLocalReply(400, {}, "text/plain");
     return true;
   }
-  // Host without its port (IPv6 literals keep their brackets), then the HTTPS port.
-  std::string_view name = head.authority;
-  const size_t colon = name.rfind(':');
-  if (colon != std::string_view::npos && name.find(']', colon) == std::string_view::npos)
-    name = name.substr(0, colon);
-  std::string location = "https://";
-  location += name;
+  // The host without its port (IPv6 literals keep their brackets), then the HTTPS port.
+  std::string location = "https://" + http::hostWithoutPort(head.authority);
   if (redirect.port != 443) location += ":" + std::to_string(redirect.port);
   location += head.path;
   if (!head.query.empty()) location += "?" + head.query;

@@ -52,9 +52,10 @@ struct ServerTlsConfig {
 struct ClientTlsConfig {
   bool verify = true;  // chain and name
   std::string ca = kSystemCaBundle;
-  std::string sni;          // empty: no SNI is sent
-  std::string verify_name;  // empty: sni; both empty: the endpoint's IP
-  std::string cert;         // optional client certificate, with key
+  std::string sni;             // empty: no SNI is sent
+  bool sni_from_host = false;  // SNI and verified name from each request's Host
+  std::string verify_name;     // empty: sni; both empty: the endpoint's IP
+  std::string cert;            // optional client certificate, with key
   std::string key;
   std::vector<std::string> alpn = {"http/1.1"};
   bool session_reuse = true;
