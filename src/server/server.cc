@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "net/listen_socket.h"
+#include "tls/ocsp_updater.h"
 
 namespace portico::server {
 
@@ -105,6 +106,8 @@ int Server::run() {
             fmt::join(addresses, ", "));
 
   event::EventLoop main_loop;
+  tls::OcspUpdater ocsp(main_loop);  // fetches and refreshes stapled OCSP responses
+  for (const auto& l : snapshot_->listeners) ocsp.add(l->config.tls_context.get());
   bool draining = false;
   event::Timer drain_deadline(main_loop, [&] {
     PLOG_WARN("drain timeout reached; closing remaining connections");
