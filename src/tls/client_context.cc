@@ -1,10 +1,6 @@
 #include "tls/client_context.h"
 
 #include <openssl/x509v3.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "tls/context_setup.h"
 #include "tls/pem_files.h"
@@ -12,19 +8,12 @@
 namespace portico::tls {
 namespace {
 
-Error fail(std::string* error_key, const char* key, std::string message) {
-  if (error_key != nullptr) *error_key = key;
-  return Error::config(std::move(message));
-}
-
 Result<void> loadCa(SSL_CTX* ctx, const std::string& path, std::string* error_key) {
-  // access() first: OpenSSL reports a missing file as a bare "system lib" error.
-  if (::access(path.c_str(), R_OK) != 0) {
-    return fail(error_key, "ca", "cannot read " + path + ": " + std::strerror(errno));
-  }
+  // Checked first: OpenSSL reports a missing file as a bare "system lib" error.
+  if (std::string why; !checkReadableFile(path, &why)) return configError(error_key, "ca", why);
   if (SSL_CTX_load_verify_locations(ctx, path.c_str(), nullptr) != 1) {
-    return fail(error_key, "ca",
-                path + " holds no PEM CA certificate (" + takeOpensslErrors() + ")");
+    return configError(error_key, "ca",
+                       path + " holds no PEM CA certificate (" + takeOpensslErrors() + ")");
   }
   return {};
 }
@@ -34,17 +23,25 @@ Result<void> useClientCertificate(SSL_CTX* ctx, const CertificateFiles& files,
   LoadedCertificate cert;
   PemError pem;
   if (!loadCertificate(files, &cert, &pem)) {
-    return fail(error_key, pem.file == PemFile::Cert ? "cert" : "key", pem.message);
+    return configError(error_key, pem.file == PemFile::Cert ? "cert" : "key", pem.message);
   }
-  STACK_OF(X509)* chain = sk_X509_new_null();
-  for (const X509Ptr& c : cert.chain) sk_X509_push(chain, c.get());
-  int ok = SSL_CTX_use_cert_and_key(ctx, cert.leaf.get(), cert.key.get(), chain, 1);
-  sk_X509_free(chain);  // the context took its own references
-  if (ok != 1) {
-    return fail(error_key, "cert",
-                "OpenSSL refuses the certificate in " + files.cert + ": " + takeOpensslErrors());
+  if (!useCertificate(ctx, cert)) {
+    return configError(
+        error_key, "cert",
+        "OpenSSL refuses the certificate in " + files.cert + ": " + takeOpensslErrors());
   }
   return {};
+}
+
+// The IP a connection's certificate was checked against, in net::Address's spelling; "" when
+// a name was checked instead.
+std::string verifiedIp(SSL* ssl) {
+  char* text = X509_VERIFY_PARAM_get1_ip_asc(SSL_get0_param(ssl));
+  if (text == nullptr) return "";
+  net::Address address;
+  std::string ip = net::parseIp(text, &address) ? address.hostString() : "";
+  OPENSSL_free(text);
+  return ip;
 }
 
 }  // namespace
@@ -73,7 +70,7 @@ Result<std::shared_ptr<ClientContext>> ClientContext::build(const ClientTlsConfi
   if (!alpn.empty() &&
       SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(alpn.data()),
                               static_cast<unsigned int>(alpn.size())) != 0) {
-    return fail(error_key, "alpn", "OpenSSL refuses the ALPN list: " + takeOpensslErrors());
+    return configError(error_key, "alpn", "OpenSSL refuses the ALPN list: " + takeOpensslErrors());
   }
   if (config.session_reuse) {
     // Sessions live in session_, not in OpenSSL's client cache, which is never consulted on
@@ -110,7 +107,9 @@ SSL* ClientContext::newSsl(const net::Address& endpoint) const {
   }
   if (session_reuse_) {
     std::lock_guard lock(session_mutex_);
-    if (session_) SSL_set_session(ssl.get(), session_.get());
+    // A session verified for one IP proves nothing about another.
+    bool same_peer = !verify_ || !verify_name_.empty() || session_ip_ == endpoint.hostString();
+    if (session_ && same_peer) SSL_set_session(ssl.get(), session_.get());
   }
   return ssl.release();
 }
@@ -118,8 +117,10 @@ SSL* ClientContext::newSsl(const net::Address& endpoint) const {
 int ClientContext::onNewSession(SSL* ssl, SSL_SESSION* session) {
   const auto* self = static_cast<const ClientContext*>(ownerOf(ssl));
   if (self == nullptr || SSL_SESSION_is_resumable(session) != 1) return 0;
+  std::string ip = verifiedIp(ssl);
   std::lock_guard lock(self->session_mutex_);
   self->session_.reset(session);
+  self->session_ip_ = std::move(ip);
   return 1;  // we keep the reference OpenSSL handed over
 }
 

@@ -39,9 +39,11 @@ class ClientContext : public std::enable_shared_from_this<ClientContext> {
   std::string verify_name_;
   bool session_reuse_ = true;
   // The newest session any connection got; one is enough, since every endpoint of a cluster
-  // serves the same names.
+  // serves the same names. OpenSSL uses a TLS 1.3 session once, so each connection must
+  // bring its successor (Portico's listeners renew tickets on every resumption).
   mutable std::mutex session_mutex_;
   mutable SessionPtr session_;
+  mutable std::string session_ip_;  // the IP session_ was verified for, when no name is
 };
 
 }  // namespace portico::tls

@@ -30,11 +30,6 @@ size_t tls13SuitesKept(SSL_CTX* ctx) {
   return n;
 }
 
-Error fail(std::string* error_key, const char* key, std::string message) {
-  if (error_key != nullptr) *error_key = key;
-  return Error::config(std::move(message));
-}
-
 int ownerIndex() {
   static const int index = SSL_get_ex_new_index(
       0, nullptr, nullptr, nullptr, [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
@@ -45,12 +40,17 @@ int ownerIndex() {
 
 }  // namespace
 
+Error configError(std::string* error_key, std::string key, std::string message) {
+  if (error_key != nullptr) *error_key = std::move(key);
+  return Error::config(std::move(message));
+}
+
 Result<SslCtxPtr> newContext(const SSL_METHOD* method, const ProtocolSettings& settings,
                              std::string* error_key) {
   if (settings.min_version > settings.max_version) {
-    return fail(error_key, "min_version",
-                std::string("min_version ") + versionName(settings.min_version) +
-                    " is above max_version " + versionName(settings.max_version));
+    return configError(error_key, "min_version",
+                       std::string("min_version ") + versionName(settings.min_version) +
+                           " is above max_version " + versionName(settings.max_version));
   }
   SslCtxPtr ctx(SSL_CTX_new(method));
   if (!ctx) return Error::internal("SSL_CTX_new: " + takeOpensslErrors());
@@ -58,15 +58,16 @@ Result<SslCtxPtr> newContext(const SSL_METHOD* method, const ProtocolSettings& s
   SSL_CTX_set_max_proto_version(ctx.get(), protocolVersion(settings.max_version));
   if (SSL_CTX_set_cipher_list(ctx.get(), settings.ciphers.c_str()) != 1) {
     takeOpensslErrors();
-    return fail(error_key, "ciphers", "OpenSSL accepts no cipher in \"" + settings.ciphers + "\"");
+    return configError(error_key, "ciphers",
+                       "OpenSSL accepts no cipher in \"" + settings.ciphers + "\"");
   }
   if (SSL_CTX_set_ciphersuites(ctx.get(), settings.ciphersuites.c_str()) != 1 ||
       tls13SuitesKept(ctx.get()) != countEntries(settings.ciphersuites)) {
     takeOpensslErrors();
-    return fail(error_key, "ciphersuites",
-                "unknown TLS 1.3 cipher suite in \"" + settings.ciphersuites +
-                    "\"; known: TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, "
-                    "TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_CCM_SHA256");
+    return configError(error_key, "ciphersuites",
+                       "unknown TLS 1.3 cipher suite in \"" + settings.ciphersuites +
+                           "\"; known: TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, "
+                           "TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_CCM_SHA256");
   }
   // Renegotiation is a DoS lever and an old attack surface; compression invites CRIME. The
   // client's cipher order wins: every suite listed is strong, and the client knows best
@@ -78,6 +79,15 @@ Result<SslCtxPtr> newContext(const SSL_METHOD* method, const ProtocolSettings& s
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                                   SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   return ctx;
+}
+
+bool useCertificate(SSL_CTX* ctx, const LoadedCertificate& cert) {
+  STACK_OF(X509)* chain = sk_X509_new_null();
+  if (chain == nullptr) return false;
+  for (const X509Ptr& c : cert.chain) sk_X509_push(chain, c.get());
+  int ok = SSL_CTX_use_cert_and_key(ctx, cert.leaf.get(), cert.key.get(), chain, 1);
+  sk_X509_free(chain);  // the context took its own references
+  return ok == 1;
 }
 
 std::string alpnWireFormat(const std::vector<std::string>& protocols) {

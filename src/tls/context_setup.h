@@ -8,6 +8,7 @@
 
 #include "core/result.h"
 #include "tls/handles.h"
+#include "tls/pem_files.h"
 #include "tls/tls_config.h"
 
 namespace portico::tls {
@@ -23,6 +24,14 @@ struct ProtocolSettings {
 // setting, and *error_key (when given) is its configuration key ("ciphers", "min_version"...).
 Result<SslCtxPtr> newContext(const SSL_METHOD* method, const ProtocolSettings& settings,
                              std::string* error_key);
+
+// A configuration Error for the builders, recording in *error_key (when given) the key below
+// `tls:` it is about.
+Error configError(std::string* error_key, std::string key, std::string message);
+
+// Adds a certificate, its chain and key to `ctx`; OpenSSL keeps one per key type. Returns
+// false with the error queue set when OpenSSL refuses it.
+bool useCertificate(SSL_CTX* ctx, const LoadedCertificate& cert);
 
 // "http/1.1" -> "\x08http/1.1": the length-prefixed form OpenSSL's ALPN calls take.
 std::string alpnWireFormat(const std::vector<std::string>& protocols);

@@ -3,6 +3,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -11,15 +13,48 @@
 namespace portico::tls {
 namespace {
 
-// A file BIO, or nullptr with *why set from errno: OpenSSL's own text for a missing file
-// ("system lib") tells the operator less than strerror does.
-BioPtr openFile(const std::string& path, std::string* why) {
+constexpr size_t kMaxPemBytes = 1024 * 1024;
+
+// The file in a memory BIO, or nullptr with *why set. Read here rather than by OpenSSL: its
+// text for a missing file ("system lib") says less than strerror, and a key file that is not
+// PEM at all comes back from its decoders as a bare "unsupported".
+BioPtr readPemFile(const std::string& path, std::string* why) {
+  if (!checkReadableFile(path, why)) return nullptr;
   FILE* fp = std::fopen(path.c_str(), "re");
   if (fp == nullptr) {
     *why = "cannot read " + path + ": " + std::strerror(errno);
     return nullptr;
   }
-  return BioPtr(BIO_new_fp(fp, BIO_CLOSE));
+  std::string text;
+  char buf[16 * 1024];
+  // Certificate chains are a few KiB; the cap keeps a wrong path (a log, a device) cheap.
+  while (text.size() <= kMaxPemBytes) {
+    size_t n = std::fread(buf, 1, sizeof buf, fp);
+    if (n == 0) break;
+    text.append(buf, n);
+  }
+  bool failed = std::ferror(fp) != 0;
+  int saved = errno;
+  std::fclose(fp);
+  if (failed) {
+    *why = "cannot read " + path + ": " + std::strerror(saved);
+    return nullptr;
+  }
+  if (text.size() > kMaxPemBytes) {
+    *why = path + " is larger than 1 MiB; not a PEM certificate or key";
+    return nullptr;
+  }
+  if (text.find("-----BEGIN ") == std::string::npos) {
+    *why = path + " is not PEM (no \"-----BEGIN ...-----\" line)";
+    return nullptr;
+  }
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (BIO_write(bio.get(), text.data(), static_cast<int>(text.size())) !=
+      static_cast<int>(text.size())) {
+    *why = "cannot read " + path + ": out of memory";
+    return nullptr;
+  }
+  return bio;
 }
 
 // Refuses to prompt: a proxy has no terminal, and a blocked read at start-up would hang it.
@@ -32,13 +67,13 @@ bool isNoPemLine(unsigned long code) {
 }
 
 bool readChain(const std::string& path, LoadedCertificate* out, std::string* why) {
-  BioPtr bio = openFile(path, why);
+  BioPtr bio = readPemFile(path, why);
   if (!bio) return false;
   ERR_clear_error();
   out->leaf.reset(PEM_read_bio_X509(bio.get(), nullptr, noPassphrase, nullptr));
   if (!out->leaf) {
     bool no_pem = isNoPemLine(ERR_peek_last_error());
-    *why = path + (no_pem ? " is not a PEM certificate (no \"-----BEGIN CERTIFICATE-----\" line)"
+    *why = path + (no_pem ? " holds no certificate (no \"-----BEGIN CERTIFICATE-----\" line)"
                           : " has an unreadable certificate: " + takeOpensslErrors());
     ERR_clear_error();
     return false;
@@ -57,19 +92,17 @@ bool readChain(const std::string& path, LoadedCertificate* out, std::string* why
 }
 
 bool readKey(const std::string& path, LoadedCertificate* out, std::string* why) {
-  BioPtr bio = openFile(path, why);
+  BioPtr bio = readPemFile(path, why);
   if (!bio) return false;
   ERR_clear_error();
   out->key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassphrase, nullptr));
   if (out->key) return true;
   unsigned long code = ERR_peek_last_error();
-  if (isNoPemLine(code)) {
-    *why = path + " is not a PEM private key (no \"-----BEGIN ... PRIVATE KEY-----\" line)";
-  } else if (ERR_GET_REASON(code) == PEM_R_BAD_PASSWORD_READ ||
-             ERR_GET_REASON(code) == PEM_R_PROBLEMS_GETTING_PASSWORD) {
+  if (ERR_GET_REASON(code) == PEM_R_BAD_PASSWORD_READ ||
+      ERR_GET_REASON(code) == PEM_R_PROBLEMS_GETTING_PASSWORD) {
     *why = path + " is an encrypted private key; store it unencrypted (readable only by Portico)";
   } else {
-    *why = path + " has an unreadable private key: " + takeOpensslErrors();
+    *why = path + " holds no usable private key (" + takeOpensslErrors() + ")";
   }
   ERR_clear_error();
   return false;
@@ -108,6 +141,19 @@ bool loadCertificate(const CertificateFiles& files, LoadedCertificate* out, PemE
     ERR_clear_error();
     error->message =
         "private key in " + files.key + " does not match the certificate in " + files.cert;
+    return false;
+  }
+  return true;
+}
+
+bool checkReadableFile(const std::string& path, std::string* why) {
+  struct stat st;
+  if (::access(path.c_str(), R_OK) != 0 || ::stat(path.c_str(), &st) != 0) {
+    *why = "cannot read " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *why = "cannot read " + path + ": not a regular file";
     return false;
   }
   return true;

@@ -29,6 +29,10 @@ struct PemError {
 // does not match the leaf, or a leaf outside its validity period.
 bool loadCertificate(const CertificateFiles& files, LoadedCertificate* out, PemError* error);
 
+// Whether `path` can be opened and is a regular file; else false with *why naming it. A FIFO
+// or a device would block or never end the read that loads the configuration.
+bool checkReadableFile(const std::string& path, std::string* why);
+
 // The host names a certificate is for: its SAN dNSName entries, or its CN when it has none,
 // lower-cased. Wildcards stay as written ("*.example.com").
 std::vector<std::string> certificateNames(X509* cert);

@@ -14,11 +14,6 @@
 namespace portico::tls {
 namespace {
 
-Error fail(std::string* error_key, std::string key, std::string message) {
-  if (error_key != nullptr) *error_key = std::move(key);
-  return Error::config(std::move(message));
-}
-
 std::string certificateKey(size_t index, const char* file) {
   return "certificates[" + std::to_string(index) + "]." + file;
 }
@@ -39,13 +34,14 @@ Result<void> setGroups(SSL_CTX* ctx, const std::vector<std::string>& groups,
   for (const std::string& g : groups) {
     if (g.find(':') != std::string::npos || SSL_CTX_set1_groups_list(ctx, g.c_str()) != 1) {
       takeOpensslErrors();
-      return fail(error_key, "groups",
-                  "unknown group \"" + g + "\"; common ones: X25519, prime256v1, secp384r1");
+      return configError(error_key, "groups",
+                         "unknown group \"" + g + "\"; common ones: X25519, prime256v1, secp384r1");
     }
     list += (list.empty() ? "" : ":") + g;
   }
   if (!list.empty() && SSL_CTX_set1_groups_list(ctx, list.c_str()) != 1) {
-    return fail(error_key, "groups", "OpenSSL refuses the group list: " + takeOpensslErrors());
+    return configError(error_key, "groups",
+                       "OpenSSL refuses the group list: " + takeOpensslErrors());
   }
   return {};
 }
@@ -75,7 +71,7 @@ std::string_view serverName(const unsigned char* p, size_t len) {
 Result<std::shared_ptr<ServerContext>> ServerContext::build(const ServerTlsConfig& config,
                                                             std::string* error_key) {
   if (config.certificates.empty()) {
-    return fail(error_key, "certificates", "at least one certificate is required");
+    return configError(error_key, "certificates", "at least one certificate is required");
   }
   std::shared_ptr<ServerContext> self(new ServerContext());
   self->alpn_ = alpnWireFormat(config.alpn);
@@ -92,15 +88,15 @@ Result<void> ServerContext::addCertificates(const ServerTlsConfig& config, std::
     LoadedCertificate cert;
     PemError pem;
     if (!loadCertificate(files, &cert, &pem)) {
-      return fail(error_key, certificateKey(i, pem.file == PemFile::Cert ? "cert" : "key"),
-                  pem.message);
+      return configError(error_key, certificateKey(i, pem.file == PemFile::Cert ? "cert" : "key"),
+                         pem.message);
     }
     std::vector<std::string> names = certificateNames(cert.leaf.get());
     // Only the default can be reached without a name; any other would be dead configuration.
     if (names.empty() && i > 0) {
-      return fail(error_key, certificateKey(i, "cert"),
-                  "certificate in " + files.cert +
-                      " has no DNS name (subjectAltName or CN), so SNI can never select it");
+      return configError(error_key, certificateKey(i, "cert"),
+                         "certificate in " + files.cert +
+                             " has no DNS name (subjectAltName or CN), so SNI can never select it");
     }
     std::string set = nameSetKey(names);
     auto [group, is_new] = group_of.emplace(set, contexts_.size());
@@ -115,18 +111,14 @@ Result<void> ServerContext::addCertificates(const ServerTlsConfig& config, std::
     int type = EVP_PKEY_get_base_id(cert.key.get());
     auto [same, added] = first_of_type.emplace(std::make_pair(group->second, type), i);
     if (!added) {
-      return fail(error_key, certificateKey(i, "cert"),
-                  "certificate in " + files.cert + " has the same names and key type as " +
-                      config.certificates[same->second].cert + "; only one can be served");
+      return configError(error_key, certificateKey(i, "cert"),
+                         "certificate in " + files.cert + " has the same names and key type as " +
+                             config.certificates[same->second].cert + "; only one can be served");
     }
-    STACK_OF(X509)* chain = sk_X509_new_null();
-    for (const X509Ptr& c : cert.chain) sk_X509_push(chain, c.get());
-    int ok = SSL_CTX_use_cert_and_key(contexts_[group->second].get(), cert.leaf.get(),
-                                      cert.key.get(), chain, 1);
-    sk_X509_free(chain);  // the context took its own references
-    if (ok != 1) {
-      return fail(error_key, certificateKey(i, "cert"),
-                  "OpenSSL refuses the certificate in " + files.cert + ": " + takeOpensslErrors());
+    if (!useCertificate(contexts_[group->second].get(), cert)) {
+      return configError(
+          error_key, certificateKey(i, "cert"),
+          "OpenSSL refuses the certificate in " + files.cert + ": " + takeOpensslErrors());
     }
     if (Result<void> r = ocsp_.add(contexts_[group->second].get(), cert, files, i, error_key); !r)
       return r;

@@ -67,10 +67,16 @@ void TicketKeys::install(SSL_CTX* ctx) {
   SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, callback);
 }
 
-int TicketKeys::callback(SSL*, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
+int TicketKeys::callback(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
                          EVP_MAC_CTX* mac, int encrypt) {
   const TicketKeys& keys = shared();
-  return encrypt != 0 ? keys.encrypt(name, iv, cipher, mac) : keys.decrypt(name, iv, cipher, mac);
+  if (encrypt != 0) return keys.encrypt(name, iv, cipher, mac);
+  int result = keys.decrypt(name, iv, cipher, mac);
+  // A TLS 1.3 client uses a ticket once (RFC 8446 C.4; OpenSSL does), and OpenSSL sends a new
+  // ticket after a resumption only when asked to: without renewal the client's next
+  // connection would be a full handshake. nginx does the same.
+  if (result == kAccept && SSL_version(ssl) == TLS1_3_VERSION) return kRenew;
+  return result;
 }
 
 int TicketKeys::encrypt(unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,

@@ -9,6 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include "../tls/test_certs.h"
+#include "tls/client_context.h"
+#include "tls/server_context.h"
+
 namespace portico::config {
 namespace {
 
@@ -1068,6 +1072,143 @@ TEST(ConfigLoaderTest, AliasedRegexIsCompiledOnce) {
   const auto& routes = r.config->listeners[0].virtual_hosts[0].routes;
   ASSERT_NE(routes[0].match.regex, nullptr);
   EXPECT_EQ(routes[0].match.regex, routes[1].match.headers.at(0).regex);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS: the loader builds the contexts, so certificate problems are errors at their key.
+
+class ConfigLoaderTlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new tls::testing::TempDir();
+    tls::testing::CertSpec spec;
+    spec.dns = {"site.test"};
+    tls::testing::Identity site = tls::testing::makeCert(spec);
+    tls::testing::writeCerts(dir_->file("site.crt"), {site.cert.get()});
+    tls::testing::writeKey(dir_->file("site.key"), site.key.get());
+    tls::testing::Identity other = tls::testing::makeCert(spec, nullptr, 1);
+    tls::testing::writeKey(dir_->file("other.key"), other.key.get());
+    spec.valid_from_s = -10 * 24 * 3600;
+    spec.valid_until_s = -24 * 3600;
+    tls::testing::Identity old = tls::testing::makeCert(spec);
+    tls::testing::writeCerts(dir_->file("old.crt"), {old.cert.get()});
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  // Lines 1-7: a listener whose tls has one certificate (cert on line 6, key on line 7);
+  // kVhosts follows.
+  static std::string tlsListener(const std::string& cert, const std::string& key,
+                                 const std::string& extra = "") {
+    return kListenerHead + R"(
+    tls:
+      certificates:
+        - cert: )" +
+           cert + R"(
+          key: )" +
+           key + extra + kVhosts;
+  }
+  static std::string file(const std::string& name) { return dir_->file(name); }
+
+  static tls::testing::TempDir* dir_;
+};
+
+tls::testing::TempDir* ConfigLoaderTlsTest::dir_ = nullptr;
+
+TEST_F(ConfigLoaderTlsTest, TlsListenerGetsItsContext) {
+  LoadResult r = load(tlsListener(file("site.crt"), file("site.key"), R"(
+      min_version: TLSv1.3
+      alpn: [http/1.1]
+      session_tickets: false
+      ticket_key_rotation: 1h
+      session_cache_size: 1000
+      session_timeout: 10m
+      handshake_timeout: 5s)"));
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  const proxy::ListenerConfig& listener = r.config->listeners[0];
+  ASSERT_TRUE(listener.tls.has_value());
+  ASSERT_NE(listener.tls_context, nullptr);
+  EXPECT_EQ(listener.tls->min_version, tls::TlsVersion::V1_3);
+  EXPECT_FALSE(listener.tls->session_tickets);
+  EXPECT_EQ(listener.tls->ticket_key_rotation_ms, 3600 * 1000);
+  EXPECT_EQ(listener.tls->session_cache_size, 1000u);
+  EXPECT_EQ(listener.tls->session_timeout_ms, 600 * 1000);
+  EXPECT_EQ(listener.tls_context->handshakeTimeoutMs(), 5000);
+}
+
+TEST_F(ConfigLoaderTlsTest, RelativePathsAreTakenFromTheConfigFilesDirectory) {
+  std::string path = file("portico.yaml");
+  tls::testing::writeText(path, tlsListener("site.crt", "./site.key"));
+  LoadResult r = loadConfigFile(path);
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  EXPECT_EQ(r.config->listeners[0].tls->certificates[0].cert, file("site.crt"));
+}
+
+TEST_F(ConfigLoaderTlsTest, KeyMismatchPointsAtTheKey) {
+  EXPECT_TRUE(hasOneError(tlsListener(file("site.crt"), file("other.key")),
+                          "test.yaml:7:16: listeners[0].tls.certificates[0].key: private key in " +
+                              file("other.key") + " does not match the certificate in " +
+                              file("site.crt")));
+}
+
+TEST_F(ConfigLoaderTlsTest, ExpiredCertificatePointsAtTheCert) {
+  EXPECT_TRUE(hasOneError(tlsListener(file("old.crt"), file("site.key")),
+                          "test.yaml:6:17: listeners[0].tls.certificates[0].cert: certificate in " +
+                              file("old.crt") + " has expired"));
+}
+
+TEST_F(ConfigLoaderTlsTest, UnreadableFilesPointAtTheirKey) {
+  EXPECT_TRUE(hasOneError(tlsListener(file("none.crt"), file("site.key")),
+                          "test.yaml:6:17: listeners[0].tls.certificates[0].cert: cannot read " +
+                              file("none.crt") + ": No such file or directory"));
+  EXPECT_TRUE(hasOneError(tlsListener(file("site.crt"), file("none.key")),
+                          "test.yaml:7:16: listeners[0].tls.certificates[0].key: cannot read " +
+                              file("none.key") + ": No such file or directory"));
+}
+
+TEST_F(ConfigLoaderTlsTest, ProtocolKeysAreChecked) {
+  const std::string cert = file("site.crt");
+  const std::string key = file("site.key");
+  EXPECT_TRUE(hasOneError(tlsListener(cert, key, "\n      min_version: TLSv1.1"),
+                          "test.yaml:8:20: listeners[0].tls.min_version: \"TLSv1.1\" is not "
+                          "supported"));
+  EXPECT_TRUE(hasOneError(tlsListener(cert, key,
+                                      "\n      max_version: TLSv1.2\n      "
+                                      "min_version: TLSv1.3"),
+                          "test.yaml:9:20: listeners[0].tls.min_version: min_version TLSv1.3 is "
+                          "above max_version TLSv1.2"));
+  EXPECT_TRUE(hasOneError(tlsListener(cert, key, "\n      alpn: [h2]"),
+                          "test.yaml:8:14: listeners[0].tls.alpn[0]: only \"http/1.1\""));
+  EXPECT_TRUE(hasOneError(tlsListener(cert, key, "\n      groups: [X25519, P-999]"),
+                          "test.yaml:8:15: listeners[0].tls.groups: unknown group \"P-999\""));
+  EXPECT_TRUE(hasOneError(tlsListener(cert, key, "\n      ciphers: NOPE"),
+                          "test.yaml:8:16: listeners[0].tls.ciphers: OpenSSL accepts no cipher"));
+  EXPECT_TRUE(hasOneError(tlsListener(cert, key, "\n      session_ticket: true"),
+                          "test.yaml:8:7: listeners[0].tls.session_ticket: unknown key"));
+}
+
+TEST_F(ConfigLoaderTlsTest, ClusterTls) {
+  LoadResult r = load(kBase + kDemoCluster + R"(
+    tls:
+      ca: )" + file("site.crt") +
+                      R"(
+      sni: site.test)");
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  const upstream::ClusterConfig& cluster = r.config->clusters[0];
+  ASSERT_TRUE(cluster.tls.has_value());
+  EXPECT_NE(cluster.tls_context, nullptr);
+  EXPECT_EQ(cluster.tls->sni, "site.test");
+  EXPECT_TRUE(cluster.tls->verify);
+}
+
+TEST_F(ConfigLoaderTlsTest, ClusterTlsErrors) {
+  // kBase is 8 lines and kDemoCluster 4, so `tls:` is on line 13.
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    tls: {ca: " + file("none.pem") + "}",
+                          "test.yaml:13:15: clusters[0].tls.ca: cannot read " + file("none.pem")));
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    tls: {cert: " + file("site.crt") + "}",
+                          "test.yaml:13:17: clusters[0].tls.cert: a client certificate needs both "
+                          "cert and key; key is missing"));
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    tls: {sni: 10.0.0.1}",
+                          "test.yaml:13:16: clusters[0].tls.sni: expected a DNS name"));
 }
 
 }  // namespace
