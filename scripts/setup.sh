@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-httpx python3-h2 python3-websockets
   curl netcat-openbsd procps iproute2 strace
+  # TLS tests: certificates and clients (openssl), an ACME server (pebble), a TLS scanner
+  openssl pebble testssl.sh
   # benchmarks (bench/run.sh and its external harness)
   wrk nghttp2-client nginx-light haproxy lua5.1
 )

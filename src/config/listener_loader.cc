@@ -180,10 +180,56 @@ void loadErrorPages(Reader& reader, const Field& field, std::map<uint16_t, std::
   }
 }
 
+// `https_redirect: true`, or `{ port: 8443, status: 301 }`.
+std::optional<proxy::HttpsRedirect> loadHttpsRedirect(Reader& reader, const Field& field) {
+  proxy::HttpsRedirect redirect;
+  if (field.node.IsScalar()) {
+    std::optional<bool> on = readBool(reader, field);
+    if (!on || !*on) return std::nullopt;
+    return redirect;
+  }
+  MapReader map(reader, field, {"port", "status"});
+  if (!map.valid()) return std::nullopt;
+  if (const Field* f = map.find("port")) assignIf(&redirect.port, readInt(reader, *f, 1, 65535));
+  if (const Field* f = map.find("status")) {
+    std::optional<int64_t> status = readInt(reader, *f, 301, 308);
+    if (status && *status != 301 && *status != 302 && *status != 307 && *status != 308) {
+      reader.error(f->mark, f->path,
+                   "a redirect status is 301, 302, 307 or 308, got " + std::to_string(*status));
+    } else {
+      assignIf(&redirect.status, status);
+    }
+  }
+  return redirect;
+}
+
+// `hsts: { max_age: 365d, include_subdomains: true, preload: false }`; the header value.
+std::string loadHsts(Reader& reader, const Field& field) {
+  MapReader map(reader, field, {"max_age", "include_subdomains", "preload"});
+  if (!map.valid()) return {};
+  int64_t max_age_ms = 0;
+  if (const Field* f = map.require("max_age")) {
+    assignIf(&max_age_ms, readDurationMs(reader, *f, 0, 100LL * 365 * kOneDayMs));
+  }
+  bool subdomains = false;
+  bool preload = false;
+  if (const Field* f = map.find("include_subdomains")) assignIf(&subdomains, readBool(reader, *f));
+  if (const Field* f = map.find("preload")) assignIf(&preload, readBool(reader, *f));
+  if (preload && (!subdomains || max_age_ms < 365 * kOneDayMs)) {
+    // The preload list refuses such sites; sending `preload` would only mislead.
+    reader.error(field.mark, field.path,
+                 "preload needs include_subdomains: true and max_age of at least 365d");
+  }
+  std::string value = "max-age=" + std::to_string(max_age_ms / 1000);
+  if (subdomains) value += "; includeSubDomains";
+  if (preload) value += "; preload";
+  return value;
+}
+
 proxy::VirtualHostConfig loadVirtualHost(Reader& reader, const Field& field, UniqueValues* names,
                                          UniqueValues* domains_seen, RouteContext* routes) {
   proxy::VirtualHostConfig vhost;
-  MapReader map(reader, field, {"name", "domains", "routes"});
+  MapReader map(reader, field, {"name", "domains", "routes", "https_redirect", "hsts"});
   if (!map.valid()) return vhost;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -208,6 +254,9 @@ proxy::VirtualHostConfig loadVirtualHost(Reader& reader, const Field& field, Uni
       vhost.routes.push_back(loadRoute(reader, item, routes));
     }
   }
+  if (const Field* f = map.find("https_redirect"))
+    vhost.https_redirect = loadHttpsRedirect(reader, *f);
+  if (const Field* f = map.find("hsts")) vhost.hsts = loadHsts(reader, *f);
   return vhost;
 }
 

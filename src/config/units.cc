@@ -44,7 +44,7 @@ struct DurationUnit {
 
 // Longest names first so "ms" is not read as "m" followed by garbage.
 constexpr DurationUnit kDurationUnits[] = {
-    {"ms", 1}, {"h", 3600 * 1000}, {"m", 60 * 1000}, {"s", 1000}};
+    {"ms", 1}, {"d", 24 * 3600 * 1000}, {"h", 3600 * 1000}, {"m", 60 * 1000}, {"s", 1000}};
 
 }  // namespace
 

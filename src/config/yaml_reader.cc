@@ -316,7 +316,7 @@ std::optional<bool> readBool(Reader& reader, const Field& field) {
 
 std::optional<int64_t> readDurationMs(Reader& reader, const Field& field, int64_t min_ms,
                                       int64_t max_ms) {
-  constexpr std::string_view kExpected = "a duration like 10s, 500ms or 2m";
+  constexpr std::string_view kExpected = "a duration like 10s, 500ms, 2m or 7d";
   std::optional<std::string> text = scalarText(reader, field, kExpected);
   if (!text) return std::nullopt;
   std::optional<int64_t> value = parseDurationMs(*text);

@@ -38,12 +38,13 @@ Connection::Connection(event::EventLoop& loop, int fd, TransportSocketPtr transp
   constexpr uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
   if (start == SocketStart::Resumed) {
     // Still registered for kEvents; the owner hands over the readiness that woke the parked
-    // record.
+    // record. Only established connections are parked, so the transport is connected.
+    transport_connected_ = true;
     loop_.setHandler(fd_, this);
     return;
   }
   loop_.addFd(fd_, kEvents, this);
-  if (start == SocketStart::Accepted) transport_->onConnected(fd_);
+  if (start == SocketStart::Accepted) transport_->onConnected(*this);
 }
 
 Connection::~Connection() {
@@ -215,15 +216,16 @@ void Connection::onIoReady(uint32_t events) {
       return;
     }
     state_ = State::Open;
-    transport_->onConnected(fd_);
-    if (callbacks_) callbacks_->onEvent(ConnectionEvent::Connected);
+    transport_->onConnected(*this);
     if (state_ == State::Closed) return;
     doWrite();
     if (state_ == State::Closed) return;
   }
   if (events & EPOLLOUT) {
     write_blocked_ = false;
-    if (bufferedWriteBytes() > 0 || shutdown_after_write_) doWrite();
+    if (bufferedWriteBytes() > 0 || shutdown_after_write_ || transport_wants_write_ ||
+        state_ == State::Closing)
+      doWrite();
     if (state_ == State::Closed) return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
@@ -246,8 +248,11 @@ void Connection::doRead() {
       scheduleRead();  // more waits in the kernel; come back after others ran
       return;
     }
-    IoResult r =
-        batched_read_ready_ ? takeBatchedRead() : transport_->doRead(fd_, read_buffer_, kReadBatch);
+    transport_readable_ = false;
+    IoResult r = batched_read_ready_ ? takeBatchedRead()
+                                     : transport_->doRead(*this, read_buffer_, kReadBatch);
+    // The transport may have raised Connected, and the owner closed in its callback.
+    if (state_ == State::Closed) return;
     bytes_read_ += r.bytes;
     total += r.bytes;
     if (r.action == IoResult::Action::Close) {
@@ -262,7 +267,8 @@ void Connection::doRead() {
     // keep reading, the next read returns 0.
     if (r.would_block && r.bytes > 0 && peer_shutdown_seen_ && !r.end_of_stream)
       r.would_block = false;
-    if (r.would_block) readable_pending_ = r.end_of_stream;
+    // The socket is drained, but the transport may have said it holds bytes of its own.
+    if (r.would_block) readable_pending_ = r.end_of_stream || transport_readable_;
     if ((r.bytes > 0 || r.end_of_stream) && callbacks_) {
       callbacks_->onData(read_buffer_, r.end_of_stream);
     }
@@ -313,10 +319,12 @@ IoResult Connection::takeBatchedRead() {
 }
 
 void Connection::doWrite() {
-  if (state_ == State::Closed || state_ == State::Connecting) return;
+  if (state_ == State::Closed || state_ == State::Connecting || state_ == State::Lingering) return;
   for (;;) {
-    if (!write_buffer_.empty()) {
-      IoResult r = transport_->doWrite(fd_, write_buffer_);
+    if (!write_buffer_.empty() || transport_wants_write_) {
+      transport_wants_write_ = false;  // the transport asks again if it still has to
+      IoResult r = transport_->doWrite(*this, write_buffer_);
+      if (state_ == State::Closed) return;
       bytes_written_ += r.bytes;
       if (r.action == IoResult::Action::Close) {
         PLOG_DEBUG("write to {}: {}", peer_.toString(), strerror(r.error));
@@ -326,6 +334,8 @@ void Connection::doWrite() {
       write_blocked_ = r.would_block;
       updateWriteWatermark();
       if (state_ == State::Closed || write_blocked_) return;
+      // Still handshaking: the owner's bytes wait until raiseConnected() flushes them.
+      if (!transport_connected_) return;
     }
     if (files_.empty()) break;
     if (!writeQueuedFile()) return;
@@ -336,10 +346,45 @@ void Connection::doWrite() {
     if (state_ == State::Closing) {
       finishClosing();
     } else if (shutdown_after_write_) {
+      if (!shutDownTransport()) return;
       ::shutdown(fd_, SHUT_WR);
       shutdown_after_write_ = false;
     }
   }
+}
+
+bool Connection::shutDownTransport() {
+  if (transport_shut_down_) return true;
+  // A transport that never finished its handshake has nothing to end gracefully.
+  if (!transport_connected_) {
+    transport_shut_down_ = true;
+    return true;
+  }
+  if (transport_->shutdown(*this) == ShutdownStatus::WantWrite) {
+    write_blocked_ = true;  // EPOLLOUT calls doWrite(), which comes back here
+    return false;
+  }
+  transport_shut_down_ = true;
+  return true;
+}
+
+void Connection::raiseConnected() {
+  if (transport_connected_) return;
+  transport_connected_ = true;
+  // Bytes the owner wrote during the handshake go out now.
+  if (bufferedWriteBytes() > 0 || shutdown_after_write_) scheduleFlush();
+  if (callbacks_) callbacks_->onEvent(ConnectionEvent::Connected);
+}
+
+void Connection::flushWanted() {
+  transport_wants_write_ = true;
+  scheduleFlush();
+}
+
+void Connection::setReadable() {
+  readable_pending_ = true;
+  transport_readable_ = true;
+  if (state_ == State::Open || state_ == State::Lingering) scheduleRead();
 }
 
 void Connection::flush() {
@@ -419,6 +464,7 @@ void Connection::close(CloseType type) {
 }
 
 void Connection::finishClosing() {
+  if (!shutDownTransport()) return;
   const bool unread_input = !read_buffer_.empty() || readable_pending_;
   if (remote_closed_ || (!linger_ && !unread_input) || linger_ms_ <= 0) {
     closeNow(ConnectionEvent::LocalClose);
@@ -438,7 +484,7 @@ void Connection::finishClosing() {
 void Connection::discardInput() {
   // Bounded per call like doRead(); the linger timeout bounds the whole.
   for (size_t total = 0; total < kMaxReadPerEvent;) {
-    IoResult r = transport_->doRead(fd_, read_buffer_, kReadBatch);
+    IoResult r = transport_->doRead(*this, read_buffer_, kReadBatch);
     total += r.bytes;
     read_buffer_.clear();
     if (r.action == IoResult::Action::Close || r.end_of_stream) {
@@ -454,7 +500,7 @@ bool Connection::quiescent() const {
   return state_ == State::Open && read_buffer_.empty() && bufferedWriteBytes() == 0 &&
          !read_disabled_ && !readable_pending_ && !peer_shutdown_seen_ && !remote_closed_ &&
          !shutdown_after_write_ && !flush_task_.scheduled() && !read_task_.scheduled() &&
-         !send_queued_ && !batched_read_ready_;
+         !send_queued_ && !batched_read_ready_ && transport_connected_ && !transport_wants_write_;
 }
 
 Connection::Released Connection::release() {

@@ -16,10 +16,15 @@
 // file ranges) passes the high watermark, onAboveWriteBufferHighWatermark() tells the owner to
 // stop producing; onBelowWriteBufferLowWatermark() tells it to resume.
 //
-// Closing: close(FlushWrite) stops reading, sends what is buffered, then closes (lingering
-// first if input waits unread); close(Linger) lingers in any case; close(NoFlush) closes at
-// once. The owner hears onEvent(LocalClose/RemoteClose) exactly once, and frees the
-// connection through the loop's deferredDelete, never directly inside a callback.
+// Closing: close(FlushWrite) stops reading, sends what is buffered, ends the transport
+// gracefully (TLS close_notify), then closes (lingering first if input waits unread);
+// close(Linger) lingers in any case; close(NoFlush) is abortive: it closes at once, without
+// the transport's goodbye.
+//
+// The transport (net/transport.h) decides when the connection is established: the owner hears
+// ConnectionEvent::Connected after a TLS handshake, and gets no data before it. The owner hears
+// onEvent(LocalClose/RemoteClose) exactly once, and frees the connection through the loop's
+// deferredDelete, never directly inside a callback.
 
 #include <cstdint>
 #include <functional>
@@ -61,7 +66,8 @@ class ConnectionCallbacks {
 class Connection final : public event::IoHandler,
                          public event::Deletable,
                          public event::BatchedSender,
-                         public event::BatchedReader {
+                         public event::BatchedReader,
+                         private TransportCallbacks {
  public:
   Connection(event::EventLoop& loop, int fd, TransportSocketPtr transport, SocketStart start);
   ~Connection() override;
@@ -105,12 +111,16 @@ class Connection final : public event::IoHandler,
   bool closed() const { return state_ == State::Closed; }
   bool lingering() const { return state_ == State::Lingering; }
   bool connecting() const { return state_ == State::Connecting; }
+  // The transport carries the owner's bytes (after TLS's handshake); ConnectionEvent::Connected
+  // was raised, or, for a connection built around an accepted socket, happened before the
+  // owner set its callbacks.
+  bool transportConnected() const { return transport_connected_; }
+  const TransportSocket& transport() const { return *transport_; }
 
   // Bytes still owed to the peer: buffered, and in queued file ranges.
   size_t bufferedWriteBytes() const;
   bool aboveWriteHighWatermark() const { return write_watermark_.aboveHigh(); }
   buffer::Buffer& readBuffer() { return read_buffer_; }
-  int fd() const { return fd_; }
   event::EventLoop& loop() { return loop_; }
   const Address& peerAddress() const { return peer_; }
   void setPeerAddress(const Address& a) { peer_ = a; }
@@ -119,6 +129,7 @@ class Connection final : public event::IoHandler,
   // The peer sent FIN (or the socket failed): nothing more will be read.
   bool remoteClosed() const { return remote_closed_; }
 
+  int fd() const override { return fd_; }
   void onIoReady(uint32_t events) override;
   bool addBatchedRecv(uint32_t events, event::IoBatch& batch) override;
   void onBatchedRecvDone(int result) override;
@@ -142,6 +153,12 @@ class Connection final : public event::IoHandler,
   // The write side is done: close, or linger first if asked to or input waits unread.
   void finishClosing();
   void discardInput();
+  // TransportCallbacks
+  void raiseConnected() override;
+  void flushWanted() override;
+  void setReadable() override;
+  // The transport's graceful end (close_notify) before our FIN; false while it waits for room.
+  bool shutDownTransport();
   static void onHighWatermark(void* self);
   static void onLowWatermark(void* self);
 
@@ -166,7 +183,11 @@ class Connection final : public event::IoHandler,
   uint32_t batched_room_ = 0;        // room the batched receive was given
   int batched_read_result_ = 0;      // bytes received or -errno
   bool shutdown_after_write_ = false;
-  bool linger_ = false;  // close(Linger) was asked for
+  bool transport_connected_ = false;
+  bool transport_wants_write_ = false;  // flushWanted(): call doWrite() even with nothing queued
+  bool transport_shut_down_ = false;    // shutdown() reported Done
+  bool transport_readable_ = false;     // setReadable() during the current doRead()
+  bool linger_ = false;                 // close(Linger) was asked for
   bool remote_closed_ = false;
   uint64_t bytes_read_ = 0;
   uint64_t bytes_written_ = 0;

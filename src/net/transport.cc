@@ -21,6 +21,12 @@ TransportSocketPtr plainTransport() {
   return TransportSocketPtr(&shared_plain_transport);
 }
 
+std::shared_ptr<const TransportSocketFactory> plainTransportFactory() {
+  static const std::shared_ptr<const TransportSocketFactory> factory =
+      std::make_shared<PlainTransportFactory>();
+  return factory;
+}
+
 namespace {
 
 // sendmsg/send rather than writev: they go straight to the socket layer (no VFS write path) and
@@ -35,7 +41,9 @@ ssize_t sendVector(int fd, struct iovec* iov, int count) {
 
 }  // namespace
 
-IoResult PlainTransport::doRead(int fd, buffer::Buffer& buffer, size_t max_bytes) {
+IoResult PlainTransport::doRead(TransportCallbacks& callbacks, buffer::Buffer& buffer,
+                                size_t max_bytes) {
+  const int fd = callbacks.fd();
   IoResult r;
   while (r.bytes < max_bytes) {
     auto [dst, room] = buffer.reserve(kMinReadRoom);
@@ -71,7 +79,8 @@ IoResult PlainTransport::doRead(int fd, buffer::Buffer& buffer, size_t max_bytes
   return r;
 }
 
-IoResult PlainTransport::doWrite(int fd, buffer::Buffer& buffer) {
+IoResult PlainTransport::doWrite(TransportCallbacks& callbacks, buffer::Buffer& buffer) {
+  const int fd = callbacks.fd();
   IoResult r;
   r.would_block = false;
   constexpr int kMaxIov = 64;

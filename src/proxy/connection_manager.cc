@@ -13,8 +13,7 @@ ConnectionManager::ConnectionManager(WorkerServices& worker,
       snapshot_(std::move(snapshot)),
       listener_(listener),
       connection_(std::move(connection)),
-      codec_(std::make_unique<http1::ServerCodecImpl>(*this, *this, listener.codec_settings,
-                                                      start.requests_served)),
+      requests_before_(start.requests_served),
       stream_(*this),
       timer_(worker.loop(), [this] { onTimer(); }),
       reap_task_(worker.loop(), &ConnectionManager::reapThunk, this),
@@ -23,7 +22,22 @@ ConnectionManager::ConnectionManager(WorkerServices& worker,
   connection_->setWriteBufferLimit(listener.config.limits.buffer);
   connection_->setLingerTimeout(listener.config.timeouts.linger_ms);
   if (!start.resumed) ++worker_.counters().downstream_connections;
+  if (connection_->transportConnected()) startCodec();
   refreshTimer();
+}
+
+void ConnectionManager::startCodec() {
+  // ALPN chooses the protocol; without ALPN (plain TCP, or a TLS client that offered none)
+  // it is HTTP/1.1. The TLS context only offers protocols a codec exists for.
+  const std::string_view protocol = connection_->transport().negotiatedProtocol();
+  if (!protocol.empty() && protocol != "http/1.1") {
+    PLOG_WARN("{}: closing connection from {}: no codec for ALPN protocol {}",
+              listener_.config.name, connection_->peerAddress().toString(), protocol);
+    connection_->close(net::CloseType::NoFlush);
+    return;
+  }
+  codec_ = std::make_unique<http1::ServerCodecImpl>(*this, *this, listener_.codec_settings,
+                                                    requests_before_);
 }
 
 ConnectionManager::~ConnectionManager() {
@@ -66,7 +80,7 @@ bool ConnectionManager::mayDecodeNextRequest() const {
 }
 
 void ConnectionManager::dispatchPending() {
-  if (closed_ || connection_->closed()) return;
+  if (closed_ || connection_->closed() || !codec_) return;
   if (!mayDecodeNextRequest()) return;  // onBelowWriteBufferLowWatermark() comes back here
   buffer::Buffer& pending = connection_->readBuffer();
   if (!pending.empty()) codec_->dispatch(pending);
@@ -81,7 +95,12 @@ void ConnectionManager::dispatchPending() {
 }
 
 void ConnectionManager::onEvent(net::ConnectionEvent event) {
-  if (event == net::ConnectionEvent::Connected) return;
+  if (event == net::ConnectionEvent::Connected) {
+    if (closed_ || codec_) return;
+    startCodec();
+    if (!closed_) refreshTimer();
+    return;
+  }
   if (closed_) return;
   closed_ = true;
   timer_.disarm();
@@ -197,6 +216,10 @@ void ConnectionManager::pauseReading(bool pause) {
 
 void ConnectionManager::startDrain() {
   if (closed_) return;
+  if (!codec_) {  // still in its TLS handshake: no request to finish
+    connection_->close(net::CloseType::NoFlush);
+    return;
+  }
   codec_->startDrain();
 }
 
@@ -208,6 +231,13 @@ void ConnectionManager::closeNow() {
 void ConnectionManager::refreshTimer() {
   if (closed_) return;
   const ListenerTimeouts& t = listener_.config.timeouts;
+  if (!codec_) {
+    if (timer_mode_ != TimerMode::Handshake) {
+      timer_mode_ = TimerMode::Handshake;
+      timer_.armAfterMs(listener_.handshake_timeout_ms);
+    }
+    return;
+  }
   if (stream_.active() && !stream_.complete()) {
     if (!stream_.requestComplete()) {
       timer_mode_ = TimerMode::BodyIdle;
@@ -253,9 +283,9 @@ void ConnectionManager::refreshTimer() {
 }
 
 bool ConnectionManager::parkable() const {
-  return !closed_ && !end_of_input_ && !paused_by_stream_ && !stream_.active() && codec_->idle() &&
-         !reap_task_.scheduled() && !tunnel_task_.scheduled() && !worker_.draining() &&
-         connection_->quiescent();
+  return !closed_ && codec_ && !end_of_input_ && !paused_by_stream_ && !stream_.active() &&
+         codec_->idle() && !reap_task_.scheduled() && !tunnel_task_.scheduled() &&
+         !worker_.draining() && connection_->quiescent();
 }
 
 int64_t ConnectionManager::keepaliveLeftMs() const {
@@ -281,6 +311,12 @@ void ConnectionManager::onTimer() {
       timer_.armAfterMs(keepaliveLeftMs());
       return;
     }
+    case TimerMode::Handshake:
+      ++worker_.counters().timeouts;
+      PLOG_INFO("{}: closing connection from {}: TLS handshake not done within {} ms", name,
+                connection_->peerAddress().toString(), listener_.handshake_timeout_ms);
+      connection_->close(net::CloseType::NoFlush);
+      return;
     case TimerMode::KeepAlive:
       PLOG_DEBUG("{}: closing idle keep-alive connection from {}", name,
                  connection_->peerAddress().toString());

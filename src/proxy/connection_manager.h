@@ -41,7 +41,7 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   // parked record must keep, and what it carries over, come from here.
   bool parkable() const;
   net::Connection::Released releaseForParking();
-  uint32_t requestsServed() const { return codec_->requestCount(); }
+  uint32_t requestsServed() const { return codec_ ? codec_->requestCount() : requests_before_; }
   // Time left until the keep-alive deadline of the current idle period (0 if it passed).
   int64_t keepaliveLeftMs() const;
   WorkerServices& worker() { return worker_; }
@@ -73,7 +73,9 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   bool writeBlocked() const { return write_above_high_; }
 
  private:
-  enum class TimerMode { None, Release, KeepAlive, HeaderRead, BodyIdle, SendIdle };
+  enum class TimerMode { None, Handshake, Release, KeepAlive, HeaderRead, BodyIdle, SendIdle };
+  // The transport is connected (TLS handshake done): pick the codec its ALPN result names.
+  void startCodec();
   void refreshTimer();
   void onTimer();
   void dispatchPending();
@@ -85,7 +87,9 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   std::shared_ptr<const ProxySnapshot> snapshot_;
   const ListenerRuntime& listener_;
   net::ConnectionPtr connection_;
+  // Made once the transport is connected: until a TLS handshake ends, ALPN is not known.
   std::unique_ptr<http::ServerCodec> codec_;
+  uint32_t requests_before_;  // served before a parked connection resumed
   ActiveStream stream_;
   event::Timer timer_;
   TimerMode timer_mode_ = TimerMode::None;

@@ -87,11 +87,21 @@ struct RouteConfig {
   StaticAction static_files;
 };
 
+// Requests that reach a virtual host over plain HTTP are sent to HTTPS instead of routed.
+struct HttpsRedirect {
+  uint16_t port = 443;    // of the HTTPS listener clients should use
+  uint16_t status = 308;  // 301, 302, 307 or 308; 308 keeps the method and body
+};
+
 struct VirtualHostConfig {
   std::string name;
   // "example.com" (exact), "*.example.com" (any subdomain), "*" (default). Lower case.
   std::vector<std::string> domains;
   std::vector<RouteConfig> routes;
+  std::optional<HttpsRedirect> https_redirect;
+  // The whole Strict-Transport-Security value, set on every response sent over TLS (never
+  // over plain HTTP: RFC 6797 section 7.2). Empty = no HSTS.
+  std::string hsts;
 };
 
 enum class ForwardMode { Append, Replace, Off };

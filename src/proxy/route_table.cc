@@ -145,7 +145,10 @@ const VirtualHost* RouteTable::findVirtualHost(std::string_view authority) const
 }
 
 const RouteEntry* RouteTable::match(const http::RequestHead& request) const {
-  const VirtualHost* host = findVirtualHost(request.authority);
+  return matchIn(findVirtualHost(request.authority), request);
+}
+
+const RouteEntry* RouteTable::matchIn(const VirtualHost* host, const http::RequestHead& request) {
   if (host == nullptr) return nullptr;
   for (const RouteEntry& route : host->routes) {
     if (routeMatches(route.config->match, request)) return &route;

@@ -43,6 +43,8 @@ class RouteTable {
   const VirtualHost* findVirtualHost(std::string_view authority) const;
   // The first route of the matching virtual host that matches the request, or nullptr.
   const RouteEntry* match(const http::RequestHead& request) const;
+  // The first route of `host` (from findVirtualHost) that matches, or nullptr.
+  static const RouteEntry* matchIn(const VirtualHost* host, const http::RequestHead& request);
 
   // Adds a filter that runs on every route of this listener, after the route's own filters
   // (listener-wide filters). Only while the snapshot is being built, before it is published.

@@ -7,11 +7,19 @@ std::shared_ptr<ProxySnapshot> buildSnapshot(std::vector<ListenerConfig> listene
   auto snap = std::make_shared<ProxySnapshot>();
   for (auto& c : clusters) {
     snap->cluster_index.emplace(c.name, static_cast<int>(snap->clusters.size()));
-    snap->clusters.push_back(std::make_unique<upstream::ClusterState>(std::move(c)));
+    auto state = std::make_unique<upstream::ClusterState>(std::move(c));
+    if (state->config.tls_context)
+      state->transport = std::make_shared<tls::ClientTransportFactory>(state->config.tls_context);
+    snap->clusters.push_back(std::move(state));
   }
   for (auto& l : listeners) {
     auto rt = std::make_unique<ListenerRuntime>(std::move(l));
     rt->routes = std::make_unique<RouteTable>(rt->config, snap->cluster_index);
+    if (rt->config.tls_context) {
+      rt->tls = std::make_shared<tls::ServerTransportFactory>(rt->config.tls_context);
+      rt->transport = rt->tls;
+      rt->handshake_timeout_ms = rt->config.tls->handshake_timeout_ms;
+    }
     const ListenerLimits& lim = rt->config.limits;
     http::ServerCodecSettings& s = rt->codec_settings;
     s.max_request_line = lim.max_request_line;

@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "http/codec.h"
+#include "net/transport.h"
 #include "proxy/route_config.h"
 #include "proxy/route_table.h"
+#include "tls/transport_factory.h"
 #include "upstream/cluster_manager.h"
 
 namespace portico::proxy {
@@ -20,6 +22,11 @@ struct ListenerRuntime {
   ListenerConfig config;
   std::unique_ptr<RouteTable> routes;
   http::ServerCodecSettings codec_settings;
+  // Makes each accepted connection's transport: plain, or TLS with this listener's contexts.
+  std::shared_ptr<const net::TransportSocketFactory> transport = net::plainTransportFactory();
+  // The same factory when it is TLS, for the main thread to swap certificates in (reload).
+  std::shared_ptr<tls::ServerTransportFactory> tls;
+  int64_t handshake_timeout_ms = 10000;  // TLS only: accept -> handshake done
 };
 
 struct ProxySnapshot {

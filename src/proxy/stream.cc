@@ -67,6 +67,8 @@ void ActiveStream::begin(http::ResponseEncoder& encoder) {
   info_.start_ms = loop().now();
   info_.start_wall_us = wallClockUs();
   route_ = nullptr;
+  vhost_ = nullptr;
+  secure_ = manager_.connection().transport().secure();
   request_ = nullptr;
   request_complete_ = false;
   request_headers_next_ = 0;
@@ -86,6 +88,7 @@ void ActiveStream::begin(http::ResponseEncoder& encoder) {
 
 void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
   request_ = &head;
+  if (secure_) head.scheme = "https";
   request_end_in_headers_ = end_stream;
   request_complete_ = end_stream;
   const ListenerConfig& listener = manager_.listener().config;
@@ -105,6 +108,16 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
   if (fwd.request_id) ensureRequestId(head, info_.request_id);
   applyRequestForwarding(fwd, manager_.connection().peerAddress(), head);
 
+  // The virtual host first: its HSTS applies to every answer, errors included.
+  vhost_ = manager_.listener().routes->findVirtualHost(head.authority);
+  if (misdirected(vhost_)) {
+    PLOG_INFO("{}: request for host {} on a TLS connection for {}: 421 (request {})", listener.name,
+              head.authority, manager_.connection().transport().serverName(), info_.request_id);
+    info_.failure = "misdirected request";
+    sendLocalReply(421, {}, "text/plain");
+    return;
+  }
+
   // Routing, the path sent upstream, redirects and static files all read this one path.
   if (http::PathError e = http::normalizePath(head.path, listener.paths);
       e != http::PathError::None) {
@@ -114,7 +127,8 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
     sendLocalReply(400, {}, "text/plain");
     return;
   }
-  route_ = manager_.listener().routes->match(head);
+  if (redirectedToHttps(vhost_, head)) return;
+  route_ = RouteTable::matchIn(vhost_, head);
   if ((head.method == http::Method::Connect || head.method == http::Method::Trace) &&
       (route_ == nullptr || !namesMethod(route_->config->match, head.method_text))) {
     // TRACE echoes the request, cookies included, back to scripts (cross-site tracing);
@@ -122,7 +136,7 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
     PLOG_INFO("{}: {} {} from {} refused: no route names the method", listener.name,
               head.method_text, head.target, manager_.connection().peerAddress().toString());
     info_.failure = "method not allowed";
-    localReply(405, {}, "text/plain", allowedMethods(route_));
+    localReply(405, {}, "text/plain", "Allow", allowedMethods(route_));
     route_ = nullptr;
     return;
   }
@@ -136,6 +150,37 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
   info_.route_name = route_->config->name;
   buildFilterChain();
   runRequestHeaders();
+}
+
+bool ActiveStream::misdirected(const VirtualHost* host) const {
+  if (!secure_) return false;
+  const std::string_view sni = manager_.connection().transport().serverName();
+  if (sni.empty()) return false;  // no SNI (IP-literal clients): nothing to disagree with
+  const VirtualHost* by_sni = manager_.listener().routes->findVirtualHost(sni);
+  return by_sni != nullptr && by_sni != host;
+}
+
+bool ActiveStream::redirectedToHttps(const VirtualHost* host, const http::RequestHead& head) {
+  if (secure_ || host == nullptr || !host->config->https_redirect) return false;
+  const HttpsRedirect& redirect = *host->config->https_redirect;
+  if (head.authority.empty()) {  // HTTP/1.0 without Host: no name to send the client to
+    info_.failure = "no host to redirect to https";
+    sendLocalReply(400, {}, "text/plain");
+    return true;
+  }
+  // Host without its port (IPv6 literals keep their brackets), then the HTTPS port.
+  std::string_view name = head.authority;
+  const size_t colon = name.rfind(':');
+  if (colon != std::string_view::npos && name.find(']', colon) == std::string_view::npos)
+    name = name.substr(0, colon);
+  std::string location = "https://";
+  location += name;
+  if (redirect.port != 443) location += ":" + std::to_string(redirect.port);
+  location += head.path;
+  if (!head.query.empty()) location += "?" + head.query;
+  info_.failure.clear();
+  localReply(redirect.status, {}, "text/plain", "Location", location);
+  return true;
 }
 
 void ActiveStream::buildFilterChain() {
@@ -319,8 +364,7 @@ void ActiveStream::runResponseHeaders() {
 }
 
 void ActiveStream::finishResponseHeaders(http::ResponseHead& head, bool end_stream) {
-  const ForwardingConfig& fwd = manager_.listener().config.forwarding;
-  applyFinalResponseHeaders(fwd, info_.request_id, head);
+  applyFinalHeaders(head);
   info_.status = head.status;
   response_sent_ = true;
   encoder_->encodeHeaders(head, end_stream);
@@ -406,11 +450,17 @@ void ActiveStream::continueResponse() {
 
 void ActiveStream::sendLocalReply(uint16_t status, std::string_view body,
                                   std::string_view content_type) {
-  localReply(status, body, content_type, {});
+  localReply(status, body, content_type);
+}
+
+void ActiveStream::applyFinalHeaders(http::ResponseHead& head) {
+  applyFinalResponseHeaders(manager_.listener().config.forwarding, info_.request_id, head);
+  if (secure_ && vhost_ != nullptr && !vhost_->config->hsts.empty())
+    head.headers.set("Strict-Transport-Security", vhost_->config->hsts);
 }
 
 void ActiveStream::localReply(uint16_t status, std::string_view body, std::string_view content_type,
-                              std::string_view allow) {
+                              std::string_view extra_name, std::string_view extra_value) {
   if (complete_ || encoder_ == nullptr) return;
   stopped_ = true;
   info_.local_reply = true;
@@ -436,10 +486,9 @@ void ActiveStream::localReply(uint16_t status, std::string_view body, std::strin
   local_reply_head_.status = status;
   local_reply_head_.headers.add("Content-Type", content_type);
   local_reply_head_.headers.add("Content-Length", std::to_string(body.size()));
-  if (!allow.empty()) local_reply_head_.headers.add("Allow", allow);
+  if (!extra_name.empty()) local_reply_head_.headers.add(extra_name, extra_value);
   // Local replies skip the route's response filters: they describe the proxy, not the backend.
-  applyFinalResponseHeaders(manager_.listener().config.forwarding, info_.request_id,
-                            local_reply_head_);
+  applyFinalHeaders(local_reply_head_);
   info_.status = status;
   response_sent_ = true;
   bool head_request = request_ != nullptr && request_->method == http::Method::Head;

@@ -76,9 +76,16 @@ class ActiveStream final : public http::RequestDecoder, public StreamFilterCallb
   void runResponseHeaders();
   void runResponseBody();
   void finishResponseHeaders(http::ResponseHead& head, bool end_stream);
-  // sendLocalReply, with an Allow field when `allow` is not empty (405).
+  // sendLocalReply, with one more field when `extra_name` is not empty (Allow, Location).
   void localReply(uint16_t status, std::string_view body, std::string_view content_type,
-                  std::string_view allow);
+                  std::string_view extra_name = {}, std::string_view extra_value = {});
+  // Fields every response gets last, whoever made it: Server, X-Request-Id, HSTS.
+  void applyFinalHeaders(http::ResponseHead& head);
+  // TLS only: the SNI name chose a virtual host other than Host's. The connection was
+  // authenticated for another site, so the request is not served on it (RFC 9110 15.5.20).
+  bool misdirected(const VirtualHost* host) const;
+  // Plain HTTP to a virtual host that asks for HTTPS: the redirect was sent.
+  bool redirectedToHttps(const VirtualHost* host, const http::RequestHead& head);
   void destroyFilters();
   void notifyFiltersDestroyed();
 
@@ -86,6 +93,8 @@ class ActiveStream final : public http::RequestDecoder, public StreamFilterCallb
   http::ResponseEncoder* encoder_ = nullptr;
   http::RequestHead* request_ = nullptr;
   const RouteEntry* route_ = nullptr;
+  const VirtualHost* vhost_ = nullptr;  // chosen by Host; its HSTS applies to every reply
+  bool secure_ = false;                 // the client reached us over TLS
   StreamInfo info_;
 
   // Per-request memory for filters: one block borrowed from the worker's block pool while

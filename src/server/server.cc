@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "net/listen_socket.h"
+#include "server/certificate_reloader.h"
 #include "tls/ocsp_updater.h"
 
 namespace portico::server {
@@ -25,6 +26,7 @@ class SignalHandler final : public event::IoHandler {
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     loop_.addFd(fd_, EPOLLIN, this);
   }
@@ -56,6 +58,7 @@ int Server::run() {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -106,8 +109,7 @@ int Server::run() {
             fmt::join(addresses, ", "));
 
   event::EventLoop main_loop;
-  tls::OcspUpdater ocsp(main_loop);  // fetches and refreshes stapled OCSP responses
-  for (const auto& l : snapshot_->listeners) ocsp.add(l->config.tls_context.get());
+  tls::OcspUpdater ocsp(main_loop);  // stapled OCSP responses, also for reloaded certificates
   bool draining = false;
   event::Timer drain_deadline(main_loop, [&] {
     PLOG_WARN("drain timeout reached; closing remaining connections");
@@ -125,7 +127,12 @@ int Server::run() {
       check_timer.armAfterMs(50);
     }
   };
+  CertificateReloader certificates(main_loop, *snapshot_);
   SignalHandler signals(main_loop, [&](int signo) {
+    if (signo == SIGHUP) {
+      certificates.reloadAll();
+      return;
+    }
     if (draining) {
       PLOG_WARN("second {} during drain: closing all connections now", strsignal(signo));
       for (auto& w : workers_) w->forceStop();

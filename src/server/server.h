@@ -1,7 +1,8 @@
 #pragma once
 // Server: the main thread's orchestration. It loads the configuration, binds every listener
 // once per worker (so bind errors surface before anything starts), starts the workers, then
-// waits for signals: SIGTERM/SIGINT start a graceful drain bounded by drain_timeout.
+// waits for signals: SIGTERM/SIGINT start a graceful drain bounded by drain_timeout; SIGHUP
+// reloads TLS certificates (see certificate_reloader.h).
 
 #include <memory>
 #include <vector>

@@ -149,7 +149,13 @@ void Worker::join() {
 
 void Worker::onAccepted(int fd, const net::Address& peer, const proxy::ListenerRuntime& listener) {
   // TCP_NODELAY came from the listening socket (see net::openListenSocket).
-  auto connection = std::make_unique<net::Connection>(loop_, fd, net::plainTransport(),
+  net::TransportSocketPtr transport = listener.transport->create(peer);
+  if (!transport) {  // out of memory for a TLS session: refuse this one, keep serving
+    PLOG_WARN("{}: no transport for connection from {}", listener.config.name, peer.toString());
+    ::close(fd);
+    return;
+  }
+  auto connection = std::make_unique<net::Connection>(loop_, fd, std::move(transport),
                                                       net::SocketStart::Accepted);
   connection->setPeerAddress(peer);
   auto* cm = new proxy::ConnectionManager(*this, snapshot_, listener, std::move(connection));

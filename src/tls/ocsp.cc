@@ -250,6 +250,13 @@ Result<void> OcspStapling::add(SSL_CTX* ctx, const LoadedCertificate& cert,
       entry->responder = url;
       X509_up_ref(issuer);
       entry->issuer.reset(issuer);
+      unsigned char* leaf_der = nullptr;
+      int n = i2d_X509(cert.leaf.get(), &leaf_der);
+      if (n > 0) {
+        entry->key.assign(reinterpret_cast<char*>(leaf_der), static_cast<size_t>(n));
+        entry->key += "\n" + url;
+      }
+      OPENSSL_free(leaf_der);
     }
   }
   // The very object the context serves: the status callback matches SSL_get_certificate by
@@ -260,10 +267,49 @@ Result<void> OcspStapling::add(SSL_CTX* ctx, const LoadedCertificate& cert,
     X509_up_ref(c.get());
     entry->chain.emplace_back(c.get());
   }
+  OcspRegistry::shared().add(entry);
   certificates_.push_back(std::move(entry));
   SSL_CTX_set_tlsext_status_cb(ctx, onStatusRequest);
   SSL_CTX_set_tlsext_status_arg(ctx, this);
   return {};
+}
+
+OcspRegistry& OcspRegistry::shared() {
+  // Never destroyed: contexts (and their entries) may outlive static destruction order.
+  static OcspRegistry* registry = new OcspRegistry();
+  return *registry;
+}
+
+void OcspRegistry::add(const std::shared_ptr<OcspCertificate>& cert) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(certificates_, [](const auto& weak) { return weak.expired(); });
+  if (!cert->key.empty() && !cert->current()) {
+    for (const auto& weak : certificates_) {
+      std::shared_ptr<OcspCertificate> other = weak.lock();
+      if (!other || other->key != cert->key) continue;
+      if (std::shared_ptr<const OcspStaple> staple = other->current()) {
+        cert->publish(std::move(staple));
+        break;
+      }
+    }
+  }
+  certificates_.push_back(cert);
+  if (notify_) notify_();
+}
+
+std::vector<std::shared_ptr<OcspCertificate>> OcspRegistry::live() {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<OcspCertificate>> out;
+  for (const auto& weak : certificates_) {
+    if (std::shared_ptr<OcspCertificate> c = weak.lock()) out.push_back(std::move(c));
+  }
+  std::erase_if(certificates_, [](const auto& weak) { return weak.expired(); });
+  return out;
+}
+
+void OcspRegistry::setNotifier(std::function<void()> notify) {
+  std::lock_guard lock(mutex_);
+  notify_ = std::move(notify);
 }
 
 std::shared_ptr<const OcspStaple> OcspStapling::stapleFor(const X509* leaf, std::time_t now) const {

@@ -12,7 +12,9 @@
 #include <atomic>
 #include <cstdint>
 #include <ctime>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,6 +92,9 @@ struct OcspSchedule {
 // One certificate's stapling: what the main thread needs to fetch, and the published staple.
 class OcspCertificate {
  public:
+  // Certificates with the same key share one fetch: the leaf (DER) and the responder. Empty
+  // for a configured file or when not fetching.
+  std::string key;
   std::string name;       // for logs: its first DNS name, or its file
   std::string cert_file;  // for logs
   std::string responder;  // the URL to fetch from; empty with a file or when not stapling
@@ -103,8 +108,32 @@ class OcspCertificate {
   // Called by the main thread.
   void publish(std::shared_ptr<const OcspStaple> staple) { staple_.store(std::move(staple)); }
 
+  bool announced = false;  // main thread: its start-up log line was written
+
  private:
   std::atomic<std::shared_ptr<const OcspStaple>> staple_;
+};
+
+// Every OcspCertificate a context build made, process-wide. The main thread's updater finds
+// here the certificates of contexts built after it started (certificate reload) without being
+// told, and a rebuilt context starts with the staple its predecessor had for the same leaf.
+// Holds weak references: a context's entries die with it.
+class OcspRegistry {
+ public:
+  static OcspRegistry& shared();
+
+  // Registers `cert`, hands it the live staple of an entry with the same key, and calls the
+  // notifier.
+  void add(const std::shared_ptr<OcspCertificate>& cert);
+  // The entries still alive, in registration order.
+  std::vector<std::shared_ptr<OcspCertificate>> live();
+  // Called (on the registering thread) after each add; empty to stop.
+  void setNotifier(std::function<void()> notify);
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::weak_ptr<OcspCertificate>> certificates_;
+  std::function<void()> notify_;
 };
 
 // A listener's stapling state: one OcspCertificate per certificate that staples, and the

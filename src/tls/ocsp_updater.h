@@ -1,10 +1,18 @@
 #pragma once
-// Fetches and refreshes the OCSP responses that listeners staple. Lives on the main thread and
-// runs on its event loop, which owns control-plane work (DESIGN.md section 1): the fetch is a
-// non-blocking socket there, so no thread is added and a worker never blocks or fetches. Each
-// verified response is published to its OcspCertificate; the workers' status callbacks read it.
+// Fetches and refreshes the OCSP responses that listeners staple.
+//
+// Why the main thread: it owns control-plane work (DESIGN.md section 1) and already runs an
+// event loop, so the fetch is a non-blocking socket on that loop (name resolution included,
+// see OcspFetch): no thread is added, no lock is shared with the workers beyond one atomic
+// pointer per certificate, and a worker never blocks or fetches.
+//
+// It serves every certificate in OcspRegistry: those built at load time and those a
+// certificate reload builds later. Certificates with the same leaf and responder (one site on
+// several listeners, or a reloaded context next to the one it replaced) share one fetch.
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "event/event_loop.h"
@@ -13,28 +21,28 @@
 
 namespace portico::tls {
 
-class ServerContext;
-
 class OcspUpdater {
  public:
   static constexpr int64_t kFetchTimeoutMs = 10000;
 
+  // Starts fetching at once for every certificate registered so far, and for later ones as
+  // they are registered.
   explicit OcspUpdater(event::EventLoop& loop);
   ~OcspUpdater();
   OcspUpdater(const OcspUpdater&) = delete;
   OcspUpdater& operator=(const OcspUpdater&) = delete;
 
-  // Starts fetching for every certificate of `context` that staples from a responder (the first
-  // fetch at once). nullptr (a plain-text listener) is ignored.
-  void add(const ServerContext* context);
-
  private:
   struct Job;
+  // Matches jobs to the registry: one per key with a live certificate.
+  void sync();
   void fetch(Job& job);
   void onFetched(Job& job, Result<std::string> der);
 
   event::EventLoop& loop_;
-  std::vector<std::unique_ptr<Job>> jobs_;
+  std::map<std::string, std::unique_ptr<Job>> jobs_;  // by OcspCertificate::key
+  // Shared with the registry's notifier, which may run after this is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace portico::tls

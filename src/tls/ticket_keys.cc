@@ -100,7 +100,10 @@ int TicketKeys::decrypt(const unsigned char* name, const unsigned char* iv, EVP_
         !setHmacKey(mac, key.hmac)) {
       return kFail;
     }
-    return i == 0 ? kAccept : kRenew;
+    // Always renew: in TLS 1.3 OpenSSL only sends a new ticket after a resumption when asked
+    // to, and clients use each ticket once (RFC 8446 appendix C.4), so without a fresh one
+    // every other connection would fall back to a full handshake.
+    return kRenew;
   }
   return kReject;
 }

@@ -5,7 +5,8 @@ namespace portico::upstream {
 ThreadLocalCluster::ThreadLocalCluster(event::EventLoop& loop, ClusterState& state)
     : state_(state), lb_(makeLoadBalancer(state.config, &state.rr_position)) {
   for (const EndpointConfig& e : state.config.endpoints) {
-    pools_.push_back(std::make_unique<ConnPool>(loop, state.config, e, kUpstreamBufferLimit));
+    pools_.push_back(
+        std::make_unique<ConnPool>(loop, state.config, e, *state.transport, kUpstreamBufferLimit));
   }
 }
 

@@ -17,6 +17,8 @@ namespace portico::upstream {
 struct ClusterState {
   explicit ClusterState(ClusterConfig c) : config(std::move(c)) {}
   ClusterConfig config;
+  // Makes each upstream connection's transport: plain, or TLS with the cluster's context.
+  std::shared_ptr<const net::TransportSocketFactory> transport = net::plainTransportFactory();
   std::atomic<uint64_t> rr_position{0};
 };
 

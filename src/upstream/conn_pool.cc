@@ -63,8 +63,13 @@ void UpstreamConnection::onBelowWriteBufferLowWatermark() {
 }
 
 ConnPool::ConnPool(event::EventLoop& loop, const ClusterConfig& cluster,
-                   const EndpointConfig& endpoint, size_t buffer_limit)
-    : loop_(loop), cluster_(cluster), endpoint_(endpoint), buffer_limit_(buffer_limit) {
+                   const EndpointConfig& endpoint, const net::TransportSocketFactory& transport,
+                   size_t buffer_limit)
+    : loop_(loop),
+      cluster_(cluster),
+      endpoint_(endpoint),
+      transport_(transport),
+      buffer_limit_(buffer_limit) {
   // Responses are held to generous limits: the backend is trusted more than clients, but a
   // broken one must still not make us buffer without bound.
   limits_.max_header_line = 64 * 1024;
@@ -94,8 +99,11 @@ UpstreamConnection* ConnPool::newStream(PoolCallbacks& callbacks) {
     callbacks.onPoolReady(*c, true);
     return nullptr;
   }
-  auto conn = net::Connection::connectTo(loop_, endpoint_.address, net::plainTransport());
+  net::TransportSocketPtr transport = transport_.create(endpoint_.address);
+  auto conn = transport ? net::Connection::connectTo(loop_, endpoint_.address, std::move(transport))
+                        : nullptr;
   if (!conn) {
+    if (!transport && errno == 0) errno = ENOMEM;
     ++stats_.connect_failures;
     callbacks.onPoolFailure(PoolFailure::ConnectFailed, strerror(errno));
     return nullptr;
@@ -105,7 +113,8 @@ UpstreamConnection* ConnPool::newStream(PoolCallbacks& callbacks) {
   auto* c = new UpstreamConnection(*this, std::move(conn), limits_);
   c->self_ = all_.insert(all_.end(), c);
   c->pending_ = &callbacks;
-  if (c->connection_->connecting()) {
+  if (!c->connection_->transportConnected()) {
+    // Connecting, or (TLS) handshaking: the connect timeout covers both.
     c->timer_.armAfterMs(cluster_.connect_timeout_ms);
     return c;
   }

@@ -102,7 +102,7 @@ class UpstreamConnection final : public net::ConnectionCallbacks, public http::C
 class ConnPool {
  public:
   ConnPool(event::EventLoop& loop, const ClusterConfig& cluster, const EndpointConfig& endpoint,
-           size_t buffer_limit);
+           const net::TransportSocketFactory& transport, size_t buffer_limit);
   ~ConnPool();
 
   // Asks for a connection. If an idle one is available, callbacks.onPoolReady() runs before
@@ -141,6 +141,7 @@ class ConnPool {
   event::EventLoop& loop_;
   const ClusterConfig& cluster_;
   const EndpointConfig& endpoint_;
+  const net::TransportSocketFactory& transport_;
   size_t buffer_limit_;
   http1::ParserLimits limits_;
   std::list<UpstreamConnection*> all_;     // owned

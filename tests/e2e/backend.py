@@ -40,6 +40,10 @@ body), so tests can assert what did or did not reach the backend. Behaviour by p
 The record has, besides the fields above, "peer_port" (the source port of the connection the
 request came on: distinct ports = distinct upstream connections), "body_len" and
 "body_sha256"; bodies over 64 KiB are not stored, only their length and digest.
+
+With --tls-cert/--tls-key the backend speaks TLS, and records "tls_version", "tls_resumed"
+(the connection resumed a session), "sni" (the server name the client sent, or null) and
+"client_cert_subject" (with --tls-client-ca, which requires a client certificate).
 """
 import argparse
 import gzip
@@ -120,6 +124,14 @@ class Handler(BaseHTTPRequestHandler):
             "backend": ARGS.name,
             "peer_port": self.client_address[1],
         }
+        if hasattr(self.connection, "version"):
+            cert = self.connection.getpeercert()
+            entry.update({
+                "tls_version": self.connection.version(),
+                "tls_resumed": self.connection.session_reused,
+                "sni": getattr(self.connection, "sni_name", None),
+                "client_cert_subject": dict(x[0] for x in cert["subject"]) if cert else None,
+            })
         with LOCK, open(ARGS.record, "a") as f:
             f.write(json.dumps(entry) + "\n")
 
@@ -318,6 +330,15 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    tls = None  # an ssl.SSLContext when the backend speaks TLS
+
+    def get_request(self):
+        sock, address = super().get_request()
+        if self.tls is not None:
+            # The handshake runs on the first read, in the request's own thread.
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
     def shutdown_request(self, request):
         with LOCK:
             done = RESETTING.pop(request, None)
@@ -327,14 +348,34 @@ class Server(ThreadingHTTPServer):
         done.set()
 
 
+def tls_context(cert, key, client_ca):
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    if client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(client_ca)
+
+    def remember_sni(sock, name, _ctx):
+        sock.sni_name = name
+
+    ctx.sni_callback = remember_sni
+    return ctx
+
+
 def main():
     global ARGS
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--name", default="backend")
     p.add_argument("--record", required=True)
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--tls-client-ca")
     ARGS = p.parse_args()
     srv = Server(("127.0.0.1", ARGS.port), Handler)
+    if ARGS.tls_cert:
+        srv.tls = tls_context(ARGS.tls_cert, ARGS.tls_key, ARGS.tls_client_ca)
     print("ready", flush=True)
     srv.serve_forever()
 

@@ -50,7 +50,8 @@ def wait_for_port(port, timeout=10.0, proc=None):
 class Backend:
     """A backend process (tests/e2e/backend.py) that records what it receives."""
 
-    def __init__(self, tmpdir, name):
+    def __init__(self, tmpdir, name, tls=()):
+        """`tls`: extra backend.py arguments (--tls-cert, --tls-key, --tls-client-ca)."""
         self.name = name
         self.port = free_port()
         self.record = os.path.join(tmpdir, "backend-%s.jsonl" % name)
@@ -58,7 +59,7 @@ class Backend:
         self.proc = subprocess.Popen(
             [sys.executable if os.path.exists(sys.executable) else "/usr/bin/python3",
              os.path.join(HERE, "backend.py"), "--port", str(self.port), "--name", name,
-             "--record", self.record],
+             "--record", self.record, *tls],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.proc.stdout.readline()
         wait_for_port(self.port, proc=self.proc)

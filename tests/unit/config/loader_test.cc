@@ -520,8 +520,8 @@ TEST(ConfigLoaderErrorTest, EmptyList) {
 
 TEST(ConfigLoaderErrorTest, BadDuration) {
   EXPECT_TRUE(hasOneError(kBase + "\ndrain_timeout: abc",
-                          "test.yaml:9:16: drain_timeout: expected a duration like 10s, 500ms or "
-                          "2m, got \"abc\""));
+                          "test.yaml:9:16: drain_timeout: expected a duration like 10s, 500ms, "
+                          "2m or 7d, got \"abc\""));
 }
 
 TEST(ConfigLoaderErrorTest, IoUringIsAutoOrOff) {
@@ -531,8 +531,8 @@ TEST(ConfigLoaderErrorTest, IoUringIsAutoOrOff) {
 
 TEST(ConfigLoaderErrorTest, EmptyValueIsReportedAtItsKey) {
   EXPECT_TRUE(hasOneError(kBase + "\ndrain_timeout:\nworkers: 2",
-                          "test.yaml:9:1: drain_timeout: expected a duration like 10s, 500ms or "
-                          "2m, got nothing"));
+                          "test.yaml:9:1: drain_timeout: expected a duration like 10s, 500ms, "
+                          "2m or 7d, got nothing"));
 }
 
 TEST(ConfigLoaderErrorTest, ZeroTimeout) {

@@ -12,6 +12,7 @@ TEST(ConfigUnitsTest, DurationsWithUnits) {
   EXPECT_EQ(parseDurationMs("10s"), 10000);
   EXPECT_EQ(parseDurationMs("2m"), 120000);
   EXPECT_EQ(parseDurationMs("1h"), 3600000);
+  EXPECT_EQ(parseDurationMs("365d"), 365LL * 24 * 3600 * 1000);
   EXPECT_EQ(parseDurationMs("0s"), 0);
   EXPECT_EQ(parseDurationMs("1m30s"), 90000);
   EXPECT_EQ(parseDurationMs("1h2m3s4ms"), 3723004);
@@ -23,7 +24,7 @@ TEST(ConfigUnitsTest, BareIntegerDurationIsSeconds) {
 }
 
 TEST(ConfigUnitsTest, DurationRejectsMalformedText) {
-  for (const char* bad : {"", "abc", "s", "10 s", "-5s", "+5s", "1.5s", "10sec", "5d", "1s1s",
+  for (const char* bad : {"", "abc", "s", "10 s", "-5s", "+5s", "1.5s", "10sec", "5w", "1s1s",
                           "30m1h", "10S", "ms", "1h "}) {
     EXPECT_FALSE(parseDurationMs(bad).has_value()) << bad;
   }

@@ -9,8 +9,9 @@ class CountingTransport final : public TransportSocket {
  public:
   explicit CountingTransport(int* destroyed) : destroyed_(destroyed) {}
   ~CountingTransport() override { ++*destroyed_; }
-  IoResult doRead(int, buffer::Buffer&, size_t) override { return {}; }
-  IoResult doWrite(int, buffer::Buffer&) override { return {}; }
+  void onConnected(TransportCallbacks&) override {}
+  IoResult doRead(TransportCallbacks&, buffer::Buffer&, size_t) override { return {}; }
+  IoResult doWrite(TransportCallbacks&, buffer::Buffer&) override { return {}; }
   const char* protocolName() const override { return "test"; }
 
  private:

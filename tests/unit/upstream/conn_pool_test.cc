@@ -1,4 +1,5 @@
 #include "upstream/conn_pool.h"
+#include "support/run_until.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -119,26 +120,7 @@ class ConnPoolTest : public ::testing::Test {
     endpoint_.address_text = backend_.address().toString();
   }
 
-  // Runs the loop until `done` holds; false after 2 s without it.
-  bool runUntil(const std::function<bool()>& done) {
-    bool ok = false;
-    event::MonoTime deadline = event::monotonicNowMs() + 2000;
-    event::Timer* self = nullptr;
-    event::Timer tick(loop_, [&] {
-      if (done()) {
-        ok = true;
-        loop_.stop();
-      } else if (event::monotonicNowMs() > deadline) {
-        loop_.stop();
-      } else {
-        self->armAfterMs(1);
-      }
-    });
-    self = &tick;
-    tick.armAfterMs(0);
-    loop_.run();
-    return ok;
-  }
+  bool runUntil(const std::function<bool()>& done) { return testing::runUntil(loop_, done); }
 
   // Takes a connection for `x`, and the backend's end of it (a new one, or `backend_fd`).
   void take(Exchange& x, int* backend_fd) {
@@ -204,7 +186,7 @@ class ConnPoolTest : public ::testing::Test {
   event::EventLoop loop_;
   ClusterConfig cluster_;
   EndpointConfig endpoint_;
-  ConnPool pool_{loop_, cluster_, endpoint_, 65536};
+  ConnPool pool_{loop_, cluster_, endpoint_, *net::plainTransportFactory(), 65536};
 };
 
 TEST_F(ConnPoolTest, CompleteExchangeIsPooledAndReused) {
