@@ -5,6 +5,7 @@ Portico fetches each certificate's response on its main thread, verifies it and 
 stapled too (and logged as an error); a configured file is stapled as-is, never fetched.
 """
 import re
+import signal
 import subprocess
 
 import pytest
@@ -61,6 +62,24 @@ def test_staples_good_and_revoked_responses_from_the_responder(ca, backends, por
     assert "OCSP Response Status: successful" in bad, bad
     assert "Cert Status: revoked" in bad, bad
     assert "Revocation Reason: keyCompromise" in bad, bad
+
+
+def test_reload_keeps_the_staple_of_an_unchanged_certificate(ca, backends, portico):
+    site = ca.issue("site.test", SITE_SERIAL)
+    ca.start_responder()
+    [backend] = backends(1)
+    p = portico(proxy_config([backend], extra_listener=tls_listener(site + ("",))))
+    wait_logged(p, "ocsp: stapled response for site.test: status good")
+    # With the responder gone, a staple after the reload can only be the one carried over.
+    ca.stop_responder()
+    p.proc.send_signal(signal.SIGHUP)
+    wait_logged(p, "listener main: certificates reloaded (SIGHUP)")
+    out = s_client_status(p.port, "site.test", ca.cert)
+    assert "OCSP Response Status: successful" in out, out
+    assert "Cert Status: good" in out, out
+    # One fetch for the leaf, shared by the old and the new context: no second fetch started.
+    assert p.error_log().count("ocsp: stapled response for site.test") == 1
+    assert "fetching the response" not in p.error_log()
 
 
 def test_configured_file_is_stapled_as_is(ca, backends, portico, tmpdir_path):

@@ -492,6 +492,38 @@ TEST_F(OcspVerifyTest, ExplicitStaplingNeedsAResponderAndTheIssuer) {
   EXPECT_TRUE((*built)->ocsp().certificates().empty());
 }
 
+TEST_F(OcspVerifyTest, RebuiltContextStartsWithTheStapleOfTheSameLeaf) {
+  TempDir dir;
+  ServerTlsConfig config;
+  config.certificates = {{dir.writePem("site.pem", {pki_->leaf.cert.get(), pki_->ca.cert.get()}),
+                          dir.writeKey("site.key", pki_->leaf.key.get())}};
+  Result<std::shared_ptr<ServerContext>> first = ServerContext::build(config);
+  ASSERT_TRUE(first);
+  auto staple = std::make_shared<const OcspStaple>(
+      OcspStaple{makeResponse(*pki_, {}), std::time(nullptr) + 3600});
+  (*first)->ocsp().certificates()[0]->publish(staple);
+
+  Result<std::shared_ptr<ServerContext>> second = ServerContext::build(config);  // a reload
+  ASSERT_TRUE(second);
+  const auto& entry = (*second)->ocsp().certificates()[0];
+  EXPECT_EQ(entry->key, (*first)->ocsp().certificates()[0]->key);
+  EXPECT_EQ(entry->current(), staple);
+  EXPECT_EQ(handshakeStaple(**second, "site.test"), staple->der);
+
+  // Registered while alive, forgotten once its context is gone.
+  auto registered = [](const std::shared_ptr<OcspCertificate>& c) {
+    for (const auto& live : OcspRegistry::shared().live()) {
+      if (live == c) return true;
+    }
+    return false;
+  };
+  std::weak_ptr<OcspCertificate> old_entry = (*first)->ocsp().certificates()[0];
+  EXPECT_TRUE(registered(old_entry.lock()));
+  first = Error::internal("dropped");
+  EXPECT_TRUE(old_entry.expired());
+  EXPECT_TRUE(registered(entry));
+}
+
 // A one-shot HTTP server on loopback that records the request and sends `reply`.
 class OneShotServer {
  public:
