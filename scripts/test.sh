@@ -2,7 +2,8 @@
 # Installs what is needed, builds, and runs every test:
 #   1. unit tests (GoogleTest, through ctest) on the release build
 #   2. end-to-end tests (pytest: the real binary, real backends, real clients), with io_uring
-#      batching (the default) and again on the plain system-call path
+#      batching (the default) and again on the plain system-call path; a testssl.sh scan of a
+#      TLS listener with default settings
 #   3. each libFuzzer target for a short run (FUZZ_SECONDS, default 30)
 #   4. unit and end-to-end tests again on an ASan+UBSan build
 # Ends with one summary line: "steps: N passed, N failed". Exit status 0 only if everything passed.
@@ -64,6 +65,8 @@ step "unit tests (release)" run_unit build
 step "end-to-end tests (release)" run_e2e build/portico
 # The same suite on the plain system-call path (what runs where io_uring is refused).
 step "end-to-end tests (release, io_uring off)" run_e2e_plain_syscalls build/portico
+# A TLS listener with default settings, scanned by testssl.sh: no HIGH or CRITICAL finding.
+step "TLS scan (testssl.sh)" $PY tests/tls/testssl_check.py build/portico
 if [ $quick -eq 0 ]; then
   step "build (fuzz, clang)" bash scripts/build.sh fuzz
   step "fuzz (${FUZZ_SECONDS}s per target)" run_fuzzers

@@ -135,7 +135,8 @@ void loadServerTls(Reader& reader, const Field& field, proxy::ListenerConfig* li
   MapReader map(reader, field,
                 {"certificates", "min_version", "max_version", "ciphers", "ciphersuites", "groups",
                  "alpn", "session_tickets", "ticket_key_rotation", "session_cache",
-                 "session_cache_size", "session_timeout", "handshake_timeout"});
+                 "session_cache_size", "session_timeout", "handshake_timeout",
+                 "prefer_server_ciphers"});
   if (!map.valid()) return;
   if (const Field* f = fields.note(map.require("certificates"))) {
     for (const Field& item : itemsOf(reader, *f, /*non_empty=*/true)) {
@@ -168,6 +169,9 @@ void loadServerTls(Reader& reader, const Field& field, proxy::ListenerConfig* li
   }
   if (const Field* f = map.find("handshake_timeout")) {
     assignIf(&config.handshake_timeout_ms, readDurationMs(reader, *f, 1, kOneDayMs));
+  }
+  if (const Field* f = map.find("prefer_server_ciphers")) {
+    assignIf(&config.prefer_server_ciphers, readBool(reader, *f));
   }
   // Building on top of a missing file or a bad version would only repeat those errors.
   if (reader.errorCount() != errors_before) return;

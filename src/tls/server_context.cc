@@ -136,6 +136,8 @@ Result<SslCtxPtr> ServerContext::newGroupContext(const ServerTlsConfig& config,
   SSL_CTX* ctx = made->get();
   if (Result<void> r = setGroups(ctx, config.groups, error_key); !r) return r.error();
   SSL_CTX_set_dh_auto(ctx, 1);
+  if (config.prefer_server_ciphers)
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
   setSessionIdContext(ctx, names);
   SSL_CTX_set_timeout(ctx, std::max<long>(1, static_cast<long>(config.session_timeout_ms / 1000)));
   if (config.session_cache) {
