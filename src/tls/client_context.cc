@@ -1,5 +1,6 @@
 #include "tls/client_context.h"
 
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "tls/context_setup.h"
@@ -36,7 +37,11 @@ Result<void> useClientCertificate(SSL_CTX* ctx, const CertificateFiles& files,
 // The IP a connection's certificate was checked against, in net::Address's spelling; "" when
 // a name was checked instead.
 std::string verifiedIp(SSL* ssl) {
+  // Without an IP to verify, OpenSSL queues an error as it returns nullptr. This runs inside
+  // SSL_read() (a ticket arriving), where a queued error would turn that read into a failure.
+  ERR_set_mark();
   char* text = X509_VERIFY_PARAM_get1_ip_asc(SSL_get0_param(ssl));
+  ERR_pop_to_mark();
   if (text == nullptr) return "";
   net::Address address;
   std::string ip = net::parseIp(text, &address) ? address.hostString() : "";

@@ -73,6 +73,10 @@ Result<SslCtxPtr> newContext(const SSL_METHOD* method, const ProtocolSettings& s
   // client's cipher order wins: every suite listed is strong, and the client knows best
   // whether it has AES hardware.
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  // A peer that closes TCP without close_notify (most HTTP clients) is an end of stream, not a
+  // fatal error: OpenSSL would otherwise send an alert and drop the session from the cache, so
+  // the client's next connection could not resume. HTTP framing says whether data was cut.
+  SSL_CTX_set_options(ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_CTX_clear_options(ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE);
   // The transport retries a write with a buffer that may have moved and accepts partial
   // writes; released buffers save ~34 KiB per idle connection.

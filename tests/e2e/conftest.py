@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,8 @@ import textwrap
 import time
 
 import pytest
+
+from tls_certs import TestCA
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("PORTICO_BIN", os.path.join(ROOT, "build", "portico"))
@@ -99,7 +102,10 @@ class Portico:
         self.out = open(self.access_log, "w")
         self.proc = subprocess.Popen([BIN, "--config", self.config_path],
                                      stdout=self.out, stderr=self.err)
-        wait_for_port(self.port, proc=self.proc)
+        try:
+            wait_for_port(self.port, proc=self.proc)
+        except RuntimeError as e:
+            raise RuntimeError("%s; error log:\n%s" % (e, self.error_log())) from None
         return self
 
     def url(self, path="/"):
@@ -379,6 +385,22 @@ def accept_queue(port):
     return int(out[1])
 
 
+def rss_once_stuck(p, fast_side, stalled_side):
+    """Waits until Portico has stopped reading `fast_side`: bytes wait in its receive queue,
+    and the queue has not shrunk over three polls, while `stalled_side` does not take what it
+    sends (its send queue is not empty). Returns the RSS measured then (kB)."""
+    history = []
+
+    def stuck():
+        unread = sum(rx for rx, _ in fast_side())
+        blocked = any(tx > 0 for _, tx in stalled_side())
+        history.append(unread if blocked else 0)
+        last = history[-3:]
+        return len(last) == 3 and last[0] > 0 and last[0] <= last[1] <= last[2]
+    assert wait_until(stuck, timeout=30), "the transfer never stalled in Portico"
+    return p.rss_kb()
+
+
 class Response:
     def __init__(self, status, reason, headers, body, version):
         self.status = status
@@ -514,3 +536,169 @@ def request_bytes(method="GET", path="/", host="localhost", headers=(), body=b""
     if body and not any(k.lower() in ("content-length", "transfer-encoding") for k, _ in headers):
         lines.append("Content-Length: %d" % len(body))
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+# ---- TLS ----------------------------------------------------------------------------------
+# Certificates come from one throwaway CA per session (tls_certs.py). Configs get a `tls:`
+# block on their listener (tls_listener, tls_proxy_config); clients are Python's ssl module
+# (tls_raw_request, TlsRawConn), curl and `openssl s_client`.
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory):
+    """The session's certificate authority (tls_certs.TestCA): `.cert` is its PEM for clients'
+    --cacert, `.issue(...)` signs leaf certificates."""
+    return TestCA(str(tmp_path_factory.mktemp("test-ca")))
+
+
+@pytest.fixture(scope="session")
+def server_cert(test_ca):
+    """An ECDSA server certificate for localhost and 127.0.0.1."""
+    return test_ca.issue("localhost", dns=["localhost"], ips=["127.0.0.1"])
+
+
+def yaml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[%s]" % ", ".join(yaml_value(v) for v in value)
+    return str(value)
+
+
+def tls_listener(certificates, **options):
+    """The `tls:` block of a listener (4-space indent, for proxy_config's extra_listener):
+    `certificates` are Leaf objects or (cert, key) paths, the first one is the default;
+    options are further keys of the block (min_version="TLSv1.3", session_tickets=False,
+    alpn=["http/1.1"], ...)."""
+    lines = ["    tls:", "      certificates:"]
+    for c in certificates:
+        cert, key = (c.cert, c.key) if hasattr(c, "cert") else c
+        lines += ["        - cert: %s" % cert, "          key: %s" % key]
+    lines += ["      %s: %s" % (k, yaml_value(v)) for k, v in options.items()]
+    return "\n".join(lines) + "\n"
+
+
+def tls_proxy_config(backends, certificates, tls=None, extra_listener="", **kwargs):
+    """proxy_config() whose listener on {port} terminates TLS with `certificates` (see
+    tls_listener; `tls` is a dict of further keys for the tls block)."""
+    return proxy_config(backends, extra_listener=tls_listener(certificates, **(tls or {})) +
+                        extra_listener, **kwargs)
+
+
+def client_context(cafile=None, alpn=None, min_version=None, max_version=None, ciphers=None,
+                   check_hostname=True):
+    """An ssl.SSLContext for a client. With `cafile` it verifies the server's certificate (and
+    its name unless check_hostname=False); without, it accepts any. min_version/max_version are
+    ssl.TLSVersion values; `ciphers` an OpenSSL list for TLS 1.2 and below."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if cafile:
+        ctx.load_verify_locations(cafile)
+        ctx.check_hostname = check_hostname
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if alpn:
+        ctx.set_alpn_protocols(list(alpn))
+    if min_version is not None:
+        ctx.minimum_version = min_version
+    if max_version is not None:
+        ctx.maximum_version = max_version
+    if ciphers:
+        ctx.set_ciphers(ciphers)
+    return ctx
+
+
+def tls_connect(port, server_name="localhost", cafile=None, alpn=None, context=None,
+                session=None, timeout=10.0, rcvbuf=None, suppress_ragged_eofs=True):
+    """A TLS client socket to 127.0.0.1:port, handshake done. server_name is sent as SNI (and
+    checked against the certificate when `cafile` is given); None sends no SNI. To resume a
+    `session`, pass the `context` of the connection it came from (Python's ssl insists)."""
+    if context is None:
+        context = client_context(cafile, alpn=alpn)
+    if server_name is None:
+        context.check_hostname = False
+    sock = socket.socket()
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(timeout)
+    sock.connect(("127.0.0.1", port))
+    try:
+        return context.wrap_socket(sock, server_hostname=server_name, session=session,
+                                   suppress_ragged_eofs=suppress_ragged_eofs)
+    except BaseException:
+        sock.close()
+        raise
+
+
+def tls_raw_request(port, data, server_name="localhost", cafile=None, alpn=None, context=None,
+                    timeout=5.0, read_all=True):
+    """raw_request() over TLS: sends raw bytes inside a TLS connection, returns everything the
+    server sends until it closes (or the timeout)."""
+    s = tls_connect(port, server_name, cafile, alpn, context, timeout=timeout)
+    try:
+        s.sendall(data)
+        chunks = []
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if not read_all:
+                break
+        return b"".join(chunks)
+    finally:
+        s.close()
+
+
+class TlsRawConn(RawConn):
+    """RawConn over TLS: the same send / read_response / closed_by_peer helpers. `sock` is the
+    ssl.SSLSocket (session_reused, selected_alpn_protocol(), getpeercert(), session, ...)."""
+
+    def __init__(self, port, timeout=10.0, rcvbuf=None, server_name="localhost", cafile=None,
+                 alpn=None, context=None, session=None, suppress_ragged_eofs=True):
+        self.sock = tls_connect(port, server_name, cafile, alpn, context, session, timeout,
+                                rcvbuf, suppress_ragged_eofs)
+        self.buf = b""
+
+
+class Transport:
+    """How a test reaches a listener: "plain" TCP or "tls" (with the session CA's localhost
+    certificate). The same test then runs over both (fixture `transport`)."""
+
+    def __init__(self, name, ca=None, cert=None):
+        self.name = name
+        self.ca = ca
+        self.cert = cert
+
+    @property
+    def tls(self):
+        return self.name == "tls"
+
+    def listener(self):
+        """Lines to add to a listener (proxy_config's extra_listener)."""
+        return tls_listener([self.cert]) if self.tls else ""
+
+    def raw_request(self, port, data, **kwargs):
+        if self.tls:
+            return tls_raw_request(port, data, cafile=self.ca.cert, **kwargs)
+        return raw_request(port, data, **kwargs)
+
+    def conn(self, port, **kwargs):
+        if self.tls:
+            return TlsRawConn(port, cafile=self.ca.cert, **kwargs)
+        return RawConn(port, **kwargs)
+
+    def url(self, port, path="/"):
+        return "%s://127.0.0.1:%d%s" % ("https" if self.tls else "http", port, path)
+
+    def httpx_verify(self):
+        """httpx's `verify` argument for this transport."""
+        return client_context(self.ca.cert) if self.tls else True
+
+
+@pytest.fixture(scope="module", params=["plain", "tls"])
+def transport(request, test_ca, server_cert):
+    return Transport(request.param, test_ca, server_cert)

@@ -1,10 +1,11 @@
 """Malformed and hostile requests over raw sockets: each gets its precise status, none reaches
-the backend, each leaves one line in the error log, and the proxy keeps serving."""
+the backend, each leaves one line in the error log, and the proxy keeps serving. The cases run
+over plain TCP and over TLS (fixture `transport`): the parser must not care."""
 import re
 
 import pytest
 
-from conftest import assert_no_sanitizer_reports, proxy_config, raw_request, status_of
+from conftest import assert_no_sanitizer_reports, proxy_config, status_of
 
 H = b"Host: x\r\n"
 
@@ -143,21 +144,22 @@ CASES = [
 ]
 
 @pytest.fixture(scope="module")
-def malformed_results(tmp_path_factory):
-    """Runs every case against one proxy and one recording backend, once for the module."""
+def malformed_results(tmp_path_factory, transport):
+    """Runs every case against one proxy and one recording backend, once for the module and
+    transport."""
     from conftest import Backend, Portico, free_port
     import textwrap
 
     tmpdir = str(tmp_path_factory.mktemp("malformed"))
     backend = Backend(tmpdir, "b1")
     port = free_port()
-    config = textwrap.dedent(proxy_config([backend], extra_listener=LIMITS)).replace(
-        "{port}", str(port))
+    config = textwrap.dedent(proxy_config(
+        [backend], extra_listener=transport.listener() + LIMITS)).replace("{port}", str(port))
     p = Portico(tmpdir, config, port).start()
     results = {}
     try:
         for name, data, _ in CASES:
-            results[name] = raw_request(p.port, data, timeout=5.0)
+            results[name] = transport.raw_request(p.port, data, timeout=5.0)
         yield p, backend, results
     finally:
         code = p.stop() if p.alive() else p.proc.returncode
@@ -182,11 +184,11 @@ def test_no_malformed_request_reached_the_backend(malformed_results):
     assert backend.requests() == []
 
 
-def test_each_rejection_is_logged_and_the_proxy_keeps_serving(malformed_results):
+def test_each_rejection_is_logged_and_the_proxy_keeps_serving(malformed_results, transport):
     p, backend, _ = malformed_results
     assert p.alive()
     import httpx
-    r = httpx.get(p.url("/name"), timeout=10)
+    r = httpx.get(transport.url(p.port, "/name"), verify=transport.httpx_verify(), timeout=10)
     assert r.status_code == 200 and r.text == "b1"
     assert [rec["path"] for rec in backend.requests()] == ["/name"]
     log = p.error_log()

@@ -146,6 +146,9 @@ def test_no_request_fails_while_certificates_are_reloaded_under_load(portico, tm
         t.start()
     try:
         for i in range(6):
+            # Requests complete between every two reloads, so the load spans all of them.
+            done = counts["ok"]
+            assert wait_until(lambda: counts["ok"] >= done + 4)
             p.proc.send_signal(signal.SIGHUP)
             install(tmpdir_path, *(two if i % 2 == 0 else one))
             reloads = lambda: p.error_log().count("certificates reloaded")
