@@ -35,6 +35,19 @@ def ca(tmpdir_path):
     made.stop_responder()
 
 
+def start(backends, portico, *certificates):
+    """Portico with one TLS listener serving `certificates` ((chain, key, ocsp) each)."""
+    [backend] = backends(1)
+    return portico(proxy_config([backend], extra_listener=tls_listener(*certificates)))
+
+
+def assert_stapled_good(p, ca):
+    out = s_client_status(p.port, "site.test", ca.cert)
+    assert "OCSP Response Status: successful" in out, out
+    assert "Cert Status: good" in out, out
+    return out
+
+
 def wait_logged(p, needle):
     text = p.wait_for_log(needle, timeout=20)
     assert needle in text, "no %r in portico's log:\n%s" % (needle, text)
@@ -45,17 +58,13 @@ def test_staples_good_and_revoked_responses_from_the_responder(ca, backends, por
     site = ca.issue("site.test", SITE_SERIAL)
     revoked = ca.issue("revoked.test", REVOKED_SERIAL, revoked=True)
     ca.start_responder()
-    [backend] = backends(1)
-    p = portico(proxy_config([backend], extra_listener=tls_listener(site + ("",),
-                                                                    revoked + ("",))))
+    p = start(backends, portico, site + ("",), revoked + ("",))
     log = wait_logged(p, "ocsp: stapled response for site.test: status good, next update")
     log = wait_logged(p, "revoked.test")
     assert re.search(r"\[?error\]?.*certificate for revoked.test .* is REVOKED \(reason: "
                      r"keyCompromise\); stapling that response", log, re.I), log
 
-    good = s_client_status(p.port, "site.test", ca.cert)
-    assert "OCSP Response Status: successful" in good, good
-    assert "Cert Status: good" in good, good
+    good = assert_stapled_good(p, ca)
     assert "Verify return code: 0 (ok)" in good, good
 
     bad = s_client_status(p.port, "revoked.test", ca.cert)
@@ -67,16 +76,13 @@ def test_staples_good_and_revoked_responses_from_the_responder(ca, backends, por
 def test_reload_keeps_the_staple_of_an_unchanged_certificate(ca, backends, portico):
     site = ca.issue("site.test", SITE_SERIAL)
     ca.start_responder()
-    [backend] = backends(1)
-    p = portico(proxy_config([backend], extra_listener=tls_listener(site + ("",))))
+    p = start(backends, portico, site + ("",))
     wait_logged(p, "ocsp: stapled response for site.test: status good")
     # With the responder gone, a staple after the reload can only be the one carried over.
     ca.stop_responder()
     p.proc.send_signal(signal.SIGHUP)
     wait_logged(p, "listener main: certificates reloaded (SIGHUP)")
-    out = s_client_status(p.port, "site.test", ca.cert)
-    assert "OCSP Response Status: successful" in out, out
-    assert "Cert Status: good" in out, out
+    assert_stapled_good(p, ca)
     # One fetch for the leaf, shared by the old and the new context: no second fetch started.
     assert p.error_log().count("ocsp: stapled response for site.test") == 1
     assert "fetching the response" not in p.error_log()
@@ -90,21 +96,16 @@ def test_configured_file_is_stapled_as_is(ca, backends, portico, tmpdir_path):
     this_update = re.search(r"This Update: (.+)", text).group(1).strip()
     # Nothing to fetch from any more: what is stapled can only come from the file.
     ca.stop_responder()
-    [backend] = backends(1)
-    p = portico(proxy_config([backend],
-                             extra_listener=tls_listener(site + ("{ file: %s }" % der,))))
+    p = start(backends, portico, site + ("{ file: %s }" % der,))
     wait_logged(p, "ocsp: stapling the response from a file for site.test")
-    out = s_client_status(p.port, "site.test", ca.cert)
-    assert "OCSP Response Status: successful" in out, out
-    assert "Cert Status: good" in out, out
+    out = assert_stapled_good(p, ca)
     assert "This Update: %s" % this_update in out, out
     assert "fetching the response" not in p.error_log()
 
 
 def test_unreachable_responder_is_a_warning_and_nothing_is_stapled(ca, backends, portico):
     site = ca.issue("site.test", SITE_SERIAL)  # the responder is never started
-    [backend] = backends(1)
-    p = portico(proxy_config([backend], extra_listener=tls_listener(site + ("",))))
+    p = start(backends, portico, site + ("",))
     log = wait_logged(p, "ocsp: fetching the response for site.test from %s failed" % ca.ocsp_url)
     assert "nothing stapled; retrying in 60 s" in log, log
     out = s_client_status(p.port, "site.test", ca.cert)
@@ -115,9 +116,7 @@ def test_unreachable_responder_is_a_warning_and_nothing_is_stapled(ca, backends,
 def test_staple_false_never_fetches(ca, backends, portico):
     site = ca.issue("site.test", SITE_SERIAL)
     ca.start_responder()
-    [backend] = backends(1)
-    p = portico(proxy_config([backend],
-                             extra_listener=tls_listener(site + ("{ staple: false }",))))
+    p = start(backends, portico, site + ("{ staple: false }",))
     out = s_client_status(p.port, "site.test", ca.cert)
     assert "OCSP response: no response sent" in out, out
     assert "ocsp:" not in p.error_log()
