@@ -4,6 +4,7 @@
 
 #include <unordered_map>
 
+#include "config/ocsp_loader.h"
 #include "config/sections.h"
 #include "config/text_checks.h"
 #include "net/address.h"
@@ -103,11 +104,12 @@ void loadProtocol(Reader& reader, const MapReader& map, TlsFields* fields, Confi
 
 tls::CertificateFiles loadCertificateFiles(Reader& reader, const Field& field, TlsFields* fields) {
   tls::CertificateFiles files;
-  MapReader map(reader, field, {"cert", "key"});
+  MapReader map(reader, field, {"cert", "key", "ocsp"});
   if (!map.valid()) return files;
   if (const Field* f = fields->note(map.require("cert")))
     assignIf(&files.cert, readFile(reader, *f));
   if (const Field* f = fields->note(map.require("key"))) assignIf(&files.key, readFile(reader, *f));
+  if (const Field* f = fields->note(map.find("ocsp"))) loadOcsp(reader, *f, &files.ocsp, readFile);
   return files;
 }
 

@@ -13,6 +13,7 @@
 #include "core/result.h"
 #include "tls/handles.h"
 #include "tls/name_index.h"
+#include "tls/ocsp.h"
 #include "tls/tls_config.h"
 
 namespace portico::tls {
@@ -31,6 +32,7 @@ class ServerContext : public std::enable_shared_from_this<ServerContext> {
   SSL* newSsl() const;
 
   int64_t handshakeTimeoutMs() const { return handshake_timeout_ms_; }
+  const OcspStapling& ocsp() const { return ocsp_; }  // fetched by the main thread
 
  private:
   ServerContext() = default;
@@ -45,6 +47,7 @@ class ServerContext : public std::enable_shared_from_this<ServerContext> {
   NameIndex names_;                  // server name -> index in contexts_
   std::string alpn_;                 // wire format, in preference order
   int64_t handshake_timeout_ms_ = 0;
+  OcspStapling ocsp_;
 };
 
 }  // namespace portico::tls

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "tls/ocsp_config.h"
+
 namespace portico::tls {
 
 // Older versions are refused by the loader: they lack AEAD ciphers and are deprecated by RFC 8996.
@@ -25,6 +27,7 @@ inline constexpr const char* kSystemCaBundle = "/etc/ssl/certs/ca-certificates.c
 struct CertificateFiles {
   std::string cert;  // PEM: the leaf first, then its chain
   std::string key;   // PEM private key (RSA or EC) matching the leaf
+  OcspConfig ocsp;   // stapling (tls/ocsp.h)
 };
 
 struct ServerTlsConfig {
