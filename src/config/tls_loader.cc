@@ -4,6 +4,7 @@
 
 #include <unordered_map>
 
+#include "config/ocsp_loader.h"
 #include "config/sections.h"
 #include "config/text_checks.h"
 #include "net/address.h"
@@ -104,7 +105,7 @@ void loadProtocol(Reader& reader, const MapReader& map, TlsFields* fields, Confi
 
 tls::CertificateFiles loadCertificateFiles(Reader& reader, const Field& field, TlsFields* fields) {
   tls::CertificateFiles files;
-  MapReader map(reader, field, {"cert", "key", "client_auth"});
+  MapReader map(reader, field, {"cert", "key", "ocsp", "client_auth"});
   if (!map.valid()) return files;
   if (const Field* f = map.find("client_auth")) {
     files.client_auth = loadClientAuth(reader, *f, [fields](const Field* g) { fields->note(g); });
@@ -112,6 +113,7 @@ tls::CertificateFiles loadCertificateFiles(Reader& reader, const Field& field, T
   if (const Field* f = fields->note(map.require("cert")))
     assignIf(&files.cert, readFile(reader, *f));
   if (const Field* f = fields->note(map.require("key"))) assignIf(&files.key, readFile(reader, *f));
+  if (const Field* f = fields->note(map.find("ocsp"))) loadOcsp(reader, *f, &files.ocsp, readFile);
   return files;
 }
 
@@ -196,12 +198,18 @@ void loadClientTls(Reader& reader, const Field& field, upstream::ClusterConfig* 
   tls::ClientTlsConfig config;
   TlsFields fields(field);
   MapReader map(reader, field,
-                {"verify", "ca", "sni", "verify_name", "cert", "key", "alpn", "session_reuse",
-                 "min_version", "max_version", "ciphers", "ciphersuites"});
+                {"verify", "ca", "sni", "sni_from_host", "verify_name", "cert", "key", "alpn",
+                 "session_reuse", "min_version", "max_version", "ciphers", "ciphersuites"});
   if (!map.valid()) return;
   if (const Field* f = map.find("verify")) assignIf(&config.verify, readBool(reader, *f));
   if (const Field* f = fields.note(map.find("ca"))) assignIf(&config.ca, readFile(reader, *f));
   if (const Field* f = map.find("sni")) assignIf(&config.sni, readDnsName(reader, *f));
+  if (const Field* f = map.find("sni_from_host")) {
+    assignIf(&config.sni_from_host, readBool(reader, *f));
+    if (config.sni_from_host && map.find("sni") != nullptr) {
+      reader.error(f->mark, f->path, "sni and sni_from_host: true exclude each other");
+    }
+  }
   if (const Field* f = map.find("verify_name")) {
     assignIf(&config.verify_name, readDnsName(reader, *f));
   }

@@ -140,4 +140,17 @@ std::string_view reasonPhrase(uint16_t status) {
   }
 }
 
+std::string hostWithoutPort(std::string_view authority) {
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close != std::string_view::npos) authority = authority.substr(0, close + 1);
+  } else {
+    size_t colon = authority.rfind(':');
+    if (colon != std::string_view::npos) authority = authority.substr(0, colon);
+  }
+  std::string host(authority);
+  for (char& c : host) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  return host;
+}
+
 }  // namespace portico::http

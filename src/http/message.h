@@ -52,6 +52,10 @@ struct ResponseHead {
   void clear();
 };
 
+// The host of an authority ("Example.com:8080" -> "example.com", "[::1]:80" -> "[::1]"),
+// lower-cased: what virtual hosts and TLS names are matched by.
+std::string hostWithoutPort(std::string_view authority);
+
 // Standard reason phrase for a status code ("OK", "Not Found"); "Unknown" if none.
 std::string_view reasonPhrase(uint16_t status);
 

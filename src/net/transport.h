@@ -135,13 +135,17 @@ class TransportSocketFactory {
  public:
   virtual ~TransportSocketFactory() = default;
   // `peer`: the address connected to (client side) or accepted from (server side).
-  virtual TransportSocketPtr create(const Address& peer) const = 0;
+  // `server_name`: client side, the request's host when the cluster names its TLS peer after
+  // it (empty otherwise, and on the server side).
+  virtual TransportSocketPtr create(const Address& peer, std::string_view server_name) const = 0;
   virtual bool secure() const = 0;
 };
 
 class PlainTransportFactory final : public TransportSocketFactory {
  public:
-  TransportSocketPtr create(const Address&) const override { return plainTransport(); }
+  TransportSocketPtr create(const Address&, std::string_view) const override {
+    return plainTransport();
+  }
   bool secure() const override { return false; }
 };
 

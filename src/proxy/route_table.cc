@@ -16,17 +16,6 @@ std::string lowerCopy(std::string_view s) {
 }
 
 // "Example.COM:8080" -> "example.com"; "[::1]:80" -> "[::1]".
-std::string hostWithoutPort(std::string_view authority) {
-  if (!authority.empty() && authority.front() == '[') {
-    size_t close = authority.find(']');
-    if (close != std::string_view::npos) authority = authority.substr(0, close + 1);
-  } else {
-    size_t colon = authority.rfind(':');
-    if (colon != std::string_view::npos) authority = authority.substr(0, colon);
-  }
-  return lowerCopy(authority);
-}
-
 bool valueMatches(const ValueMatch& m, std::optional<std::string_view> value) {
   bool matched;
   if (!value) {
@@ -132,7 +121,7 @@ const VirtualHost* RouteTable::findVirtualHost(std::string_view authority) const
   if (exact_.empty() && suffixes_.empty()) {
     return default_host_ >= 0 ? &hosts_[static_cast<size_t>(default_host_)] : nullptr;
   }
-  std::string host = hostWithoutPort(authority);
+  std::string host = http::hostWithoutPort(authority);
   auto it = exact_.find(host);
   if (it != exact_.end()) return &hosts_[it->second];
   for (const auto& [suffix, id] : suffixes_) {

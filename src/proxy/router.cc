@@ -76,7 +76,11 @@ void RouterFilter::startAttempt() {
   pool_ = &cluster_->pool(static_cast<size_t>(index));
   callbacks_->info().upstream_address = pool_->endpoint().address_text;
   phase_ = Phase::Connecting;
-  pending_ = pool_->newStream(*this);  // may call onPoolReady/onPoolFailure before returning
+  // A cluster whose TLS names follow the request's host gets connections made for that name.
+  const auto& tls = cluster_->config().tls;
+  const std::string server_name =
+      tls && tls->sni_from_host ? http::hostWithoutPort(request_->authority) : std::string();
+  pending_ = pool_->newStream(*this, server_name);  // may call back before returning
 }
 
 void RouterFilter::onPoolReady(upstream::UpstreamConnection& connection, bool reused) {

@@ -16,14 +16,6 @@
 namespace portico::proxy {
 
 namespace {
-// The host of an authority without its port (IPv6 literals keep their brackets).
-std::string_view hostOf(std::string_view authority) {
-  const size_t colon = authority.rfind(':');
-  if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos)
-    return authority.substr(0, colon);
-  return authority;
-}
-
 bool namesMethod(const RouteMatch& match, std::string_view method) {
   return std::find(match.methods.begin(), match.methods.end(), method) != match.methods.end();
 }
@@ -172,7 +164,7 @@ bool ActiveStream::misdirected(const VirtualHost* host, std::string_view authori
   // a request for a name with another policy would skip that check (tls/client_auth_names.h).
   const auto& client_auth = manager_.listener().config.client_auth_names;
   if (client_auth && !client_auth->uniform() &&
-      client_auth->policyOf(sni) != client_auth->policyOf(hostOf(authority))) {
+      client_auth->policyOf(sni) != client_auth->policyOf(http::hostWithoutPort(authority))) {
     return true;
   }
   if (sni.empty()) return false;  // no SNI (IP-literal clients): nothing to disagree with
@@ -188,10 +180,8 @@ bool ActiveStream::redirectedToHttps(const VirtualHost* host, const http::Reques
     sendLocalReply(400, {}, "text/plain");
     return true;
   }
-  // Host without its port, then the HTTPS port.
-  std::string_view name = hostOf(head.authority);
-  std::string location = "https://";
-  location += name;
+  // The host without its port (IPv6 literals keep their brackets), then the HTTPS port.
+  std::string location = "https://" + http::hostWithoutPort(head.authority);
   if (redirect.port != 443) location += ":" + std::to_string(redirect.port);
   location += head.path;
   if (!head.query.empty()) location += "?" + head.query;

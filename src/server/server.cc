@@ -12,6 +12,7 @@
 #include "core/version.h"
 #include "net/listen_socket.h"
 #include "server/certificate_reloader.h"
+#include "tls/ocsp_updater.h"
 
 namespace portico::server {
 
@@ -108,6 +109,7 @@ int Server::run() {
             fmt::join(addresses, ", "));
 
   event::EventLoop main_loop;
+  tls::OcspUpdater ocsp(main_loop);  // stapled OCSP responses, also for reloaded certificates
   bool draining = false;
   event::Timer drain_deadline(main_loop, [&] {
     PLOG_WARN("drain timeout reached; closing remaining connections");

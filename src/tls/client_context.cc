@@ -36,17 +36,24 @@ Result<void> useClientCertificate(SSL_CTX* ctx, const CertificateFiles& files,
 
 // The IP a connection's certificate was checked against, in net::Address's spelling; "" when
 // a name was checked instead.
-std::string verifiedIp(SSL* ssl) {
-  // Without an IP to verify, OpenSSL queues an error as it returns nullptr. This runs inside
-  // SSL_read() (a ticket arriving), where a queued error would turn that read into a failure.
+// Whom a connection's session was verified as: the name checked, else the IP, else (no
+// verification) the SNI sent. The same SSL gives the same key in newSsl() and when its
+// session arrives.
+std::string sessionKey(SSL* ssl) {
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (const char* name = X509_VERIFY_PARAM_get0_host(param, 0)) return std::string("name:") + name;
+  // Without an IP to verify, OpenSSL queues an error as it returns nullptr. This also runs
+  // inside SSL_read() (a ticket arriving), where a queued error would fail that read.
   ERR_set_mark();
-  char* text = X509_VERIFY_PARAM_get1_ip_asc(SSL_get0_param(ssl));
+  char* ip = X509_VERIFY_PARAM_get1_ip_asc(param);
   ERR_pop_to_mark();
-  if (text == nullptr) return "";
-  net::Address address;
-  std::string ip = net::parseIp(text, &address) ? address.hostString() : "";
-  OPENSSL_free(text);
-  return ip;
+  if (ip != nullptr) {
+    std::string key = std::string("ip:") + ip;
+    OPENSSL_free(ip);
+    return key;
+  }
+  const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  return std::string("sni:") + (sni != nullptr ? sni : "");
 }
 
 }  // namespace
@@ -78,7 +85,7 @@ Result<std::shared_ptr<ClientContext>> ClientContext::build(const ClientTlsConfi
     return configError(error_key, "alpn", "OpenSSL refuses the ALPN list: " + takeOpensslErrors());
   }
   if (config.session_reuse) {
-    // Sessions live in session_, not in OpenSSL's client cache, which is never consulted on
+    // Sessions live in sessions_, not in OpenSSL's client cache, which is never consulted on
     // the client side anyway.
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(ctx, onNewSession);
@@ -89,21 +96,29 @@ Result<std::shared_ptr<ClientContext>> ClientContext::build(const ClientTlsConfi
   self->verify_ = config.verify;
   self->sni_ = config.sni;
   self->verify_name_ = config.verify_name.empty() ? config.sni : config.verify_name;
+  self->sni_from_host_ = config.sni_from_host;
   self->session_reuse_ = config.session_reuse;
   return self;
 }
 
-SSL* ClientContext::newSsl(const net::Address& endpoint) const {
+SSL* ClientContext::newSsl(const net::Address& endpoint, std::string_view host) const {
   SslPtr ssl(SSL_new(ctx_.get()));
   if (!ssl) return nullptr;
   attachOwner(ssl.get(), shared_from_this());
   SSL_set_connect_state(ssl.get());
-  if (!sni_.empty() && SSL_set_tlsext_host_name(ssl.get(), sni_.c_str()) != 1) return nullptr;
+  std::string sni = sni_;
+  std::string verify_name = verify_name_;
+  net::Address literal;
+  if (sni_from_host_ && !host.empty() && !net::parseIp(std::string(host), &literal)) {
+    sni = std::string(host);
+    verify_name = sni;
+  }
+  if (!sni.empty() && SSL_set_tlsext_host_name(ssl.get(), sni.c_str()) != 1) return nullptr;
   if (verify_) {
     // Endpoints are numeric (DNS discovery is not built yet), so with no name configured the
     // certificate must carry the endpoint's IP in its subjectAltName.
-    bool named = !verify_name_.empty();
-    int ok = named ? SSL_set1_host(ssl.get(), verify_name_.c_str())
+    bool named = !verify_name.empty();
+    int ok = named ? SSL_set1_host(ssl.get(), verify_name.c_str())
                    : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()),
                                                    endpoint.hostString().c_str());
     if (ok != 1) return nullptr;
@@ -112,9 +127,8 @@ SSL* ClientContext::newSsl(const net::Address& endpoint) const {
   }
   if (session_reuse_) {
     std::lock_guard lock(session_mutex_);
-    // A session verified for one IP proves nothing about another.
-    bool same_peer = !verify_ || !verify_name_.empty() || session_ip_ == endpoint.hostString();
-    if (session_ && same_peer) SSL_set_session(ssl.get(), session_.get());
+    auto it = sessions_.find(sessionKey(ssl.get()));
+    if (it != sessions_.end()) SSL_set_session(ssl.get(), it->second.get());
   }
   return ssl.release();
 }
@@ -122,10 +136,11 @@ SSL* ClientContext::newSsl(const net::Address& endpoint) const {
 int ClientContext::onNewSession(SSL* ssl, SSL_SESSION* session) {
   const auto* self = static_cast<const ClientContext*>(ownerOf(ssl));
   if (self == nullptr || SSL_SESSION_is_resumable(session) != 1) return 0;
-  std::string ip = verifiedIp(ssl);
+  std::string key = sessionKey(ssl);
   std::lock_guard lock(self->session_mutex_);
-  self->session_.reset(session);
-  self->session_ip_ = std::move(ip);
+  if (self->sessions_.size() >= kMaxSessions && self->sessions_.count(key) == 0)
+    self->sessions_.clear();
+  self->sessions_[key].reset(session);
   return 1;  // we keep the reference OpenSSL handed over
 }
 

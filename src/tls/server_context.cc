@@ -151,6 +151,8 @@ Result<void> ServerContext::addCertificates(const ServerTlsConfig& config, std::
           error_key, certificateKey(i, "cert"),
           "OpenSSL refuses the certificate in " + files.cert + ": " + takeOpensslErrors());
     }
+    if (Result<void> r = ocsp_.add(contexts_[group->second].get(), cert, files, i, error_key); !r)
+      return r;
   }
   return {};
 }

@@ -14,6 +14,7 @@
 #include "tls/client_auth_names.h"
 #include "tls/handles.h"
 #include "tls/name_index.h"
+#include "tls/ocsp.h"
 #include "tls/tls_config.h"
 
 namespace portico::tls {
@@ -34,6 +35,7 @@ class ServerContext : public std::enable_shared_from_this<ServerContext> {
   SSL* newSsl() const;
 
   int64_t handshakeTimeoutMs() const { return handshake_timeout_ms_; }
+  const OcspStapling& ocsp() const { return ocsp_; }  // fetched by the main thread
   // The client certificate policy of each server name, for the stream's 421 check.
   std::shared_ptr<const ClientAuthNames> clientAuthNames() const { return client_auth_names_; }
 
@@ -57,6 +59,7 @@ class ServerContext : public std::enable_shared_from_this<ServerContext> {
   std::shared_ptr<ClientAuthNames> client_auth_names_;
   std::string alpn_;  // wire format, in preference order
   int64_t handshake_timeout_ms_ = 0;
+  OcspStapling ocsp_;
 };
 
 }  // namespace portico::tls

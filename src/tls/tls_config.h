@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tls/ocsp_config.h"
+
 namespace portico::tls {
 
 // Older versions are refused by the loader: they lack AEAD ciphers and are deprecated by RFC 8996.
@@ -41,6 +43,7 @@ struct ClientAuthConfig {
 struct CertificateFiles {
   std::string cert;  // PEM: the leaf first, then its chain
   std::string key;   // PEM private key (RSA or EC) matching the leaf
+  OcspConfig ocsp;   // stapling (tls/ocsp.h)
   // Set: replaces the listener's client_auth for the names of this certificate (SNI).
   std::optional<ClientAuthConfig> client_auth;
 };
@@ -72,9 +75,10 @@ struct ServerTlsConfig {
 struct ClientTlsConfig {
   bool verify = true;  // chain and name
   std::string ca = kSystemCaBundle;
-  std::string sni;          // empty: no SNI is sent
-  std::string verify_name;  // empty: sni; both empty: the endpoint's IP
-  std::string cert;         // optional client certificate, with key
+  std::string sni;             // empty: no SNI is sent
+  bool sni_from_host = false;  // SNI and verified name from each request's Host
+  std::string verify_name;     // empty: sni; both empty: the endpoint's IP
+  std::string cert;            // optional client certificate, with key
   std::string key;
   std::vector<std::string> alpn = {"http/1.1"};
   bool session_reuse = true;

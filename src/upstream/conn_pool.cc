@@ -85,10 +85,12 @@ ConnPool::~ConnPool() {
   }
 }
 
-UpstreamConnection* ConnPool::newStream(PoolCallbacks& callbacks) {
-  while (!idle_.empty()) {
-    UpstreamConnection* c = idle_.back();
-    idle_.pop_back();
+UpstreamConnection* ConnPool::newStream(PoolCallbacks& callbacks, std::string_view server_name) {
+  // The most recently released idle connection made for this name (all are, usually).
+  for (size_t i = idle_.size(); i-- > 0;) {
+    UpstreamConnection* c = idle_[i];
+    if (c->server_name_ != server_name) continue;
+    idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i));
     if (c->connection_->closed() || c->connection_->remoteClosed()) continue;
     c->timer_.disarm();
     c->state_ = UpstreamConnection::State::Active;
@@ -99,7 +101,7 @@ UpstreamConnection* ConnPool::newStream(PoolCallbacks& callbacks) {
     callbacks.onPoolReady(*c, true);
     return nullptr;
   }
-  net::TransportSocketPtr transport = transport_.create(endpoint_.address);
+  net::TransportSocketPtr transport = transport_.create(endpoint_.address, server_name);
   auto conn = transport ? net::Connection::connectTo(loop_, endpoint_.address, std::move(transport))
                         : nullptr;
   if (!conn) {
@@ -111,6 +113,7 @@ UpstreamConnection* ConnPool::newStream(PoolCallbacks& callbacks) {
   conn->setWriteBufferLimit(buffer_limit_);
   ++stats_.connections_opened;
   auto* c = new UpstreamConnection(*this, std::move(conn), limits_);
+  c->server_name_ = std::string(server_name);
   c->self_ = all_.insert(all_.end(), c);
   c->pending_ = &callbacks;
   if (!c->connection_->transportConnected()) {

@@ -93,6 +93,10 @@ class UpstreamConnection final : public net::ConnectionCallbacks, public http::C
   event::Timer timer_;  // connect timeout, then idle timeout
   uint64_t written_at_assign_ = 0;
   uint32_t requests_ = 0;
+  // The TLS name this connection was made for (SNI and verified name taken from a request's
+  // host); empty when every connection of the pool is alike. Only requests for the same
+  // name may reuse it.
+  std::string server_name_;
   // Handed to a requester that has not released it yet. The requester holds a pointer, so a
   // lent connection that closes stays allocated until release() (which then frees it).
   bool lent_ = false;
@@ -109,7 +113,9 @@ class ConnPool {
   // this returns and the result is nullptr; otherwise the returned handle identifies the
   // pending connect, to be passed to cancel() if the requester gives up. A connect that fails
   // at once also calls back before returning (onPoolFailure) and returns nullptr.
-  UpstreamConnection* newStream(PoolCallbacks& callbacks);
+  // `server_name`: the request's host, for clusters whose TLS names follow it (see
+  // net::TransportSocketFactory::create); empty otherwise.
+  UpstreamConnection* newStream(PoolCallbacks& callbacks, std::string_view server_name = {});
   void cancel(UpstreamConnection* pending);
   // The requester is done with `connection`: it goes back to the idle list if reusable,
   // otherwise it is closed. Every connection handed out by onPoolReady() must be released

@@ -148,3 +148,44 @@ def test_without_the_client_certificate_the_backend_refuses(portico, pki, tls_ba
         ["ca: %s" % pki["ca"].crt, "sni: backend.test"])))
     assert get(p.port).status == 502
     assert b.requests() == []
+
+
+def test_sni_and_verified_name_can_follow_the_request_host(portico, pki, tmpdir_path):
+    crt, key = pki["ca"].issue("sites", "DNS:a.example,DNS:b.example")
+    b = Backend(tmpdir_path, "named", tls=["--tls-cert", crt, "--tls-key", key])
+    try:
+        p = portico(proxy_config([b], extra_cluster=cluster_tls(
+            ["ca: %s" % pki["ca"].crt, "sni_from_host: true"])))
+
+        def get_host(host):
+            c = RawConn(p.port)
+            try:
+                c.send(request_bytes("GET", "/name", host=host))
+                return c.read_response().status
+            finally:
+                c.close()
+
+        assert get_host("a.example:8443") == 200
+        assert get_host("a.example") == 200
+        assert get_host("b.example") == 200
+        seen = b.requests()
+        assert [r["sni"] for r in seen] == ["a.example", "a.example", "b.example"]
+        # A pooled connection only carries requests for the name it was verified for.
+        assert seen[0]["peer_port"] == seen[1]["peer_port"] != seen[2]["peer_port"]
+        # A host the backend's certificate does not name fails verification: nothing is sent.
+        assert get_host("c.example") == 502
+        assert len(b.requests()) == 3
+    finally:
+        b.stop()
+
+
+def test_sni_and_sni_from_host_exclude_each_other(tmpdir_path):
+    import subprocess as sp
+    from conftest import BIN
+    path = os.path.join(tmpdir_path, "both.yaml")
+    with open(path, "w") as f:
+        f.write(proxy_config(["127.0.0.1:9"], extra_cluster=cluster_tls(
+            ["verify: false", "sni: a.example", "sni_from_host: true"])).replace("{port}", "18080"))
+    r = sp.run([BIN, "--check", path], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 1
+    assert "sni and sni_from_host: true exclude each other" in r.stderr

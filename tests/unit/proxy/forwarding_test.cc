@@ -294,7 +294,8 @@ TEST(ForwardingTest, AsksForClientCertificatesOnlyWithAClientAuthBlock) {
   off.mode = tls::ClientAuthMode::Off;
   config.certificates[0].client_auth = off;
   EXPECT_FALSE(asksForClientCertificates(config));
-  config.certificates.push_back({"b.crt", "b.key", tls::ClientAuthConfig{}});
+  config.certificates.push_back(
+      {.cert = "b.crt", .key = "b.key", .client_auth = tls::ClientAuthConfig{}});
   EXPECT_TRUE(asksForClientCertificates(config));
   config.certificates.pop_back();
   config.client_auth = tls::ClientAuthConfig{};

@@ -113,8 +113,10 @@ class ClientAuthTest : public ::testing::Test {
                                 std::optional<ClientAuthConfig> a = std::nullopt,
                                 std::optional<ClientAuthConfig> b = std::nullopt) {
     ServerTlsConfig c;
-    c.certificates.push_back({dir_->file("a.crt"), dir_->file("a.key"), a});
-    c.certificates.push_back({dir_->file("b.crt"), dir_->file("b.key"), b});
+    c.certificates.push_back(
+        {.cert = dir_->file("a.crt"), .key = dir_->file("a.key"), .client_auth = a});
+    c.certificates.push_back(
+        {.cert = dir_->file("b.crt"), .key = dir_->file("b.key"), .client_auth = b});
     c.client_auth = std::move(listener);
     return c;
   }
@@ -337,8 +339,9 @@ TEST_F(ClientAuthTest, LoadErrorsNameTheKey) {
   Identity a_rsa = testing::makeCert(rsa);
   testing::writeCerts(dir_->file("a-rsa.crt"), {a_rsa.cert.get()});
   testing::writeKey(dir_->file("a-rsa.key"), a_rsa.key.get());
-  twice.certificates.push_back(
-      {dir_->file("a-rsa.crt"), dir_->file("a-rsa.key"), auth(ClientAuthMode::Required)});
+  twice.certificates.push_back({.cert = dir_->file("a-rsa.crt"),
+                                .key = dir_->file("a-rsa.key"),
+                                .client_auth = auth(ClientAuthMode::Required)});
   expectError(twice, "certificates[1].client_auth", "another client_auth");
 }
 
