@@ -100,7 +100,7 @@ def pebble(tmpdir_path):
 
 
 def config(storage, directory, ca, http_port, tls_port, names, backend=None, challenge="http-01",
-           extra_acme="", redirect=False):
+           extra_acme="", redirect=False, log_level="info"):
     plain_vhost = ("        https_redirect: { port: %d }\n" % tls_port if redirect else "")
     plain_route = ("proxy: { cluster: app }" if backend else
                    'direct_response: { status: 200, body: "plain" }')
@@ -108,7 +108,7 @@ def config(storage, directory, ca, http_port, tls_port, names, backend=None, cha
                if backend else "")
     return """
 workers: 2
-error_log: { level: info }
+error_log: { level: %(log_level)s }
 acme:
   directory: %(directory)s
   email: admin@portico.test
@@ -137,7 +137,7 @@ listeners:
 %(cluster)s""" % dict(directory=directory, ca=ca, storage=storage, challenge=challenge,
                       extra_acme=extra_acme, http_port=http_port, tls_port=tls_port,
                       plain_vhost=plain_vhost, plain_route=plain_route, names=", ".join(names),
-                      cluster=cluster)
+                      cluster=cluster, log_level=log_level)
 
 
 def served(port, name, root=None):
@@ -185,7 +185,7 @@ def test_http01_issuance_served_and_verified(tmpdir_path, portico, pebble, backe
     (b,) = backends(1)
     # Pebble rejects a share of valid nonces: badNonce must be retried, not fatal.
     p, peb, storage, tls_port = start_all(tmpdir_path, portico, pebble, ["a.test", "www.a.test"],
-                                      nonce_reject=30, backend=b.address)
+                                      nonce_reject=50, backend=b.address, log_level="debug")
     # Until the first certificate arrives, a placeholder serves the names.
     der, _ = served(tls_port, "a.test")
     assert "Portico ACME placeholder" in subject_of(der)
@@ -196,6 +196,7 @@ def test_http01_issuance_served_and_verified(tmpdir_path, portico, pebble, backe
         assert body.endswith(b"secure")
         assert "Pebble" in subject_of(der)
     assert "answered the ACME HTTP-01 challenge" in p.error_log()
+    assert "badNonce, retrying" in p.error_log()
     # The challenges were answered by Portico itself, never proxied.
     assert not [r for r in b.requests() if "acme-challenge" in r.get("path", "")], b.requests()
     # Unknown tokens route as usual.
@@ -283,3 +284,54 @@ def test_unreachable_directory_backs_off(tmpdir_path, portico):
     der, body = served(tls_port, "f.test")
     assert "Portico ACME placeholder" in subject_of(der)
     assert body.endswith(b"secure")
+
+
+def test_shutdown_aborts_a_request_in_flight(tmpdir_path, portico):
+    """An ACME server that accepts and never answers must not hold up SIGTERM."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    http_port, tls_port = free_port(), free_port()
+    storage = os.path.join(tmpdir_path, "acme")
+    directory = "https://127.0.0.1:%d/dir" % silent.getsockname()[1]
+    p = portico(config(storage, directory, "", http_port, tls_port, ["g.test"])
+                .replace("  ca: \n", ""), port=http_port)
+    silent.settimeout(10)
+    conn, _ = silent.accept()  # the ACME thread is now waiting for the TLS handshake
+    try:
+        assert p.stop(timeout=5) == 0
+        assert "failed" not in p.error_log()
+    finally:
+        conn.close()
+        silent.close()
+
+
+def check(tmpdir_path, text):
+    path = os.path.join(tmpdir_path, "check.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    bin_path = os.environ.get("PORTICO_BIN", os.path.join(os.path.dirname(__file__), "..", "..",
+                                                          "build", "portico"))
+    r = subprocess.run([bin_path, "--check", path], capture_output=True, text=True)
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_config_errors(tmpdir_path):
+    storage = os.path.join(tmpdir_path, "acme")
+    good = config(storage, "https://127.0.0.1:1/dir", "", free_port(), free_port(),
+                  ["h.test"]).replace("  ca: \n", "")
+    code, out = check(tmpdir_path, good)
+    assert code == 0, out
+    # --check writes the placeholder too: the listener must be able to start.
+    assert sorted(os.listdir(storage)) == ["h.test.crt", "h.test.key"]
+    no_section = "\n".join(l for l in good.splitlines()
+                           if not l.startswith(("acme:", "  directory", "  email", "  storage",
+                                                "  challenge")))
+    code, out = check(tmpdir_path, no_section)
+    assert code == 1 and "need the top-level `acme:` section" in out, out
+    code, out = check(tmpdir_path, good.replace("acme: [h.test]", "acme: ['*.h.test']"))
+    assert code == 1 and "no wildcard" in out and "certificates[0].acme[0]" in out, out
+    code, out = check(tmpdir_path, good.replace("challenge: http-01", "challenge: dns-01"))
+    assert code == 1 and "acme.challenge" in out, out
+    code, out = check(tmpdir_path, good.replace("https://127.0.0.1:1/dir", "http://ca.test/dir"))
+    assert code == 1 and "acme.directory" in out and "https://" in out, out

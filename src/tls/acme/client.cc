@@ -13,7 +13,7 @@
 namespace portico::tls::acme {
 namespace {
 
-constexpr int kBadNonceRetries = 10;
+constexpr int kBadNonceRetries = 20;
 constexpr int64_t kDefaultPollMs = 1000;
 constexpr int64_t kMaxPollMs = 10000;
 constexpr int kMaxPolls = 120;

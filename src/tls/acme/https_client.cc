@@ -59,7 +59,7 @@ Error failure(std::string message) {
 }
 
 // A connected socket, or -1 with *error set.
-int connectTo(const Url& url, int64_t timeout_ms, std::string* error) {
+int connectTo(const Url& url, int64_t timeout_ms, Cancellation* cancellation, std::string* error) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
@@ -74,8 +74,13 @@ int connectTo(const Url& url, int64_t timeout_ms, std::string* error) {
     if (fd < 0) continue;
     int r = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
     if (r != 0 && errno == EINPROGRESS) {
+      // In slices, so a cancellation is noticed while connecting too.
       pollfd p{fd, POLLOUT, 0};
-      r = ::poll(&p, 1, static_cast<int>(timeout_ms));
+      for (int64_t waited = 0; waited < timeout_ms; waited += 200) {
+        if (cancellation != nullptr && cancellation->cancelled()) break;
+        r = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(200, timeout_ms - waited)));
+        if (r != 0) break;
+      }
       int err = 0;
       socklen_t len = sizeof err;
       if (r == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) {
@@ -126,6 +131,23 @@ bool decodeChunked(std::string_view in, std::string* out) {
 
 }  // namespace
 
+void Cancellation::cancel() {
+  std::lock_guard lock(mutex_);
+  cancelled_ = true;
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+}
+
+bool Cancellation::cancelled() const {
+  std::lock_guard lock(mutex_);
+  return cancelled_;
+}
+
+bool Cancellation::track(int fd) {
+  std::lock_guard lock(mutex_);
+  fd_ = fd;
+  return !cancelled_;
+}
+
 std::string HttpResponse::header(std::string_view name) const {
   for (const auto& [n, v] : headers) {
     if (n == name) return v;
@@ -133,12 +155,14 @@ std::string HttpResponse::header(std::string_view name) const {
   return {};
 }
 
-Result<HttpsClient> HttpsClient::create(const std::string& ca, int64_t timeout_ms) {
+Result<HttpsClient> HttpsClient::create(const std::string& ca, int64_t timeout_ms,
+                                        Cancellation* cancellation) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   if (ctx == nullptr) return failure("cannot create a TLS context: " + takeOpensslErrors());
   HttpsClient client;
   client.ctx_.reset(ctx, SSL_CTX_free);
   client.timeout_ms_ = timeout_ms;
+  client.cancellation_ = cancellation;
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   const std::string& bundle = ca.empty() ? std::string(kSystemCaBundle) : ca;
@@ -154,11 +178,21 @@ Result<HttpResponse> HttpsClient::request(const std::string& method, const std::
   Url u;
   if (!parseUrl(url, &u)) return failure("not an https URL: " + url);
   std::string error;
-  int fd = connectTo(u, timeout_ms_, &error);
+  if (cancellation_ != nullptr && cancellation_->cancelled()) return failure("stopped");
+  int fd = connectTo(u, timeout_ms_, cancellation_, &error);
   if (fd < 0) return failure(error);
+  if (cancellation_ != nullptr && !cancellation_->track(fd)) {
+    ::close(fd);
+    return failure("stopped");
+  }
+  // Untracked before it closes: a cancel must never shut down a reused descriptor.
+  auto close_socket = [&] {
+    if (cancellation_ != nullptr) cancellation_->track(-1);
+    ::close(fd);
+  };
   SslPtr ssl(SSL_new(ctx_.get()));
   if (!ssl) {
-    ::close(fd);
+    close_socket();
     return failure("cannot create a TLS connection: " + takeOpensslErrors());
   }
   SSL_set_fd(ssl.get(), fd);
@@ -172,7 +206,7 @@ Result<HttpResponse> HttpsClient::request(const std::string& method, const std::
     SSL_set1_host(ssl.get(), u.host.c_str());
   }
   auto fail = [&](std::string message) {
-    ::close(fd);
+    close_socket();
     return failure(std::move(message));
   };
   if (SSL_connect(ssl.get()) != 1) {
@@ -214,7 +248,7 @@ Result<HttpResponse> HttpsClient::request(const std::string& method, const std::
     break;  // an abrupt close after a full response is common; the framing decides below
   }
   SSL_shutdown(ssl.get());
-  ::close(fd);
+  close_socket();
   takeOpensslErrors();
 
   size_t end = raw.find("\r\n\r\n");

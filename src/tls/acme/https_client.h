@@ -4,6 +4,7 @@
 // socket operation bounded by a timeout. Never used on a worker or the main loop.
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,21 @@
 #include "tls/handles.h"
 
 namespace portico::tls::acme {
+
+// Lets another thread abort the request in flight (at shutdown): the socket is shut down,
+// which wakes any blocking read or write, and no new request starts.
+class Cancellation {
+ public:
+  void cancel();
+  bool cancelled() const;
+  // The socket of the request in flight (-1: none). False when already cancelled.
+  bool track(int fd);
+
+ private:
+  mutable std::mutex mutex_;
+  int fd_ = -1;
+  bool cancelled_ = false;
+};
 
 struct HttpResponse {
   int status = 0;
@@ -24,7 +40,8 @@ struct HttpResponse {
 class HttpsClient {
  public:
   // `ca`: a PEM bundle to verify servers against; empty: the system's.
-  static Result<HttpsClient> create(const std::string& ca, int64_t timeout_ms);
+  static Result<HttpsClient> create(const std::string& ca, int64_t timeout_ms,
+                                    Cancellation* cancellation = nullptr);
 
   // `body` non-empty (or method POST) sends it with `content_type`. Fails on connection,
   // TLS, verification or framing errors and timeouts; any HTTP status is a response.
@@ -35,6 +52,7 @@ class HttpsClient {
  private:
   std::shared_ptr<SSL_CTX> ctx_;
   int64_t timeout_ms_ = 10000;
+  Cancellation* cancellation_ = nullptr;
 };
 
 }  // namespace portico::tls::acme

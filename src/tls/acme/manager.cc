@@ -58,6 +58,7 @@ void Manager::stop() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
+  cancellation_.cancel();
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
@@ -146,7 +147,7 @@ bool Manager::obtain(Entry& entry, std::string* error) {
   if (!makePrivateDirectory(config_.storage, error)) return false;
   PkeyPtr account = accountKey(error);
   if (!account) return false;
-  Result<HttpsClient> http = HttpsClient::create(config_.ca, kHttpTimeoutMs);
+  Result<HttpsClient> http = HttpsClient::create(config_.ca, kHttpTimeoutMs, &cancellation_);
   if (!http) {
     *error = http.error().detail;
     return false;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tls/acme/acme_config.h"
+#include "tls/acme/https_client.h"
 #include "tls/handles.h"
 
 namespace portico::tls::acme {
@@ -57,6 +58,7 @@ class Manager {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  Cancellation cancellation_;  // stop() aborts the request in flight
 };
 
 }  // namespace portico::tls::acme
