@@ -251,20 +251,23 @@ def test_renewal_within_renew_before(tmpdir_path, portico, pebble):
     http_port, tls_port = free_port(), free_port()
     peb = pebble(http_port, tls_port)
     storage = os.path.join(tmpdir_path, "acme")
-    first = portico(config(storage, peb.directory, peb.cert, http_port, tls_port, ["e.test"]),
-                    port=http_port)
+    # HTTP-01 is answered before https_redirect.
+    first = portico(config(storage, peb.directory, peb.cert, http_port, tls_port, ["e.test"],
+                           redirect=True), port=http_port)
     obtained(first, ["e.test"])
     root = peb.root()
     old, _ = served(tls_port, "e.test", root=root)
     assert first.stop() == 0
     # Pebble's certificates live for years: a longer renew_before makes this one due now.
     second = portico(config(storage, peb.directory, peb.cert, http_port, tls_port, ["e.test"],
-                            extra_acme="  renew_before: 100000d"), port=http_port)
+                            extra_acme="  renew_before: 100000d", redirect=True), port=http_port)
     wait_for_port(tls_port)
     assert wait_until(lambda: "within renew_before" in second.error_log(), timeout=15)
     obtained(second, ["e.test"])
     new, _ = served(tls_port, "e.test", root=root)
     assert new != old
+    status, response = http_get(http_port, "/", "e.test")
+    assert status == 308, response
 
 
 def test_unreachable_directory_backs_off(tmpdir_path, portico):

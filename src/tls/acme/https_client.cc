@@ -217,7 +217,8 @@ Result<HttpResponse> HttpsClient::request(const std::string& method, const std::
     takeOpensslErrors();
     return fail("TLS handshake with " + u.host + ":" + u.port + " failed: " + why);
   }
-  std::string head = method + " " + u.target + " HTTP/1.1\r\nHost: " + u.host +
+  std::string head = method + " " + u.target + " HTTP/1.1\r\nHost: " +
+                     (u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host) +
                      (u.port == "443" ? "" : ":" + u.port) +
                      "\r\nUser-Agent: portico-acme\r\nConnection: close\r\n";
   if (!accept.empty()) head += "Accept: " + accept + "\r\n";

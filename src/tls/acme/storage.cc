@@ -106,8 +106,8 @@ bool makePrivateDirectory(const std::string& path, std::string* error) {
   return true;
 }
 
-bool writeFileAtomically(const std::string& path, const std::string& data, unsigned mode,
-                         std::string* error) {
+bool writeTemporary(const std::string& path, const std::string& data, unsigned mode,
+                    std::string* error) {
   std::string tmp = path + ".tmp";
   ::unlink(tmp.c_str());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -125,13 +125,24 @@ bool writeFileAtomically(const std::string& path, const std::string& data, unsig
   bool ok = done == data.size() && ::fchmod(fd, mode) == 0 && ::fsync(fd) == 0;
   int saved = errno;
   ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    if (ok) saved = errno;
+  if (!ok) {
     ::unlink(tmp.c_str());
-    *error = "cannot write " + path + ": " + std::strerror(saved);
-    return false;
+    *error = "cannot write " + tmp + ": " + std::strerror(saved);
   }
-  return true;
+  return ok;
+}
+
+bool renameTemporary(const std::string& path, std::string* error) {
+  std::string tmp = path + ".tmp";
+  if (::rename(tmp.c_str(), path.c_str()) == 0) return true;
+  *error = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
+  ::unlink(tmp.c_str());
+  return false;
+}
+
+bool writeFileAtomically(const std::string& path, const std::string& data, unsigned mode,
+                         std::string* error) {
+  return writeTemporary(path, data, mode, error) && renameTemporary(path, error);
 }
 
 bool readWholeFile(const std::string& path, std::string* out) {
@@ -262,8 +273,9 @@ bool storeCertificate(const ManagedCertificate& managed, EVP_PKEY* key, const st
     *error = "cannot encode the key";
     return false;
   }
-  bool ok = writeFileAtomically(managed.key, key_pem, 0600, error) &&
-            writeFileAtomically(managed.cert, chain, 0644, error);
+  bool ok = writeTemporary(managed.key, key_pem, 0600, error) &&
+            writeTemporary(managed.cert, chain, 0644, error) &&
+            renameTemporary(managed.key, error) && renameTemporary(managed.cert, error);
   OPENSSL_cleanse(key_pem.data(), key_pem.size());
   return ok;
 }

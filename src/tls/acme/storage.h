@@ -25,6 +25,11 @@ bool makePrivateDirectory(const std::string& path, std::string* error);
 // Writes `data` to path.tmp with `mode`, fsyncs and renames it over `path`.
 bool writeFileAtomically(const std::string& path, const std::string& data, unsigned mode,
                          std::string* error);
+// The two halves of writeFileAtomically, so two files can be written first and then renamed
+// back to back.
+bool writeTemporary(const std::string& path, const std::string& data, unsigned mode,
+                    std::string* error);
+bool renameTemporary(const std::string& path, std::string* error);
 bool readWholeFile(const std::string& path, std::string* out);
 
 std::string keyToPem(EVP_PKEY* key);
@@ -53,8 +58,9 @@ StoredCertificate inspect(const ManagedCertificate& managed);
 // when the storage cannot be written.
 bool ensureServable(const ManagedCertificate& managed, bool* wrote, std::string* error);
 
-// Writes a new key and chain for `managed` (key first: the reloader retries until both
-// match).
+// Writes a new key and chain for `managed`: both are written and synced aside, then renamed
+// into place back to back, so the reloader (polling every 2 s) practically never sees one
+// without the other (and when it does, it retries on its next poll).
 bool storeCertificate(const ManagedCertificate& managed, EVP_PKEY* key, const std::string& chain,
                       std::string* error);
 

@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
 
 #include <nlohmann/json.hpp>
 
@@ -154,6 +159,68 @@ TEST(Certificates, CsrIsDerWithTheNames) {
   EXPECT_EQ(sk_X509_EXTENSION_num(exts), 1);
   sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
   X509_REQ_free(req);
+}
+
+}  // namespace
+}  // namespace portico::tls::acme
+
+namespace portico::tls::acme {
+namespace {
+
+class StorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/acme-storage-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    managed_.names = {"a.test", "www.a.test"};
+    managed_.cert = root_ + "/store/a.test.crt";
+    managed_.key = root_ + "/store/a.test.key";
+  }
+  void TearDown() override {
+    for (const char* f : {"/store/a.test.crt", "/store/a.test.key"}) ::unlink((root_ + f).c_str());
+    ::rmdir((root_ + "/store").c_str());
+    ::rmdir(root_.c_str());
+  }
+  static unsigned modeOf(const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 0777;
+  }
+  std::string root_;
+  ManagedCertificate managed_;
+};
+
+TEST_F(StorageTest, PlaceholderIsWrittenOnceWithPrivateModes) {
+  std::string error;
+  ASSERT_TRUE(makePrivateDirectory(root_ + "/store", &error)) << error;
+  EXPECT_EQ(modeOf(root_ + "/store"), 0700u);
+  EXPECT_FALSE(inspect(managed_).usable);
+  bool wrote = false;
+  ASSERT_TRUE(ensureServable(managed_, &wrote, &error)) << error;
+  EXPECT_TRUE(wrote);
+  EXPECT_EQ(modeOf(managed_.key), 0600u);
+  StoredCertificate stored = inspect(managed_);
+  EXPECT_TRUE(stored.usable);
+  EXPECT_TRUE(stored.placeholder);
+  EXPECT_EQ(stored.names, managed_.names);
+  EXPECT_GT(stored.not_after, std::time(nullptr));
+  // A servable one is left alone.
+  ASSERT_TRUE(ensureServable(managed_, &wrote, &error));
+  EXPECT_FALSE(wrote);
+}
+
+TEST_F(StorageTest, StoredCertificateReplacesBothFiles) {
+  std::string error;
+  ASSERT_TRUE(makePrivateDirectory(root_ + "/store", &error)) << error;
+  PkeyPtr key = generateEcKey();
+  X509Ptr cert = selfSigned(managed_.names, key.get(), 90 * 24 * 3600, "Test CA");
+  ASSERT_TRUE(storeCertificate(managed_, key.get(), certificateToPem(cert.get()), &error)) << error;
+  StoredCertificate stored = inspect(managed_);
+  EXPECT_TRUE(stored.usable);
+  EXPECT_FALSE(stored.placeholder);
+  EXPECT_EQ(modeOf(managed_.key), 0600u);
+  EXPECT_NE(::access((managed_.key + ".tmp").c_str(), F_OK), 0);
 }
 
 }  // namespace
