@@ -104,13 +104,15 @@ tls::CertificateFiles loadAcmeCertificate(Reader& reader, const Field& field,
     }
     return files;
   }
+  size_t errors_before = reader.errorCount();
   tls::acme::ManagedCertificate managed;
   UniqueValues seen("name");
   for (const Field& item : itemsOf(reader, *list, /*non_empty=*/true)) {
     std::optional<std::string> name = readAcmeName(reader, item);
     if (name && seen.check(reader, item, *name)) managed.names.push_back(*name);
   }
-  if (managed.names.empty()) return files;
+  // A placeholder is written only for a list that is entirely valid.
+  if (managed.names.empty() || reader.errorCount() != errors_before) return files;
   managed.cert = acme->storage + "/" + managed.names[0] + ".crt";
   managed.key = acme->storage + "/" + managed.names[0] + ".key";
   files = {managed.cert, managed.key};
