@@ -220,6 +220,7 @@ def test_tls_alpn01_issuance(tmpdir_path, portico, pebble):
     der, body = served(tls_port, "b.test", root=peb.root())
     assert body.endswith(b"secure")
     assert "answering the tls-alpn-01 challenge" in p.error_log()
+    assert "answering the TLS-ALPN-01 challenge handshake for b.test" in p.error_log()
     assert "HTTP-01 challenge" not in p.error_log()
 
 

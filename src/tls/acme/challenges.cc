@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/log.h"
+
 namespace portico::tls::acme {
 namespace {
 
@@ -98,13 +100,15 @@ bool answerTlsAlpnChallenge(SSL* ssl) {
     return false;
   }
   if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len) != 1) return false;
-  auto entry = ChallengeStore::shared().tlsAlpn(serverNameOf(ext, len));
+  std::string name = serverNameOf(ext, len);
+  auto entry = ChallengeStore::shared().tlsAlpn(name);
   if (!entry) return false;
   if (SSL_use_cert_and_key(ssl, entry->cert.get(), entry->key.get(), nullptr, 1) != 1) {
     takeOpensslErrors();
     return false;
   }
   SSL_set_ex_data(ssl, challengeIndex(), reinterpret_cast<void*>(1));
+  PLOG_INFO("acme: answering the TLS-ALPN-01 challenge handshake for {}", name);
   return true;
 }
 
