@@ -104,7 +104,7 @@ Result<void> Client::prepare() {
   if (!config_.email.empty()) account["contact"] = {"mailto:" + config_.email};
   HttpResponse raw;
   Result<nlohmann::json> created =
-      postJson(stringAt(directory_, "newAccount"), account.dump(), &raw);
+      postJson(stringAt(directory_, "newAccount"), compactJson(account), &raw);
   if (!created) return failure("account: " + created.error().detail);
   account_url_ = raw.header("location");
   if (account_url_.empty()) return failure("account: the server sent no account URL");
@@ -215,7 +215,7 @@ Result<void> Client::authorize(const std::string& authz_url) {
   std::string why = "authorization is " + stringAt(*done, "status");
   for (const auto& c : (*done)["challenges"]) {
     if (stringAt(c, "type") == wanted && c.contains("error")) {
-      why = describeProblem(403, c["error"].dump());
+      why = describeProblem(403, compactJson(c["error"]));
       break;
     }
   }
@@ -227,8 +227,9 @@ Result<Issued> Client::obtain(const std::vector<std::string>& names) {
   nlohmann::json identifiers = nlohmann::json::array();
   for (const std::string& n : names) identifiers.push_back({{"type", "dns"}, {"value", n}});
   HttpResponse raw;
-  Result<nlohmann::json> order = postJson(
-      stringAt(directory_, "newOrder"), nlohmann::json{{"identifiers", identifiers}}.dump(), &raw);
+  Result<nlohmann::json> order =
+      postJson(stringAt(directory_, "newOrder"),
+               compactJson(nlohmann::json{{"identifiers", identifiers}}), &raw);
   if (!order) return failure("new order: " + order.error().detail);
   std::string order_url = raw.header("location");
   std::string finalize = stringAt(*order, "finalize");
@@ -244,7 +245,7 @@ Result<Issued> Client::obtain(const std::vector<std::string>& names) {
   // A "valid" order here would be one the server reused, for a key we do not have.
   if (stringAt(*order, "status") != "ready") {
     return failure("order is " + stringAt(*order, "status") + ": " +
-                   (order->contains("error") ? describeProblem(403, (*order)["error"].dump())
+                   (order->contains("error") ? describeProblem(403, compactJson((*order)["error"]))
                                              : std::string("no error given")));
   }
   Issued issued;
@@ -254,7 +255,7 @@ Result<Issued> Client::obtain(const std::vector<std::string>& names) {
     std::string csr = certificateRequest(names, issued.key.get());
     if (csr.empty()) return failure("cannot make the CSR: " + takeOpensslErrors());
     Result<nlohmann::json> finalized =
-        postJson(finalize, nlohmann::json{{"csr", base64url(csr)}}.dump());
+        postJson(finalize, compactJson(nlohmann::json{{"csr", base64url(csr)}}));
     if (!finalized) return failure("finalize: " + finalized.error().detail);
     order = poll(order_url, "order");
     if (!order) return order.error();
@@ -262,7 +263,7 @@ Result<Issued> Client::obtain(const std::vector<std::string>& names) {
   std::string certificate_url = stringAt(*order, "certificate");
   if (stringAt(*order, "status") != "valid" || certificate_url.empty()) {
     return failure("order is " + stringAt(*order, "status") + " after finalize: " +
-                   (order->contains("error") ? describeProblem(403, (*order)["error"].dump())
+                   (order->contains("error") ? describeProblem(403, compactJson((*order)["error"]))
                                              : std::string("no certificate URL")));
   }
   Result<HttpResponse> chain = post(certificate_url, "", "application/pem-certificate-chain");

@@ -105,7 +105,7 @@ std::string jwkThumbprint(const std::map<std::string, std::string>& members) {
   nlohmann::json object = nlohmann::json::object();
   for (const auto& [name, value] : members) object[name] = value;
   // nlohmann's object is a std::map: dump() writes the members sorted, without whitespace.
-  return base64url(sha256(object.dump()));
+  return base64url(sha256(compactJson(object)));
 }
 
 std::string ecThumbprint(EVP_PKEY* key) {
@@ -175,13 +175,17 @@ std::string signedRequest(EVP_PKEY* key, std::string_view kid, std::string_view 
   } else {
     header["kid"] = kid;
   }
-  std::string protected64 = base64url(header.dump());
+  std::string protected64 = base64url(compactJson(header));
   std::string payload64 = base64url(payload);
   std::string signature = signEs256(key, protected64 + "." + payload64);
   if (signature.empty()) return {};
   nlohmann::json jws = {
       {"protected", protected64}, {"payload", payload64}, {"signature", base64url(signature)}};
-  return jws.dump();
+  return compactJson(jws);
+}
+
+std::string compactJson(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string keyAuthorization(std::string_view token, std::string_view thumbprint) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "tls/handles.h"
 
 namespace portico::tls::acme {
@@ -40,6 +42,10 @@ bool verifyEs256(EVP_PKEY* key, std::string_view data, std::string_view signatur
 // or the account URL as kid. An empty payload is POST-as-GET. Empty on failure.
 std::string signedRequest(EVP_PKEY* key, std::string_view kid, std::string_view nonce,
                           std::string_view url, std::string_view payload);
+
+// JSON text without whitespace; invalid UTF-8 (from a server's header, say) is replaced
+// rather than thrown about.
+std::string compactJson(const nlohmann::json& value);
 
 // RFC 8555 section 8.1: token "." thumbprint.
 std::string keyAuthorization(std::string_view token, std::string_view thumbprint);

@@ -105,7 +105,13 @@ void Manager::check(Entry& entry) {
   }
   PLOG_INFO("acme: obtaining a certificate for {} from {} ({})", names, config_.directory, reason);
   std::string error;
-  if (obtain(entry, &error)) {
+  bool ok = false;
+  try {  // nothing below is meant to throw; a stray exception must not end the process
+    ok = obtain(entry, &error);
+  } catch (const std::exception& e) {
+    error = std::string("internal error: ") + e.what();
+  }
+  if (ok) {
     entry.backoff_ms = 0;
     entry.due_ms = steadyMs() + kCheckIntervalMs;
     return;
