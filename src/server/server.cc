@@ -136,6 +136,7 @@ int Server::run() {
   SignalHandler signals(main_loop, [&](int signo) {
     if (signo == SIGHUP) {
       certificates.reloadAll();
+      if (acme) acme->checkNow();
       return;
     }
     if (draining) {

@@ -5,6 +5,7 @@ listener; the test client trusts pebble's issuing root (from its management port
 the certificate Portico serves for the name."""
 import json
 import os
+import signal
 import socket
 import ssl
 import stat
@@ -167,7 +168,8 @@ def obtained(p, names, count=1, timeout=60, peb=None):
     needle = "acme: certificate for %s obtained" % ", ".join(names)
     assert wait_until(lambda: p.error_log().count(needle) >= count, timeout=timeout), \
         p.error_log() + (peb.text() if peb else "")
-    assert wait_until(lambda: p.error_log().count("listener https: certificates reloaded")
+    assert wait_until(lambda: p.error_log().count(
+        "listener https: certificates reloaded (certificate files changed)")
                       >= count, timeout=15), p.error_log()
 
 
@@ -339,3 +341,19 @@ def test_config_errors(tmpdir_path):
     assert code == 1 and "acme.challenge" in out, out
     code, out = check(tmpdir_path, good.replace("https://127.0.0.1:1/dir", "http://ca.test/dir"))
     assert code == 1 and "acme.directory" in out and "https://" in out, out
+
+
+def test_renewal_on_sighup_without_restart(tmpdir_path, portico, pebble):
+    http_port, tls_port = free_port(), free_port()
+    peb = pebble(http_port, tls_port)
+    storage = os.path.join(tmpdir_path, "acme")
+    p = portico(config(storage, peb.directory, peb.cert, http_port, tls_port, ["i.test"],
+                       extra_acme="  renew_before: 100000d"), port=http_port)
+    obtained(p, ["i.test"])
+    assert "renew_before is longer than the lifetime" in p.error_log()
+    root = peb.root()
+    old, _ = served(tls_port, "i.test", root=root)
+    p.proc.send_signal(signal.SIGHUP)  # checks now: the certificate is due
+    obtained(p, ["i.test"], count=2)
+    new, _ = served(tls_port, "i.test", root=root)
+    assert new != old

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <utility>
 
 #include "core/log.h"
 #include "tls/acme/client.h"
@@ -63,6 +64,14 @@ void Manager::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void Manager::checkNow() {
+  {
+    std::lock_guard lock(mutex_);
+    check_now_ = true;
+  }
+  wake_.notify_all();
+}
+
 bool Manager::sleepFor(int64_t ms) {
   std::unique_lock lock(mutex_);
   return !wake_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_; });
@@ -79,7 +88,13 @@ void Manager::run() {
       if (steadyMs() >= entry.due_ms) check(entry);
       next = std::min(next, entry.due_ms);
     }
-    if (!sleepFor(std::max<int64_t>(0, next - steadyMs()))) return;
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(0, next - steadyMs())),
+                   [this] { return stopping_ || check_now_; });
+    if (stopping_) return;
+    if (std::exchange(check_now_, false)) {
+      for (Entry& entry : entries_) entry.due_ms = 0;
+    }
   }
 }
 
@@ -114,6 +129,14 @@ void Manager::check(Entry& entry) {
   if (ok) {
     entry.backoff_ms = 0;
     entry.due_ms = steadyMs() + kCheckIntervalMs;
+    StoredCertificate fresh = inspect(entry.managed);
+    if (static_cast<int64_t>(fresh.not_after - std::time(nullptr)) * 1000 <=
+        config_.renew_before_ms) {
+      PLOG_WARN(
+          "acme: renew_before is longer than the lifetime of the certificate for {}: it will be "
+          "renewed at every check (daily)",
+          names);
+    }
     return;
   }
   {

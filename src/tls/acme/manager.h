@@ -8,7 +8,7 @@
 // CertificateReloader like any replaced certificate), ChallengeStore entries (read by the
 // workers) and log lines.
 //
-// Schedule: every certificate is checked at start and then daily. A certificate that is
+// Schedule: every certificate is checked at start, then daily, and on SIGHUP. A certificate that is
 // missing, a placeholder, for other names, or expires within renew_before is obtained. A
 // failure is logged with the server's problem detail and retried after retry.min, doubling
 // up to retry.max; success logs the new expiry and resets the backoff.
@@ -37,6 +37,8 @@ class Manager {
 
   void start();
   void stop();
+  // SIGHUP: check every certificate now (renewing those due), whatever the schedule says.
+  void checkNow();
 
  private:
   struct Entry {
@@ -58,6 +60,7 @@ class Manager {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool check_now_ = false;
   Cancellation cancellation_;  // stop() aborts the request in flight
 };
 
