@@ -52,6 +52,8 @@ std::optional<tls::TlsVersion> readVersion(Reader& reader, const Field& field) {
   return std::nullopt;
 }
 
+}  // namespace
+
 // A file name; a relative one is taken from the configuration file's directory, so a config
 // and its certificates can move together and mean the same wherever Portico is started.
 std::optional<std::string> readFile(Reader& reader, const Field& field) {
@@ -65,6 +67,8 @@ std::optional<std::string> readFile(Reader& reader, const Field& field) {
   size_t slash = reader.file().rfind('/');
   return slash == std::string::npos ? *path : reader.file().substr(0, slash + 1) + *path;
 }
+
+namespace {
 
 // Only HTTP/1.1 has a codec so far; offering h2 would make clients pick a protocol we
 // cannot speak.
@@ -128,7 +132,8 @@ std::optional<std::string> readDnsName(Reader& reader, const Field& field) {
 
 }  // namespace
 
-void loadServerTls(Reader& reader, const Field& field, proxy::ListenerConfig* listener) {
+void loadServerTls(Reader& reader, const Field& field, proxy::ListenerConfig* listener,
+                   tls::acme::AcmeConfig* acme) {
   size_t errors_before = reader.errorCount();
   tls::ServerTlsConfig config;
   TlsFields fields(field);
@@ -140,7 +145,9 @@ void loadServerTls(Reader& reader, const Field& field, proxy::ListenerConfig* li
   if (!map.valid()) return;
   if (const Field* f = fields.note(map.require("certificates"))) {
     for (const Field& item : itemsOf(reader, *f, /*non_empty=*/true)) {
-      config.certificates.push_back(loadCertificateFiles(reader, item, &fields));
+      config.certificates.push_back(isAcmeCertificate(item)
+                                        ? loadAcmeCertificate(reader, item, acme)
+                                        : loadCertificateFiles(reader, item, &fields));
     }
   }
   loadProtocol(reader, map, &fields, &config);
