@@ -334,7 +334,7 @@ ListenerConfig loadListener(Reader& reader, const Field& field, UniqueValues* na
   if (const Field* f = map.find("forwarding")) loadForwarding(reader, *f, &listener.forwarding);
   if (const Field* f = map.find("paths")) loadPaths(reader, *f, &listener.paths);
   if (const Field* f = map.find("error_pages")) loadErrorPages(reader, *f, &listener.error_pages);
-  if (const Field* f = map.find("tls")) loadServerTls(reader, *f, &listener);
+  if (const Field* f = map.find("tls")) loadServerTls(reader, *f, &listener, routes->acme);
   if (const Field* f = map.require("virtual_hosts")) {
     UniqueValues vhost_names("virtual host name");
     UniqueValues domains("domain");

@@ -166,9 +166,9 @@ void loadDocument(Reader& reader, const YAML::Node& root, ServerConfig* config) 
                  "the configuration is empty; expected a mapping with at least `listeners`");
     return;
   }
-  MapReader map(
-      reader, doc,
-      {"workers", "drain_timeout", "io_uring", "error_log", "access_log", "listeners", "clusters"});
+  MapReader map(reader, doc,
+                {"workers", "drain_timeout", "io_uring", "error_log", "access_log", "listeners",
+                 "clusters", "acme"});
   if (!map.valid()) return;
   if (const Field* f = map.find("workers")) loadWorkers(reader, *f, &config->workers);
   if (const Field* f = map.find("drain_timeout")) {
@@ -184,6 +184,12 @@ void loadDocument(Reader& reader, const YAML::Node& root, ServerConfig* config) 
   if (const Field* f = map.find("error_log")) loadErrorLog(reader, *f, &config->error_log);
   if (const Field* f = map.find("access_log")) loadAccessLog(reader, *f, &config->access_log);
   internal::RouteContext routes;
+  // Before the listeners, wherever it is in the file: their `- acme:` certificates need it.
+  if (const Field* f = map.find("acme")) {
+    config->acme.emplace();
+    internal::loadAcme(reader, *f, &*config->acme);
+    routes.acme = &*config->acme;
+  }
   if (const Field* f = map.require("listeners")) {
     internal::loadListeners(reader, *f, &config->listeners, &routes);
   }

@@ -13,6 +13,7 @@
 
 #include "config/yaml_reader.h"
 #include "proxy/route_config.h"
+#include "tls/acme/acme_config.h"
 #include "upstream/cluster_config.h"
 
 namespace portico::config::internal {
@@ -37,6 +38,9 @@ struct RouteContext {
     std::string error;
   };
   std::unordered_map<int, CompiledRegex> regexes;
+  // The top-level `acme:` section (read before the listeners), which `- acme: [...]`
+  // certificate entries need; null when the file has none.
+  tls::acme::AcmeConfig* acme = nullptr;
 };
 
 void loadListeners(Reader& reader, const Field& field, std::vector<proxy::ListenerConfig>* out,
@@ -45,7 +49,15 @@ void loadClusters(Reader& reader, const Field& field, std::vector<upstream::Clus
 proxy::RouteConfig loadRoute(Reader& reader, const Field& field, RouteContext* routes);
 // `tls:` of a listener and of a cluster; each also builds the context, so a certificate that
 // cannot be served is a load error at its key.
-void loadServerTls(Reader& reader, const Field& field, proxy::ListenerConfig* listener);
+void loadServerTls(Reader& reader, const Field& field, proxy::ListenerConfig* listener,
+                   tls::acme::AcmeConfig* acme = nullptr);
+// The top-level `acme:` section, and a `- acme: [names]` certificate entry (acme_loader.cc):
+// the entry becomes cert/key paths under acme.storage, with a placeholder written when
+// nothing servable is stored yet.
+void loadAcme(Reader& reader, const Field& field, tls::acme::AcmeConfig* out);
+bool isAcmeCertificate(const Field& field);
+tls::CertificateFiles loadAcmeCertificate(Reader& reader, const Field& field,
+                                          tls::acme::AcmeConfig* acme);
 void loadClientTls(Reader& reader, const Field& field, upstream::ClusterConfig* cluster);
 // A file name; a relative one is taken from the configuration file's directory.
 std::optional<std::string> readFile(Reader& reader, const Field& field);
@@ -78,6 +90,8 @@ std::optional<std::string> readHeaderName(Reader& reader, const Field& field);
 std::optional<std::string> readEditableHeaderName(Reader& reader, const Field& field);
 // A header field value: no control characters.
 std::optional<std::string> readHeaderValue(Reader& reader, const Field& field);
+// A file name; a relative one is resolved against the configuration file's folder.
+std::optional<std::string> readFile(Reader& reader, const Field& field);
 // A URL path starting with '/'.
 std::optional<std::string> readPath(Reader& reader, const Field& field);
 // A mapping of header name -> value, in document order. Names the proxy manages itself

@@ -3,11 +3,13 @@
 // server/ turns it into an immutable runtime snapshot.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/log.h"
 #include "proxy/route_config.h"
+#include "tls/acme/acme_config.h"
 #include "upstream/cluster_config.h"
 
 namespace portico::config {
@@ -38,6 +40,7 @@ struct ServerConfig {
   ErrorLogConfig error_log;
   std::vector<proxy::ListenerConfig> listeners;
   std::vector<upstream::ClusterConfig> clusters;
+  std::optional<tls::acme::AcmeConfig> acme;  // `acme:`: automatic certificates
 };
 
 }  // namespace portico::config

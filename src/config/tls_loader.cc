@@ -132,7 +132,8 @@ std::optional<std::string> readDnsName(Reader& reader, const Field& field) {
 
 }  // namespace
 
-void loadServerTls(Reader& reader, const Field& field, proxy::ListenerConfig* listener) {
+void loadServerTls(Reader& reader, const Field& field, proxy::ListenerConfig* listener,
+                   tls::acme::AcmeConfig* acme) {
   size_t errors_before = reader.errorCount();
   tls::ServerTlsConfig config;
   TlsFields fields(field);
@@ -147,7 +148,9 @@ void loadServerTls(Reader& reader, const Field& field, proxy::ListenerConfig* li
   }
   if (const Field* f = fields.note(map.require("certificates"))) {
     for (const Field& item : itemsOf(reader, *f, /*non_empty=*/true)) {
-      config.certificates.push_back(loadCertificateFiles(reader, item, &fields));
+      config.certificates.push_back(isAcmeCertificate(item)
+                                        ? loadAcmeCertificate(reader, item, acme)
+                                        : loadCertificateFiles(reader, item, &fields));
     }
   }
   loadProtocol(reader, map, &fields, &config);

@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "http1/server_codec.h"
+#include "tls/acme/challenges.h"
 
 namespace portico::proxy {
 
@@ -30,6 +31,11 @@ void ConnectionManager::startCodec() {
   // ALPN chooses the protocol; without ALPN (plain TCP, or a TLS client that offered none)
   // it is HTTP/1.1. The TLS context only offers protocols a codec exists for.
   const std::string_view protocol = connection_->transport().negotiatedProtocol();
+  if (protocol == tls::acme::kAcmeTlsProtocol) {
+    // RFC 8737: the handshake was the answer (its bytes are already on the socket); no codec.
+    connection_->close(net::CloseType::NoFlush);
+    return;
+  }
   if (!protocol.empty() && protocol != "http/1.1") {
     PLOG_WARN("{}: closing connection from {}: no codec for ALPN protocol {}",
               listener_.config.name, connection_->peerAddress().toString(), protocol);

@@ -12,6 +12,7 @@
 #include "proxy/local_actions.h"
 #include "proxy/router.h"
 #include "proxy/static_files.h"
+#include "tls/acme/challenges.h"
 
 namespace portico::proxy {
 
@@ -132,6 +133,7 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
     sendLocalReply(400, {}, "text/plain");
     return;
   }
+  if (answeredAcmeChallenge(head)) return;
   if (redirectedToHttps(vhost_, head)) return;
   route_ = RouteTable::matchIn(vhost_, head);
   if ((head.method == http::Method::Connect || head.method == http::Method::Trace) &&
@@ -155,6 +157,22 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
   info_.route_name = route_->config->name;
   buildFilterChain();
   runRequestHeaders();
+}
+
+// ACME HTTP-01 (RFC 8555 section 8.3), on every listener and before routing and
+// https_redirect: the CA fetches the token over plain HTTP. Unknown tokens route as usual.
+bool ActiveStream::answeredAcmeChallenge(const http::RequestHead& head) {
+  if (head.method != http::Method::Get && head.method != http::Method::Head) return false;
+  if (head.path.compare(0, tls::acme::kHttpChallengePrefix.size(),
+                        tls::acme::kHttpChallengePrefix) != 0) {
+    return false;
+  }
+  std::optional<std::string> answer = tls::acme::ChallengeStore::shared().httpResponse(head.path);
+  if (!answer) return false;
+  PLOG_INFO("{}: answered the ACME HTTP-01 challenge for {} (request {})",
+            manager_.listener().config.name, head.authority, info_.request_id);
+  sendLocalReply(200, *answer, "application/octet-stream");
+  return true;
 }
 
 bool ActiveStream::misdirected(const VirtualHost* host, std::string_view authority) const {

@@ -81,6 +81,8 @@ class ActiveStream final : public http::RequestDecoder, public StreamFilterCallb
                   std::string_view extra_name = {}, std::string_view extra_value = {});
   // Fields every response gets last, whoever made it: Server, X-Request-Id, HSTS.
   void applyFinalHeaders(http::ResponseHead& head);
+  // An ACME HTTP-01 challenge being validated: its key authorization was sent.
+  bool answeredAcmeChallenge(const http::RequestHead& head);
   // TLS only: the SNI name chose a virtual host other than Host's, or a client certificate
   // policy other than Host's. The connection was authenticated for another site, so the
   // request is not served on it (RFC 9110 15.5.20).

@@ -13,6 +13,7 @@
 #include "net/listen_socket.h"
 #include "server/certificate_reloader.h"
 #include "tls/ocsp_updater.h"
+#include "tls/acme/manager.h"
 
 namespace portico::server {
 
@@ -128,9 +129,16 @@ int Server::run() {
     }
   };
   CertificateReloader certificates(main_loop, *snapshot_);
+  // Its own thread (see tls/acme/manager.h); what it stores, the reloader above serves.
+  std::unique_ptr<tls::acme::Manager> acme;
+  if (config_.acme) {
+    acme = std::make_unique<tls::acme::Manager>(*config_.acme);
+    acme->start();
+  }
   SignalHandler signals(main_loop, [&](int signo) {
     if (signo == SIGHUP) {
       certificates.reloadAll();
+      if (acme) acme->checkNow();
       return;
     }
     if (draining) {
@@ -146,6 +154,7 @@ int Server::run() {
     check_timer.armAfterMs(10);
   });
   main_loop.run();
+  if (acme) acme->stop();
   for (auto& w : workers_) w->forceStop();
   for (auto& w : workers_) w->join();
   workers_.clear();

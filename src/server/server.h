@@ -2,7 +2,7 @@
 // Server: the main thread's orchestration. It loads the configuration, binds every listener
 // once per worker (so bind errors surface before anything starts), starts the workers, then
 // waits for signals: SIGTERM/SIGINT start a graceful drain bounded by drain_timeout; SIGHUP
-// reloads TLS certificates (see certificate_reloader.h).
+// reloads TLS certificates (see certificate_reloader.h) and checks ACME ones (tls/acme/manager.h).
 
 #include <memory>
 #include <vector>

@@ -7,6 +7,7 @@
 #include <map>
 #include <string_view>
 
+#include "tls/acme/challenges.h"
 #include "tls/client_auth.h"
 #include "tls/context_setup.h"
 #include "tls/pem_files.h"
@@ -190,7 +191,8 @@ Result<SslCtxPtr> ServerContext::newGroupContext(const ServerTlsConfig& config,
   // The callbacks run on whichever context is current for the SSL: the default one sees the
   // client hello, the one SNI chose answers ALPN.
   SSL_CTX_set_client_hello_cb(ctx, onClientHello, const_cast<ServerContext*>(this));
-  if (!alpn_.empty()) SSL_CTX_set_alpn_select_cb(ctx, onAlpn, const_cast<ServerContext*>(this));
+  // Always: an ACME TLS-ALPN-01 handshake selects acme-tls/1 even without configured ALPN.
+  SSL_CTX_set_alpn_select_cb(ctx, onAlpn, const_cast<ServerContext*>(this));
   return made;
 }
 
@@ -227,6 +229,7 @@ SSL* ServerContext::newSsl() const {
 // live in the SSL, which SSL_set_SSL_CTX does not update.
 int ServerContext::onClientHello(SSL* ssl, int*, void* arg) {
   const auto* self = static_cast<const ServerContext*>(arg);
+  if (acme::answerTlsAlpnChallenge(ssl)) return SSL_CLIENT_HELLO_SUCCESS;  // RFC 8737
   const unsigned char* ext = nullptr;
   size_t len = 0;
   size_t group = 0;
@@ -245,9 +248,11 @@ int ServerContext::onClientHello(SSL* ssl, int*, void* arg) {
 // Server preference. A client whose list shares nothing with ours proceeds without ALPN
 // instead of failing with no_application_protocol (RFC 7301 allows either): like nginx, a
 // client that offered, say, only h2 still gets HTTP/1.1, which it must be able to speak.
-int ServerContext::onAlpn(SSL*, const unsigned char** out, unsigned char* out_len,
+int ServerContext::onAlpn(SSL* ssl, const unsigned char** out, unsigned char* out_len,
                           const unsigned char* in, unsigned int in_len, void* arg) {
-  const std::string& ours = static_cast<const ServerContext*>(arg)->alpn_;
+  static const std::string kAcmeOnly = alpnWireFormat({std::string(acme::kAcmeTlsProtocol)});
+  const std::string& ours =
+      acme::isTlsAlpnChallenge(ssl) ? kAcmeOnly : static_cast<const ServerContext*>(arg)->alpn_;
   for (size_t i = 0; i < ours.size(); i += 1 + static_cast<unsigned char>(ours[i])) {
     std::string_view mine(ours.data() + i + 1, static_cast<unsigned char>(ours[i]));
     for (unsigned int j = 0; j < in_len; j += 1u + in[j]) {
