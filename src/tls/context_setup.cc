@@ -77,6 +77,10 @@ Result<SslCtxPtr> newContext(const SSL_METHOD* method, const ProtocolSettings& s
   // fatal error: OpenSSL would otherwise send an alert and drop the session from the cache, so
   // the client's next connection could not resume. HTTP framing says whether data was cut.
   SSL_CTX_set_options(ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);
+  // Read whatever the socket has, not a record header and then its body: half the read
+  // system calls (tls-1k: +7% per core in an A/B run). Records read ahead stay inside
+  // OpenSSL; the transport reports them (IoResult::would_block, setReadable()).
+  SSL_CTX_set_read_ahead(ctx.get(), 1);
   SSL_CTX_clear_options(ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE);
   // The transport retries a write with a buffer that may have moved and accepts partial
   // writes; released buffers save ~34 KiB per idle connection.
