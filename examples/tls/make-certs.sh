@@ -3,7 +3,9 @@
 # deleted once the leaves are signed) and three server certificates, valid for 20 years:
 #   www.crt / www.key          ECDSA P-256   www.example.test, example.test, localhost, 127.0.0.1
 #   www-rsa.crt / www-rsa.key  RSA 2048      the same names (clients without ECDSA get this one)
-#   api.crt / api.key          ECDSA P-256   api.example.test
+#   api.crt / api.key          ECDSA P-256   api.example.test (also the demo backend's)
+#   client.crt / client.key    ECDSA P-256   a client certificate (mTLS to api.example.test,
+#                                            and Portico's certificate towards the backend)
 # Clients trust ca.crt (curl --cacert examples/tls/ca.crt). Never use these keys for anything
 # real: they are public.
 set -euo pipefail
@@ -23,8 +25,8 @@ openssl req -new -x509 -key "$work/ca.key" -out ca.crt -days "$days" -sha256 \
   -subj "/O=Portico examples/CN=Portico example CA (test only)" \
   -config "$work/ca.ext" -extensions ca
 
-leaf() {  # leaf NAME KEYTYPE SAN
-  local name=$1 type=$2 san=$3 cn=${3%%,*}
+leaf() {  # leaf NAME KEYTYPE SAN [USAGE]
+  local name=$1 type=$2 san=$3 usage=${4:-serverAuth} cn=${3%%,*}
   cn=${cn#DNS:}
   if [ "$type" = rsa ]; then
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$name.key"
@@ -34,7 +36,7 @@ leaf() {  # leaf NAME KEYTYPE SAN
   cat >"$work/$name.ext" <<EXT
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature$([ "$type" = rsa ] && echo ", keyEncipherment")
-extendedKeyUsage = serverAuth
+extendedKeyUsage = $usage
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 subjectAltName = $san
@@ -46,4 +48,5 @@ EXT
 leaf www ecdsa "DNS:www.example.test, DNS:example.test, DNS:localhost, IP:127.0.0.1"
 leaf www-rsa rsa "DNS:www.example.test, DNS:example.test, DNS:localhost, IP:127.0.0.1"
 leaf api ecdsa "DNS:api.example.test"
+leaf client ecdsa "DNS:client.example.test" "clientAuth, serverAuth"
 chmod 644 ./*.key

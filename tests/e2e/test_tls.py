@@ -664,8 +664,8 @@ def test_large_request_body_arrives_intact(portico, backends, test_ca, server_ce
 
 def test_tls_example_runs(portico):
     """examples/tls.yaml as shipped, on free ports and with its certificate paths made
-    absolute (the copy is elsewhere): SNI for both names with the committed test CA, the
-    redirect from plain HTTP."""
+    absolute (the copy is elsewhere): SNI for both names with the committed test CA, mTLS on
+    one of them, TLS to its backend, the redirect from plain HTTP."""
     with open(os.path.join(ROOT, "examples", "tls.yaml")) as f:
         text = f.read()
     https, backend = free_port(), free_port()
@@ -680,9 +680,19 @@ def test_tls_example_runs(portico):
     ca = os.path.join(ROOT, "examples", "tls", "ca.crt")
     r = curl_https(https, "localhost", "/", ca)
     assert r.returncode == 0 and r.stdout == b"www over TLS\n", r.stderr
-    r = curl_https(https, "api.example.test", "/status", ca)
+    # api.example.test asks for a client certificate (mTLS), and its backend is reached over
+    # TLS with Portico's own client certificate.
+    tls_dir = os.path.join(ROOT, "examples", "tls")
+    r = curl_https(https, "api.example.test", "/status", ca,
+                   "--cert", os.path.join(tls_dir, "client.crt"),
+                   "--key", os.path.join(tls_dir, "client.key"))
     assert r.returncode == 0 and r.stdout == b"api backend\n", r.stderr
-    assert certificate_for(https, ca, "api.example.test")["san"] == ["DNS:api.example.test"]
+    r = curl_https(https, "api.example.test", "/status", ca)
+    assert r.returncode != 0 and b"certificate required" in r.stderr, r.stderr
+    assert certificate_for(https, ca, "api.example.test",
+                           "-cert", os.path.join(tls_dir, "client.crt"),
+                           "-key", os.path.join(tls_dir, "client.key"))["san"] == [
+                               "DNS:api.example.test"]
     # No SNI: the first certificate, the ECDSA one for www; an RSA-only client gets its twin.
     assert certificate_for(https, ca, None)["key_type"] == "ecdsa"
     rsa = certificate_for(https, ca, "www.example.test", "-sigalgs", "rsa_pss_rsae_sha256")
