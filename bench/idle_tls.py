@@ -10,7 +10,7 @@ idle, and the script reads the resident memory of the server's processes before 
   bench/idle_tls.py --conns 2000 --portico build/portico
 
 Prints one line per server and the ratio. Needs nginx and openssl (scripts/setup.sh with
-the bench packages) and an open-files limit above 2 x conns.
+the bench packages) and an open-files limit above conns (per process).
 """
 import argparse
 import os
@@ -200,7 +200,7 @@ def main():
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    if hard < 2 * a.conns + 200:
+    if hard < a.conns + 200:  # per process: the client and each server hold one end each
         sys.exit("open-files limit %d is too low for %d connections" % (hard, a.conns))
     if shutil.which("nginx") is None:
         sys.exit("nginx is not installed")
