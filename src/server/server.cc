@@ -12,8 +12,8 @@
 #include "core/version.h"
 #include "net/listen_socket.h"
 #include "server/certificate_reloader.h"
-#include "tls/ocsp_updater.h"
 #include "tls/acme/manager.h"
+#include "tls/ocsp_updater.h"
 
 namespace portico::server {
 
