@@ -268,13 +268,19 @@ def proxy_config(backends, extra_listener="", extra_cluster="", routes=None, wor
 def raw_request(port, data, timeout=5.0, read_all=True):
     """Sends raw bytes, returns everything the server sends until it closes (or timeout)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    return send_and_collect(s, data, read_all, (socket.timeout,))
+
+
+def send_and_collect(s, data, read_all, stop_on):
+    """Sends `data` on `s`, returns what arrives until the peer closes, an exception of
+    `stop_on` (a timeout, ...) or, without `read_all`, the first chunk; closes `s`."""
     try:
         s.sendall(data)
         chunks = []
         while True:
             try:
                 chunk = s.recv(65536)
-            except socket.timeout:
+            except stop_on:
                 break
             if not chunk:
                 break
@@ -635,22 +641,7 @@ def tls_raw_request(port, data, server_name="localhost", cafile=None, alpn=None,
     """raw_request() over TLS: sends raw bytes inside a TLS connection, returns everything the
     server sends until it closes (or the timeout)."""
     s = tls_connect(port, server_name, cafile, alpn, context, timeout=timeout)
-    try:
-        s.sendall(data)
-        chunks = []
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except (socket.timeout, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-            if not read_all:
-                break
-        return b"".join(chunks)
-    finally:
-        s.close()
+    return send_and_collect(s, data, read_all, (socket.timeout, ConnectionResetError))
 
 
 class TlsRawConn(RawConn):
