@@ -4,7 +4,7 @@
 
 #include "config/sections.h"
 #include "config/text_checks.h"
-#include "config/units.h"
+#include "yaml/units.h"
 
 namespace portico::config::internal {
 namespace {

@@ -10,10 +10,13 @@
 #include <unordered_set>
 
 #include "config/sections.h"
-#include "config/units.h"
-#include "config/yaml_reader.h"
+#include "yaml/reader.h"
+#include "yaml/units.h"
 
 namespace portico::config {
+
+using yaml::formatSize;
+using yaml::parseInteger;
 namespace {
 
 using internal::ClusterRef;
@@ -200,11 +203,6 @@ void loadDocument(Reader& reader, const YAML::Node& root, ServerConfig* config) 
 }
 
 }  // namespace
-
-std::string ConfigError::toString() const {
-  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + key + ": " +
-         message;
-}
 
 LoadResult loadConfigString(const std::string& yaml_text, const std::string& file_name) {
   LoadResult result;

@@ -9,21 +9,11 @@
 #include <vector>
 
 #include "config/server_config.h"
+#include "yaml/error.h"
 
 namespace portico::config {
 
-struct ConfigError {
-  std::string file;
-  int line = 1;    // 1-based
-  int column = 1;  // 1-based
-  // Dotted path of the offending key, e.g. "listeners[0].virtual_hosts[1].routes[2].match.prefix";
-  // "-" when the problem is not about one key (unreadable file, YAML syntax).
-  std::string key;
-  std::string message;
-
-  // "FILE:LINE:COL: key: message"
-  std::string toString() const;
-};
+using ConfigError = yaml::ConfigError;
 
 struct LoadResult {
   std::optional<ServerConfig> config;  // set only when errors is empty

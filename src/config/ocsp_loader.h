@@ -4,10 +4,12 @@
 #include <optional>
 #include <string>
 
-#include "config/yaml_reader.h"
 #include "tls/ocsp_config.h"
+#include "yaml/reader.h"
 
 namespace portico::config::internal {
+
+using namespace portico::yaml;
 
 // Reads a file name as the tls loader does (relative to the configuration file).
 using FileNameReader = std::optional<std::string> (*)(Reader& reader, const Field& field);

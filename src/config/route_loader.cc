@@ -7,6 +7,7 @@
 
 #include "config/sections.h"
 #include "config/text_checks.h"
+#include "filters/registry.h"
 #include "http/path_normalize.h"
 
 namespace portico::config::internal {
@@ -155,19 +156,6 @@ void loadMatch(Reader& reader, const Field& field, proxy::RouteMatch* match, Rou
   }
 }
 
-void loadHeaderRules(Reader& reader, const Field& field, proxy::HeaderRules* rules) {
-  MapReader map(reader, field, {"add", "set", "remove"});
-  if (!map.valid()) return;
-  if (const Field* f = map.find("add")) rules->add = readHeaderMap(reader, *f);
-  if (const Field* f = map.find("set")) rules->set = readHeaderMap(reader, *f);
-  if (const Field* f = map.find("remove")) {
-    for (const Field& item : itemsOf(reader, *f, false)) {
-      std::optional<std::string> name = readEditableHeaderName(reader, item);
-      if (name) rules->remove.push_back(std::move(*name));
-    }
-  }
-}
-
 void loadProxy(Reader& reader, const Field& field, RouteConfig* route, RouteContext* ctx) {
   MapReader map(reader, field, {"cluster"});
   if (!map.valid()) return;
@@ -268,22 +256,43 @@ void loadStatic(Reader& reader, const Field& field, proxy::StaticAction* static_
   }
 }
 
+// The keys a route accepts: its own, then every registered filter's.
+const std::vector<std::string_view>& routeKeys() {
+  static const std::vector<std::string_view> keys = [] {
+    std::vector<std::string_view> all = {
+        "name", "match", "rewrite_prefix", "proxy", "direct_response", "redirect", "static"};
+    for (const filters::FilterRegistration* r : filters::registeredFilters()) {
+      all.insert(all.end(), r->keys.begin(), r->keys.end());
+    }
+    return all;
+  }();
+  return keys;
+}
+
+// Each registered filter whose keys appear on the route parses them into a factory; the
+// route keeps the factories in registration (chain) order.
+void loadFilters(Reader& reader, const MapReader& map, RouteConfig* route) {
+  for (const filters::FilterRegistration* r : filters::registeredFilters()) {
+    std::vector<const Field*> fields;
+    bool any = false;
+    for (std::string_view key : r->keys) {
+      fields.push_back(map.find(key));
+      any = any || fields.back() != nullptr;
+    }
+    if (!any) continue;
+    if (auto factory = r->parse(reader, fields)) route->filters.push_back(std::move(factory));
+  }
+}
+
 }  // namespace
 
 RouteConfig loadRoute(Reader& reader, const Field& field, RouteContext* ctx) {
   RouteConfig route;
-  MapReader map(reader, field,
-                {"name", "match", "request_headers", "response_headers", "rewrite_prefix", "proxy",
-                 "direct_response", "redirect", "static"});
+  MapReader map(reader, field, std::span<const std::string_view>(routeKeys()));
   if (!map.valid()) return route;
   if (const Field* f = map.find("name")) assignIf(&route.name, readName(reader, *f));
   if (const Field* f = map.find("match")) loadMatch(reader, *f, &route.match, ctx);
-  if (const Field* f = map.find("request_headers")) {
-    loadHeaderRules(reader, *f, &route.request_headers);
-  }
-  if (const Field* f = map.find("response_headers")) {
-    loadHeaderRules(reader, *f, &route.response_headers);
-  }
+  loadFilters(reader, map, &route);
 
   std::string_view action =
       exclusiveKey(reader, map, {"proxy", "direct_response", "redirect", "static"},

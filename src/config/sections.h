@@ -11,12 +11,17 @@
 #include <utility>
 #include <vector>
 
-#include "config/yaml_reader.h"
 #include "proxy/route_config.h"
 #include "tls/acme/acme_config.h"
 #include "upstream/cluster_config.h"
+#include "yaml/fields.h"
+#include "yaml/reader.h"
 
 namespace portico::config::internal {
+
+// The schema reader is shared with the filters (yaml/reader.h); the loaders use its names
+// unqualified.
+using namespace portico::yaml;
 
 inline constexpr int64_t kOneDayMs = 24 * 3600 * 1000;
 
@@ -68,34 +73,5 @@ std::optional<tls::ClientAuthConfig> loadClientAuth(Reader& reader, const Field&
                                                     const std::function<void(const Field*)>& note);
 // `forwarding.client_cert_headers:` of a listener.
 void loadClientCertHeaders(Reader& reader, const Field& field, proxy::ClientCertHeaders* out);
-
-// Remembers values already used in one scope (listener names, domains of a listener, ...) and
-// reports a repeat with a pointer to the first use.
-class UniqueValues {
- public:
-  explicit UniqueValues(std::string what) : what_(std::move(what)) {}
-  // Returns false (after reporting) when value was seen before.
-  bool check(Reader& reader, const Field& field, const std::string& value);
-
- private:
-  std::string what_;
-  std::unordered_map<std::string, std::pair<std::string, int>> first_;  // value -> path, line
-};
-
-// Listener, cluster, virtual host and route names (see isName).
-std::optional<std::string> readName(Reader& reader, const Field& field);
-// A header field name (a token), as written.
-std::optional<std::string> readHeaderName(Reader& reader, const Field& field);
-// A header name that header rules may add, set or remove: a token the proxy does not manage.
-std::optional<std::string> readEditableHeaderName(Reader& reader, const Field& field);
-// A header field value: no control characters.
-std::optional<std::string> readHeaderValue(Reader& reader, const Field& field);
-// A file name; a relative one is resolved against the configuration file's folder.
-std::optional<std::string> readFile(Reader& reader, const Field& field);
-// A URL path starting with '/'.
-std::optional<std::string> readPath(Reader& reader, const Field& field);
-// A mapping of header name -> value, in document order. Names the proxy manages itself
-// (Content-Length, Connection, ...) are refused.
-std::vector<std::pair<std::string, std::string>> readHeaderMap(Reader& reader, const Field& field);
 
 }  // namespace portico::config::internal

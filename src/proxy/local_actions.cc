@@ -2,7 +2,7 @@
 
 namespace portico::proxy {
 
-FilterStatus DirectResponseFilter::onRequestHeaders(http::RequestHead&, bool) {
+filters::FilterStatus DirectResponseFilter::onRequestHeaders(http::RequestHead&, bool) {
   http::ResponseHead head;
   head.status = action_.status;
   bool has_type = false;
@@ -14,14 +14,14 @@ FilterStatus DirectResponseFilter::onRequestHeaders(http::RequestHead&, bool) {
   head.headers.add("Content-Length", std::to_string(action_.body.size()));
   callbacks_->info().local_reply = true;
   if (action_.body.empty()) {
-    callbacks_->encodeHeaders(head, true);
+    callbacks_->encodeHeaders(std::move(head), true);
   } else {
-    callbacks_->encodeHeaders(head, false);
+    callbacks_->encodeHeaders(std::move(head), false);
     buffer::Buffer body;
     body.append(action_.body);
     callbacks_->encodeData(body, true);
   }
-  return FilterStatus::Respond;
+  return filters::FilterStatus::Respond;
 }
 
 std::string redirectLocation(const RedirectAction& action, const RouteMatch& match,
@@ -53,14 +53,14 @@ std::string redirectLocation(const RedirectAction& action, const RouteMatch& mat
   return location;
 }
 
-FilterStatus RedirectFilter::onRequestHeaders(http::RequestHead& request, bool) {
+filters::FilterStatus RedirectFilter::onRequestHeaders(http::RequestHead& request, bool) {
   http::ResponseHead head;
   head.status = action_.status;
   head.headers.add("Location", redirectLocation(action_, match_, request));
   head.headers.add("Content-Length", "0");
   callbacks_->info().local_reply = true;
-  callbacks_->encodeHeaders(head, true);
-  return FilterStatus::Respond;
+  callbacks_->encodeHeaders(std::move(head), true);
+  return filters::FilterStatus::Respond;
 }
 
 }  // namespace portico::proxy

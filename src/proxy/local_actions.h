@@ -1,25 +1,25 @@
 #pragma once
 // Terminal filters that answer without a backend: a fixed direct response and a redirect.
 
-#include "proxy/filter.h"
+#include "filters/filter.h"
 #include "proxy/route_config.h"
 
 namespace portico::proxy {
 
-class DirectResponseFilter final : public Filter {
+class DirectResponseFilter final : public filters::Filter {
  public:
   explicit DirectResponseFilter(const DirectResponseAction& action) : action_(action) {}
-  FilterStatus onRequestHeaders(http::RequestHead& head, bool end_stream) override;
+  filters::FilterStatus onRequestHeaders(http::RequestHead& head, bool end_stream) override;
 
  private:
   const DirectResponseAction& action_;
 };
 
-class RedirectFilter final : public Filter {
+class RedirectFilter final : public filters::Filter {
  public:
   RedirectFilter(const RedirectAction& action, const RouteMatch& match)
       : action_(action), match_(match) {}
-  FilterStatus onRequestHeaders(http::RequestHead& head, bool end_stream) override;
+  filters::FilterStatus onRequestHeaders(http::RequestHead& head, bool end_stream) override;
 
  private:
   const RedirectAction& action_;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "filters/filter.h"
 #include "http/path_normalize.h"
 #include "net/address.h"
 #include "tls/client_auth_names.h"
@@ -22,13 +23,6 @@ class ServerContext;  // tls/server_context.h; declared here to keep OpenSSL out
 }
 
 namespace portico::proxy {
-
-struct HeaderRules {
-  std::vector<std::pair<std::string, std::string>> add;  // appended, keeps existing
-  std::vector<std::pair<std::string, std::string>> set;  // replaces all of that name
-  std::vector<std::string> remove;
-  bool empty() const { return add.empty() && set.empty() && remove.empty(); }
-};
 
 enum class PathMatchKind { Any, Exact, Prefix, Regex };
 
@@ -78,8 +72,9 @@ struct StaticAction {
 struct RouteConfig {
   std::string name;  // optional; for logs
   RouteMatch match;
-  HeaderRules request_headers;
-  HeaderRules response_headers;
+  // The route's filters (filters/registry.h), in chain order, built at load time from the
+  // route's filter keys.
+  std::vector<std::shared_ptr<const filters::FilterFactory>> filters;
   std::optional<std::string> rewrite_prefix;  // replaces the matched prefix before proxying
   enum class ActionKind { Proxy, Direct, Redirect, Static } action = ActionKind::Direct;
   ProxyAction proxy;

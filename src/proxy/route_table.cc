@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "filters/headers/header_rules_filter.h"
-
 namespace portico::proxy {
 
 namespace {
@@ -88,11 +86,7 @@ RouteTable::RouteTable(const ListenerConfig& config,
       } else if (rc.action == RouteConfig::ActionKind::Static) {
         entry.static_root = std::make_unique<const StaticRoot>(rc.static_files.root);
       }
-      if (!rc.request_headers.empty() || !rc.response_headers.empty()) {
-        factories_.push_back(std::make_unique<filters::HeaderRulesFilterFactory>(
-            rc.request_headers, rc.response_headers));
-        entry.filters.push_back(factories_.back().get());
-      }
+      for (const auto& factory : rc.filters) entry.filters.push_back(factory.get());
       host.routes.push_back(std::move(entry));
     }
     hosts_.push_back(std::move(host));
@@ -111,9 +105,15 @@ RouteTable::RouteTable(const ListenerConfig& config,
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
 }
 
-void RouteTable::appendListenerFilter(const FilterFactory* factory) {
+void RouteTable::appendListenerFilter(const filters::FilterFactory* factory) {
   for (VirtualHost& host : hosts_) {
     for (RouteEntry& route : host.routes) route.filters.push_back(factory);
+  }
+}
+
+void RouteTable::replaceTerminal(const filters::FilterFactory* factory) {
+  for (VirtualHost& host : hosts_) {
+    for (RouteEntry& route : host.routes) route.terminal = factory;
   }
 }
 

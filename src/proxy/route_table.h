@@ -9,8 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "filters/filter.h"
 #include "http/message.h"
-#include "proxy/filter.h"
 #include "proxy/route_config.h"
 #include "proxy/static_root.h"
 
@@ -21,7 +21,10 @@ struct RouteEntry {
   // For proxy routes: the cluster's index in the snapshot.
   int cluster_index = -1;
   // Filters this route runs before its terminal action, in order.
-  std::vector<const FilterFactory*> filters;
+  std::vector<const filters::FilterFactory*> filters;
+  // When set, the terminal filter comes from this factory instead of the route's action (a
+  // seam for tests that drive the chain with a terminal of their own).
+  const filters::FilterFactory* terminal = nullptr;
   // For static routes: the root directory, opened once for this snapshot.
   std::unique_ptr<const StaticRoot> static_root;
 };
@@ -47,15 +50,17 @@ class RouteTable {
   static const RouteEntry* matchIn(const VirtualHost* host, const http::RequestHead& request);
 
   // Adds a filter that runs on every route of this listener, after the route's own filters
-  // (listener-wide filters). Only while the snapshot is being built, before it is published.
-  void appendListenerFilter(const FilterFactory* factory);
+  // (listener-wide filters). Only while the snapshot is being built, before it is published;
+  // the factory must outlive the table.
+  void appendListenerFilter(const filters::FilterFactory* factory);
+  // Makes every route of this listener end at `factory`'s filter (see RouteEntry::terminal).
+  void replaceTerminal(const filters::FilterFactory* factory);
 
  private:
   std::vector<VirtualHost> hosts_;
   std::unordered_map<std::string, size_t> exact_;         // "example.com" -> host
   std::vector<std::pair<std::string, size_t>> suffixes_;  // ".example.com", longest first
   int default_host_ = -1;
-  std::vector<std::unique_ptr<FilterFactory>> factories_;  // owned filter factories
 };
 
 // Matching helpers, exposed for tests.

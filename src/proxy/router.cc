@@ -6,23 +6,26 @@
 
 namespace portico::proxy {
 
-RouterFilter::RouterFilter(WorkerServices& worker, const ListenerConfig& listener)
-    : worker_(worker), listener_(listener), timer_(worker.loop(), [this] { onTimeout(); }) {}
+RouterFilter::RouterFilter(WorkerServices& worker, const ListenerConfig& listener,
+                           const RouteEntry& route)
+    : worker_(worker),
+      listener_(listener),
+      route_(route),
+      timer_(worker.loop(), [this] { onTimeout(); }) {}
 
 RouterFilter::~RouterFilter() {
   onDestroy();
 }
 
-FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_stream) {
+filters::FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_stream) {
   request_ = &head;
   request_end_ = end_stream;
-  const RouteEntry* route = callbacks_->route();
-  cluster_ = worker_.clusters().get(route->cluster_index);
+  cluster_ = worker_.clusters().get(route_.cluster_index);
   if (cluster_ == nullptr || cluster_->endpointCount() == 0) {
     fail(503, "cluster has no endpoints");
-    return FilterStatus::Respond;
+    return filters::FilterStatus::Respond;
   }
-  const RouteConfig& rc = *route->config;
+  const RouteConfig& rc = *route_.config;
   if (rc.rewrite_prefix && rc.match.kind == PathMatchKind::Prefix) {
     head.path = *rc.rewrite_prefix + head.path.substr(rc.match.path.size());
     if (head.path.empty() || head.path[0] != '/') head.path.insert(0, 1, '/');
@@ -30,8 +33,8 @@ FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bool end_st
   tried_.assign(cluster_->endpointCount(), false);
   ++worker_.counters().upstream_requests;
   startAttempt();
-  return phase_ == Phase::Done && callbacks_->responseStarted() ? FilterStatus::Respond
-                                                                : FilterStatus::Continue;
+  return phase_ == Phase::Done && callbacks_->responseStarted() ? filters::FilterStatus::Respond
+                                                                : filters::FilterStatus::Continue;
 }
 
 int RouterFilter::pickEndpoint() {
@@ -89,7 +92,7 @@ void RouterFilter::onPoolReady(upstream::UpstreamConnection& connection, bool re
   reused_ = reused;
   connection.setWatermarkCallbacks(this);
   connection.codec().startRequest(this);
-  StreamInfo& info = callbacks_->info();
+  filters::StreamInfo& info = callbacks_->info();
   info.upstream_start_ms = worker_.loop().now();
   bool end_with_head = request_end_ && pending_body_.empty() && !has_pending_trailers_;
   // HTTP/1.1 requires Host (RFC 9112 3.2) and an HTTP/1.0 client may have sent none: name the
@@ -146,7 +149,7 @@ void RouterFilter::retryOrFail(uint16_t status, std::string_view why) {
 void RouterFilter::fail(uint16_t status, std::string_view why) {
   phase_ = Phase::Done;
   timer_.disarm();
-  StreamInfo& info = callbacks_->info();
+  filters::StreamInfo& info = callbacks_->info();
   info.failure = std::string(why);
   if (!callbacks_->responseStarted()) {
     callbacks_->sendLocalReply(status, {}, "text/plain");
@@ -155,10 +158,10 @@ void RouterFilter::fail(uint16_t status, std::string_view why) {
   }
 }
 
-FilterStatus RouterFilter::onRequestBody(buffer::Buffer& data, bool end_stream) {
+filters::FilterStatus RouterFilter::onRequestBody(buffer::Buffer& data, bool end_stream) {
   if (phase_ == Phase::Done && !tunnel_) {
     data.clear();
-    return FilterStatus::Continue;
+    return filters::FilterStatus::Continue;
   }
   if (end_stream) request_end_ = true;
   if (upstream_ != nullptr) {
@@ -170,15 +173,15 @@ FilterStatus RouterFilter::onRequestBody(buffer::Buffer& data, bool end_stream) 
     } else if (tunnel_ || phase_ == Phase::Sending) {
       armTimerForPhase();
     }
-    return FilterStatus::Continue;
+    return filters::FilterStatus::Continue;
   }
   // Still connecting: hold the body (bounded) so a failed connect can be retried with it.
   pending_body_.moveFrom(data);
   if (pending_body_.length() > listener_.limits.buffer) callbacks_->pauseRequestBody(true);
-  return FilterStatus::Continue;
+  return filters::FilterStatus::Continue;
 }
 
-FilterStatus RouterFilter::onRequestTrailers(http::HeaderMap& trailers) {
+filters::FilterStatus RouterFilter::onRequestTrailers(http::HeaderMap& trailers) {
   request_end_ = true;
   if (upstream_ != nullptr) {
     replayable_ = false;
@@ -191,7 +194,7 @@ FilterStatus RouterFilter::onRequestTrailers(http::HeaderMap& trailers) {
     pending_trailers_.assign(trailers);
     has_pending_trailers_ = true;
   }
-  return FilterStatus::Continue;
+  return filters::FilterStatus::Continue;
 }
 
 void RouterFilter::decodeInterim(http::ResponseHead& head) {
@@ -200,7 +203,7 @@ void RouterFilter::decodeInterim(http::ResponseHead& head) {
 }
 
 void RouterFilter::decodeHeaders(http::ResponseHead& head, bool end_stream) {
-  StreamInfo& info = callbacks_->info();
+  filters::StreamInfo& info = callbacks_->info();
   info.upstream_headers_ms = worker_.loop().now();
   if (!head.transfer_codings.empty() && request_->version.minor == 0) {
     // The body keeps the backend's transfer codings, which an HTTP/1.0 client cannot be told
@@ -218,7 +221,7 @@ void RouterFilter::decodeHeaders(http::ResponseHead& head, bool end_stream) {
   phase_ = end_stream ? Phase::Done : Phase::ReceivingBody;
   armTimerForPhase();
   applyUpstreamResponseForwarding(listener_.forwarding, head, tunnel_);
-  callbacks_->encodeHeaders(head, end_stream);
+  callbacks_->encodeHeaders(std::move(head), end_stream);
 }
 
 void RouterFilter::decodeData(buffer::Buffer& data, bool end_stream) {
@@ -236,7 +239,7 @@ void RouterFilter::decodeData(buffer::Buffer& data, bool end_stream) {
 void RouterFilter::decodeTrailers(http::HeaderMap& trailers) {
   phase_ = Phase::Done;
   timer_.disarm();
-  callbacks_->encodeTrailers(trailers);
+  callbacks_->encodeTrailers(std::move(trailers));
 }
 
 void RouterFilter::onResponseError(std::string_view why, bool nothing_received) {

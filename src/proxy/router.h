@@ -15,26 +15,27 @@
 #include <string>
 #include <vector>
 
+#include "filters/filter.h"
 #include "http/codec.h"
-#include "proxy/filter.h"
 #include "proxy/route_config.h"
+#include "proxy/route_table.h"
 #include "proxy/worker_services.h"
 #include "upstream/conn_pool.h"
 
 namespace portico::proxy {
 
-class RouterFilter final : public Filter,
+class RouterFilter final : public filters::Filter,
                            public upstream::PoolCallbacks,
                            public http::ResponseDecoder,
                            public upstream::UpstreamWatermarkCallbacks {
  public:
-  RouterFilter(WorkerServices& worker, const ListenerConfig& listener);
+  RouterFilter(WorkerServices& worker, const ListenerConfig& listener, const RouteEntry& route);
   ~RouterFilter() override;
 
   // Filter
-  FilterStatus onRequestHeaders(http::RequestHead& head, bool end_stream) override;
-  FilterStatus onRequestBody(buffer::Buffer& data, bool end_stream) override;
-  FilterStatus onRequestTrailers(http::HeaderMap& trailers) override;
+  filters::FilterStatus onRequestHeaders(http::RequestHead& head, bool end_stream) override;
+  filters::FilterStatus onRequestBody(buffer::Buffer& data, bool end_stream) override;
+  filters::FilterStatus onRequestTrailers(http::HeaderMap& trailers) override;
   void onDownstreamWatermark(bool above_high) override;
   void onDestroy() override;
 
@@ -64,6 +65,7 @@ class RouterFilter final : public Filter,
 
   WorkerServices& worker_;
   const ListenerConfig& listener_;
+  const RouteEntry& route_;
   upstream::ThreadLocalCluster* cluster_ = nullptr;
   http::RequestHead* request_ = nullptr;
   upstream::ConnPool* pool_ = nullptr;

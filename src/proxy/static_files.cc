@@ -54,20 +54,20 @@ bool parseDecimal(std::string_view s, uint64_t* out) {
   return true;
 }
 
-class StaticFilesFilter final : public Filter {
+class StaticFilesFilter final : public filters::Filter {
  public:
   StaticFilesFilter(const StaticAction& action, const RouteMatch& match, const StaticRoot& root)
       : action_(action), match_(match), root_(root) {}
 
-  FilterStatus onRequestHeaders(http::RequestHead& request, bool) override {
+  filters::FilterStatus onRequestHeaders(http::RequestHead& request, bool) override {
     callbacks_->info().local_reply = true;
     if (request.method != http::Method::Get && request.method != http::Method::Head) {
       http::ResponseHead head;
       head.status = 405;
       head.headers.add("Allow", "GET, HEAD");
       head.headers.add("Content-Length", "0");
-      callbacks_->encodeHeaders(head, true);
-      return FilterStatus::Respond;
+      callbacks_->encodeHeaders(std::move(head), true);
+      return filters::FilterStatus::Respond;
     }
     std::string_view path = request.path;
     if (match_.kind == PathMatchKind::Prefix) path.remove_prefix(match_.path.size());
@@ -77,10 +77,10 @@ class StaticFilesFilter final : public Filter {
                 callbacks_->info().request_id);
       callbacks_->info().failure = "path escapes the root or is malformed";
       callbacks_->sendLocalReply(400, {}, "text/plain");
-      return FilterStatus::Respond;
+      return filters::FilterStatus::Respond;
     }
     serve(request, std::move(*rel), path.empty() || path.back() == '/');
-    return FilterStatus::Respond;
+    return filters::FilterStatus::Respond;
   }
 
  private:
@@ -104,7 +104,7 @@ class StaticFilesFilter final : public Filter {
         if (!request.query.empty()) location += "?" + request.query;
         head.headers.add("Location", location);
         head.headers.add("Content-Length", "0");
-        callbacks_->encodeHeaders(head, true);
+        callbacks_->encodeHeaders(std::move(head), true);
         return;
       }
       if (action_.index.empty()) return replyStatus(404, "directory without index");
@@ -133,7 +133,7 @@ class StaticFilesFilter final : public Filter {
     if (notModified(request, etag, st.st_mtime)) {
       ::close(fd);
       head.status = 304;
-      callbacks_->encodeHeaders(head, true);
+      callbacks_->encodeHeaders(std::move(head), true);
       return;
     }
 
@@ -159,13 +159,13 @@ class StaticFilesFilter final : public Filter {
           head.status = 416;
           head.headers.add("Content-Range", "bytes */" + std::to_string(size));
           head.headers.add("Content-Length", "0");
-          callbacks_->encodeHeaders(head, true);
+          callbacks_->encodeHeaders(std::move(head), true);
           return;
       }
     }
     head.headers.add("Content-Length", std::to_string(length));
     bool no_body = request.method == http::Method::Head || length == 0;
-    callbacks_->encodeHeaders(head, no_body);
+    callbacks_->encodeHeaders(std::move(head), no_body);
     if (no_body) {
       ::close(fd);
       return;
@@ -323,9 +323,9 @@ std::string_view contentTypeFor(std::string_view path) {
   return "application/octet-stream";
 }
 
-Filter* makeStaticFilesFilter(std::pmr::memory_resource& arena, const StaticAction& action,
-                              const RouteMatch& match, const StaticRoot& root) {
-  return arenaNew<StaticFilesFilter>(arena, action, match, root);
+filters::Filter* makeStaticFilesFilter(std::pmr::memory_resource& arena, const StaticAction& action,
+                                       const RouteMatch& match, const StaticRoot& root) {
+  return filters::arenaNew<StaticFilesFilter>(arena, action, match, root);
 }
 
 }  // namespace portico::proxy

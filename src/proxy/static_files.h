@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/filter.h"
+#include "filters/filter.h"
 #include "proxy/route_config.h"
 #include "proxy/static_root.h"
 
@@ -26,8 +26,8 @@ namespace portico::proxy {
 
 // Creates the filter in `arena` (see FilterFactory). `match` is the route's match: with a
 // prefix match, the prefix is stripped before the path is resolved below `root`.
-Filter* makeStaticFilesFilter(std::pmr::memory_resource& arena, const StaticAction& action,
-                              const RouteMatch& match, const StaticRoot& root);
+filters::Filter* makeStaticFilesFilter(std::pmr::memory_resource& arena, const StaticAction& action,
+                                       const RouteMatch& match, const StaticRoot& root);
 
 // Exposed for unit tests.
 // The path below the root for `request_path` ("/a/b.txt" -> "a/b.txt"), or nullopt if it is

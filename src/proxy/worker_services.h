@@ -3,11 +3,13 @@
 // depends only on this interface, so it can be unit-tested with a fake worker.
 
 #include "event/event_loop.h"
+#include "filters/stream_info.h"
 #include "http/message.h"
-#include "proxy/stream_info.h"
 #include "upstream/cluster_manager.h"
 
 namespace portico::proxy {
+
+using filters::StreamInfo;
 
 class ConnectionManager;
 

@@ -149,7 +149,7 @@ const std::string& AccessLogger::timestamp(int64_t wall_us) {
   return cached_time_;
 }
 
-void AccessLogger::log(const http::RequestHead* request, const proxy::StreamInfo& info,
+void AccessLogger::log(const http::RequestHead* request, const filters::StreamInfo& info,
                        const net::Address& peer) {
   if (writer_ == nullptr) return;
   if (format_ == config::AccessLogFormat::Json) {
@@ -164,7 +164,7 @@ void AccessLogger::log(const http::RequestHead* request, const proxy::StreamInfo
   }
 }
 
-void AccessLogger::formatCombined(const http::RequestHead* request, const proxy::StreamInfo& info,
+void AccessLogger::formatCombined(const http::RequestHead* request, const filters::StreamInfo& info,
                                   const net::Address& peer) {
   int64_t wall = info.start_wall_us;
   if (wall == 0) wall = static_cast<int64_t>(time(nullptr)) * 1000000;
@@ -216,7 +216,7 @@ void AccessLogger::formatCombined(const http::RequestHead* request, const proxy:
   b.push_back('\n');
 }
 
-void AccessLogger::formatJson(const http::RequestHead* request, const proxy::StreamInfo& info,
+void AccessLogger::formatJson(const http::RequestHead* request, const filters::StreamInfo& info,
                               const net::Address& peer) {
   std::string& b = buffer_;
   auto field = [&](std::string_view name, std::string_view value, bool first = false) {

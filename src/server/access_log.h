@@ -15,9 +15,9 @@
 
 #include "config/server_config.h"
 #include "event/event_loop.h"
+#include "filters/stream_info.h"
 #include "http/message.h"
 #include "net/address.h"
-#include "proxy/stream_info.h"
 
 namespace portico::server {
 
@@ -54,14 +54,14 @@ class AccessLogger {
  public:
   AccessLogger(event::EventLoop& loop, AccessLogWriter* writer, config::AccessLogFormat format);
   ~AccessLogger();
-  void log(const http::RequestHead* request, const proxy::StreamInfo& info,
+  void log(const http::RequestHead* request, const filters::StreamInfo& info,
            const net::Address& peer);
   void flush();
 
  private:
-  void formatCombined(const http::RequestHead* request, const proxy::StreamInfo& info,
+  void formatCombined(const http::RequestHead* request, const filters::StreamInfo& info,
                       const net::Address& peer);
-  void formatJson(const http::RequestHead* request, const proxy::StreamInfo& info,
+  void formatJson(const http::RequestHead* request, const filters::StreamInfo& info,
                   const net::Address& peer);
   const std::string& timestamp(int64_t wall_us);
 

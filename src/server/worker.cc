@@ -228,7 +228,7 @@ void Worker::countClosed(const proxy::ListenerRuntime& listener) {
   --open_by_listener_[&listener];
 }
 
-void Worker::logAccess(const http::RequestHead* request, const proxy::StreamInfo& info,
+void Worker::logAccess(const http::RequestHead* request, const filters::StreamInfo& info,
                        const net::Address& peer) {
   if (access_log_enabled_) access_log_.log(request, info, peer);
 }

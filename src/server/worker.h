@@ -74,7 +74,7 @@ class Worker final : public proxy::WorkerServices, private ParkedConnections::Ca
   upstream::ClusterManager& clusters() override { return *clusters_; }
   proxy::WorkerCounters& counters() override { return counters_; }
   bool draining() const override { return draining_; }
-  void logAccess(const http::RequestHead* request, const proxy::StreamInfo& info,
+  void logAccess(const http::RequestHead* request, const filters::StreamInfo& info,
                  const net::Address& peer) override;
   void onConnectionClosed(proxy::ConnectionManager* connection) override;
   bool parkIdleConnection(proxy::ConnectionManager& connection) override;

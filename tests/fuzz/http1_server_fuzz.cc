@@ -108,8 +108,8 @@ class FuzzWorker final : public proxy::WorkerServices {
   upstream::ClusterManager& clusters() override { return clusters_; }
   proxy::WorkerCounters& counters() override { return counters_; }
   bool draining() const override { return false; }
-  void logAccess(const http::RequestHead*, const proxy::StreamInfo&, const net::Address&) override {
-  }
+  void logAccess(const http::RequestHead*, const filters::StreamInfo&,
+                 const net::Address&) override {}
   void onConnectionClosed(proxy::ConnectionManager* c) override {
     if (c == manager_) manager_ = nullptr;
     loop_.deferredDelete(std::unique_ptr<event::Deletable>(c));

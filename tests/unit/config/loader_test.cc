@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "../tls/test_certs.h"
+#include "filters/headers/header_rules_filter.h"
 #include "tls/client_context.h"
 #include "tls/server_context.h"
 
@@ -21,6 +22,15 @@ using ::testing::AssertionResult;
 using ::testing::AssertionSuccess;
 using ::testing::ElementsAre;
 using ::testing::StartsWith;
+
+// The header rules a route's filters carry (the headers filter's typed config), or none.
+const filters::headers::HeaderRulesConfig* headerRules(const proxy::RouteConfig& route) {
+  for (const auto& factory : route.filters) {
+    if (auto* h = dynamic_cast<const filters::headers::HeaderRulesFilterFactory*>(factory.get()))
+      return &h->config();
+  }
+  return nullptr;
+}
 
 LoadResult load(const std::string& yaml) {
   return loadConfigString(yaml, "test.yaml");
@@ -276,12 +286,14 @@ clusters:
   EXPECT_EQ(users.match.query[0].name, "debug");
   EXPECT_EQ(users.match.query[0].exact, "1");
   using Pairs = std::vector<std::pair<std::string, std::string>>;
-  EXPECT_EQ(users.request_headers.add, (Pairs{{"X-A", "1"}}));
-  EXPECT_EQ(users.request_headers.set, (Pairs{{"X-B", "2"}}));
-  EXPECT_THAT(users.request_headers.remove, ElementsAre("X-C"));
-  EXPECT_EQ(users.response_headers.add, (Pairs{{"X-D", "3"}, {"X-D2", "3b"}}));
-  EXPECT_EQ(users.response_headers.set, (Pairs{{"X-E", "4"}}));
-  EXPECT_THAT(users.response_headers.remove, ElementsAre("Server-Timing"));
+  const filters::headers::HeaderRulesConfig* rules = headerRules(users);
+  ASSERT_NE(rules, nullptr);
+  EXPECT_EQ(rules->request.add, (Pairs{{"X-A", "1"}}));
+  EXPECT_EQ(rules->request.set, (Pairs{{"X-B", "2"}}));
+  EXPECT_THAT(rules->request.remove, ElementsAre("X-C"));
+  EXPECT_EQ(rules->response.add, (Pairs{{"X-D", "3"}, {"X-D2", "3b"}}));
+  EXPECT_EQ(rules->response.set, (Pairs{{"X-E", "4"}}));
+  EXPECT_THAT(rules->response.remove, ElementsAre("Server-Timing"));
   EXPECT_EQ(users.rewrite_prefix, "/v1");
   EXPECT_EQ(users.action, proxy::RouteConfig::ActionKind::Proxy);
   EXPECT_EQ(users.proxy.cluster, "demo");
@@ -388,8 +400,7 @@ TEST(ConfigLoaderTest, DefaultsApplyWhenOmitted) {
   EXPECT_EQ(direct.name, "");
   EXPECT_EQ(direct.match.kind, proxy::PathMatchKind::Any);
   EXPECT_TRUE(direct.match.methods.empty());
-  EXPECT_TRUE(direct.request_headers.empty());
-  EXPECT_TRUE(direct.response_headers.empty());
+  EXPECT_TRUE(direct.filters.empty());
   EXPECT_FALSE(direct.rewrite_prefix.has_value());
   EXPECT_EQ(direct.action, proxy::RouteConfig::ActionKind::Direct);
   EXPECT_EQ(direct.direct.status, 200);
@@ -455,8 +466,9 @@ listeners:
 )");
   ASSERT_TRUE(r.config.has_value()) << joined(r);
   const auto& routes = r.config->listeners[0].virtual_hosts[0].routes;
-  ASSERT_EQ(routes[1].response_headers.set.size(), 1u);
-  EXPECT_EQ(routes[1].response_headers.set[0].first, "X-Frame-Options");
+  ASSERT_NE(headerRules(routes[1]), nullptr);
+  ASSERT_EQ(headerRules(routes[1])->response.set.size(), 1u);
+  EXPECT_EQ(headerRules(routes[1])->response.set[0].first, "X-Frame-Options");
 }
 
 TEST(ConfigLoaderTest, ErrorToStringFormat) {

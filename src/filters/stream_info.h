@@ -6,7 +6,7 @@
 
 #include "event/event_loop.h"
 
-namespace portico::proxy {
+namespace portico::filters {
 
 struct StreamInfo {
   event::MonoTime start_ms = 0;
@@ -26,4 +26,4 @@ struct StreamInfo {
   bool local_reply = false;
 };
 
-}  // namespace portico::proxy
+}  // namespace portico::filters

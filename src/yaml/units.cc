@@ -1,8 +1,8 @@
-#include "config/units.h"
+#include "yaml/units.h"
 
 #include <limits>
 
-namespace portico::config {
+namespace portico::yaml {
 namespace {
 
 constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
@@ -136,4 +136,4 @@ std::string formatSize(uint64_t bytes) {
   return std::to_string(bytes);
 }
 
-}  // namespace portico::config
+}  // namespace portico::yaml

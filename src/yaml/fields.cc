@@ -1,7 +1,8 @@
-#include "config/sections.h"
-#include "config/text_checks.h"
+#include "yaml/fields.h"
 
-namespace portico::config::internal {
+#include "yaml/text_checks.h"
+
+namespace portico::yaml {
 namespace {
 
 constexpr std::string_view kTokenChars = "letters, digits and !#$%&'*+-.^_`|~";
@@ -97,4 +98,4 @@ std::vector<std::pair<std::string, std::string>> readHeaderMap(Reader& reader, c
   return out;
 }
 
-}  // namespace portico::config::internal
+}  // namespace portico::yaml

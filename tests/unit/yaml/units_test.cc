@@ -1,10 +1,10 @@
-#include "config/units.h"
+#include "yaml/units.h"
 
 #include <gtest/gtest.h>
 
 #include <limits>
 
-namespace portico::config {
+namespace portico::yaml {
 namespace {
 
 TEST(ConfigUnitsTest, DurationsWithUnits) {
@@ -106,4 +106,4 @@ TEST(ConfigUnitsTest, FormattedValuesParseBack) {
 }
 
 }  // namespace
-}  // namespace portico::config
+}  // namespace portico::yaml

@@ -1,5 +1,6 @@
 #pragma once
-// Internal to config/: a small schema-reading layer over yaml-cpp nodes. It knows paths,
+// A small schema-reading layer over yaml-cpp nodes, shared by config/ and by the filters that
+// parse their own typed config (filters/registry.h). It knows paths,
 // marks and how to phrase an error; it knows nothing of listeners or routes. Each reader
 // reports its own problems and returns an empty optional, so callers simply skip the field
 // and keep going: that is what lets one run collect every error in the file.
@@ -9,17 +10,18 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "config/loader.h"
+#include "yaml/error.h"
 
-namespace portico::config::internal {
+namespace portico::yaml {
 
 // Thrown to unwind out of the schema walk when the error cap or the work budget is hit.
-// Caught in loadConfigString; it never leaves the loader.
+// Caught in config::loadConfigString; it never leaves the loader.
 struct AbortLoad {};
 
 class Reader {
@@ -84,6 +86,9 @@ std::string indexPath(std::string_view parent, size_t index);
 class MapReader {
  public:
   MapReader(Reader& reader, const Field& field, std::initializer_list<std::string_view> allowed);
+  // The same with a set of keys known only at run time (a route's keys include every
+  // registered filter's).
+  MapReader(Reader& reader, const Field& field, std::span<const std::string_view> allowed);
 
   bool valid() const { return valid_; }
   // nullptr when the key is absent (or the node was not a mapping).
@@ -153,4 +158,4 @@ void assignIf(T* out, const std::optional<U>& value) {
   if (value) *out = static_cast<T>(*value);
 }
 
-}  // namespace portico::config::internal
+}  // namespace portico::yaml

@@ -1,12 +1,12 @@
-#include "config/yaml_reader.h"
+#include "yaml/reader.h"
 
 #include <algorithm>
 #include <limits>
 #include <unordered_map>
 
-#include "config/units.h"
+#include "yaml/units.h"
 
-namespace portico::config::internal {
+namespace portico::yaml {
 namespace {
 
 bool hasUsableMark(const YAML::Node& node) {
@@ -152,6 +152,10 @@ std::string indexPath(std::string_view parent, size_t index) {
 
 MapReader::MapReader(Reader& reader, const Field& field,
                      std::initializer_list<std::string_view> allowed)
+    : MapReader(reader, field, std::span<const std::string_view>(allowed.begin(), allowed.size())) {
+}
+
+MapReader::MapReader(Reader& reader, const Field& field, std::span<const std::string_view> allowed)
     : reader_(reader), self_(field) {
   reader_.countNode();
   if (!field.node.IsMap()) {
@@ -362,4 +366,4 @@ void reportBadEnum(Reader& reader, const Field& field, const std::vector<std::st
   reader.error(field.mark, field.path, "expected one of: " + expected + "; got " + quote(got));
 }
 
-}  // namespace portico::config::internal
+}  // namespace portico::yaml

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace portico::config {
+namespace portico::yaml {
 
 // "250ms", "10s", "2m", "1h", compounds with units in decreasing order ("1m30s"), or a bare
 // integer meaning seconds ("30"). No sign, no fractions, no spaces. Values too large for
@@ -31,4 +31,4 @@ std::string formatDuration(int64_t ms);
 // 65536 -> "64KiB", 1048576 -> "1MiB", 1000 -> "1000".
 std::string formatSize(uint64_t bytes);
 
-}  // namespace portico::config
+}  // namespace portico::yaml
