@@ -5,6 +5,7 @@
 
 #include "http/field_list.h"
 #include "http/header_map.h"
+#include "http/tokens.h"
 
 namespace portico::http {
 namespace {
@@ -31,24 +32,6 @@ struct Weights {
     return star != kUnlisted ? star : 0;
   }
 };
-
-bool isTchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool isToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (!isTchar(c)) return false;
-  return true;
-}
-
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ), in thousandths; -1 if malformed.
 int parseQValue(std::string_view v) {
