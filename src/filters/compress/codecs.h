@@ -1,8 +1,10 @@
 #pragma once
-// The constructors behind makeEncoder(), one per coding file (gzip_encoder.cc, ...). Internal to compress/: callers use the factories,
+// The constructors behind makeEncoder() and makeDecoder(), one pair per coding file
+// (gzip_*.cc, brotli_*.cc, zstd_*.cc). Internal to compress/: callers use the factories,
 // which validate the level and pick the coding. Each returns nullptr when its library
 // cannot set up its state.
 
+#include "filters/compress/decoder.h"
 #include "filters/compress/encoder.h"
 
 namespace portico::filters::compress {
@@ -10,5 +12,9 @@ namespace portico::filters::compress {
 EncoderPtr makeGzipEncoder(int level);
 EncoderPtr makeBrotliEncoder(int level);
 EncoderPtr makeZstdEncoder(int level);
+
+DecoderPtr makeGzipDecoder(const DecodeLimits& limits);
+DecoderPtr makeBrotliDecoder(const DecodeLimits& limits);
+DecoderPtr makeZstdDecoder(const DecodeLimits& limits);
 
 }  // namespace portico::filters::compress
