@@ -30,6 +30,13 @@ std::string compress(ContentCoding coding, const std::string& body) {
   return out.toString();
 }
 
+DecodeResult decodeWhole(Decoder& decoder, std::string_view compressed) {
+  buffer::Buffer in;
+  buffer::Buffer out;
+  in.append(compressed);
+  return decoder.decode(in, out);
+}
+
 class DecoderTest : public ::testing::TestWithParam<ContentCoding> {
  protected:
   DecoderPtr make(const DecodeLimits& limits = {}) const {
@@ -37,6 +44,16 @@ class DecoderTest : public ::testing::TestWithParam<ContentCoding> {
     EXPECT_NE(decoder, nullptr);
     return decoder;
   }
+  // Appends `bytes` to the pending input and decodes; the output collects in out_.
+  DecodeResult feed(Decoder& decoder, std::string_view bytes) {
+    in_.append(bytes);
+    return decoder.decode(in_, out_);
+  }
+  // 10 MiB of zeros is a few KiB compressed: a classic bomb.
+  std::string bomb() const { return compress(GetParam(), std::string(10 * kMiB, '\0')); }
+
+  buffer::Buffer in_;
+  buffer::Buffer out_;
 };
 
 TEST_P(DecoderTest, DecodesInRandomChunks) {
@@ -63,42 +80,36 @@ TEST_P(DecoderTest, DecodesInRandomChunks) {
   }
 }
 
-// 10 MiB of zeros is a few KiB compressed: a classic bomb. With the ratio check off, the size
-// cap alone must stop it, and the decoder must never have written past cap + 1 bytes.
+// With the ratio check off, the size cap alone must stop a bomb, and the decoder must never
+// have written past cap + 1 bytes.
 TEST_P(DecoderTest, SizeCapStopsABombWithoutOvershooting) {
-  const std::string bomb = compress(GetParam(), std::string(10 * kMiB, '\0'));
-  ASSERT_LT(bomb.size(), 64u * 1024);
+  const std::string compressed = bomb();
+  ASSERT_LT(compressed.size(), 64u * 1024);
   DecodeLimits limits;
   limits.max_size = 1 * kMiB;
   limits.max_ratio = 0;
   DecoderPtr decoder = make(limits);
-  buffer::Buffer in;
-  buffer::Buffer out;
-  in.append(bomb);
-  EXPECT_EQ(decoder->decode(in, out), DecodeResult::TooLarge);
-  EXPECT_LE(out.length(), limits.max_size + 1);
-  EXPECT_GE(out.length(), limits.max_size);
+  EXPECT_EQ(feed(*decoder, compressed), DecodeResult::TooLarge);
+  EXPECT_LE(out_.length(), limits.max_size + 1);
+  EXPECT_GE(out_.length(), limits.max_size);
   // Final: more input does not restart it.
-  in.append(bomb);
-  EXPECT_EQ(decoder->decode(in, out), DecodeResult::TooLarge);
-  EXPECT_LE(out.length(), limits.max_size + 1);
+  EXPECT_EQ(feed(*decoder, compressed), DecodeResult::TooLarge);
+  EXPECT_LE(out_.length(), limits.max_size + 1);
   EXPECT_LT(decoder->memoryBytes(), 2 * kMiB);
 }
 
-// The same bomb under a generous size cap: the ratio check catches it, before the output has
-// grown past max_ratio times the input by more than one output block.
+// Under a generous size cap the ratio check catches the bomb, before the output has grown
+// past max_ratio times the input by more than one output block.
 TEST_P(DecoderTest, RatioCheckStopsABomb) {
-  const std::string bomb = compress(GetParam(), std::string(10 * kMiB, '\0'));
+  const std::string compressed = bomb();
   DecodeLimits limits;
   limits.max_size = 64 * kMiB;
   limits.max_ratio = 100;
   DecoderPtr decoder = make(limits);
-  buffer::Buffer in;
-  buffer::Buffer out;
-  in.append(bomb);
-  EXPECT_EQ(decoder->decode(in, out), DecodeResult::BombDetected);
-  EXPECT_LE(out.length(), std::max<size_t>(limits.ratio_floor, limits.max_ratio * bomb.size()) +
-                              buffer::kBlockSize);
+  EXPECT_EQ(feed(*decoder, compressed), DecodeResult::BombDetected);
+  EXPECT_LE(out_.length(),
+            std::max<size_t>(limits.ratio_floor, limits.max_ratio * compressed.size()) +
+                buffer::kBlockSize);
 }
 
 TEST_P(DecoderTest, SmallBodiesThatCompressWellAreNotBombs) {
@@ -106,50 +117,34 @@ TEST_P(DecoderTest, SmallBodiesThatCompressWellAreNotBombs) {
   std::string body;
   while (body.size() < 40 * 1024) body += "{\"status\":\"ok\"}\n";
   DecoderPtr decoder = make();
-  buffer::Buffer in;
-  buffer::Buffer out;
-  in.append(compress(GetParam(), body));
-  EXPECT_EQ(decoder->decode(in, out), DecodeResult::Finished);
-  EXPECT_TRUE(out.toString() == body);
+  EXPECT_EQ(feed(*decoder, compress(GetParam(), body)), DecodeResult::Finished);
+  EXPECT_TRUE(out_.toString() == body);
 }
 
 TEST_P(DecoderTest, TruncatedStreamIsNotFinished) {
   std::mt19937_64 rng(8);
   const std::string compressed = compress(GetParam(), textLike(50000, rng));
   DecoderPtr decoder = make();
-  buffer::Buffer in;
-  buffer::Buffer out;
-  in.append(compressed.substr(0, compressed.size() - 4));
-  EXPECT_EQ(decoder->decode(in, out), DecodeResult::Ok);
+  EXPECT_EQ(feed(*decoder, compressed.substr(0, compressed.size() - 4)), DecodeResult::Ok);
 }
 
 TEST_P(DecoderTest, GarbageIsAnError) {
   DecoderPtr decoder = make();
-  buffer::Buffer in;
-  buffer::Buffer out;
-  in.append("this is not a compressed stream, not even close to one....");
-  EXPECT_EQ(decoder->decode(in, out), DecodeResult::Error);
-  EXPECT_EQ(decoder->decode(in, out), DecodeResult::Error);
+  EXPECT_EQ(feed(*decoder, "this is not a compressed stream, not even close to one...."),
+            DecodeResult::Error);
+  EXPECT_EQ(feed(*decoder, ""), DecodeResult::Error);
 }
 
 TEST_P(DecoderTest, BytesAfterTheEndAreAnError) {
   DecoderPtr decoder = make();
-  buffer::Buffer in;
-  buffer::Buffer out;
-  in.append(compress(GetParam(), "hello"));
-  in.append("trailing");
-  EXPECT_EQ(decoder->decode(in, out), DecodeResult::Error);
+  EXPECT_EQ(feed(*decoder, compress(GetParam(), "hello") + "trailing"), DecodeResult::Error);
 }
 
 TEST_P(DecoderTest, BytesAfterFinishedAreAnError) {
   DecoderPtr decoder = make();
-  buffer::Buffer in;
-  buffer::Buffer out;
-  in.append(compress(GetParam(), "hello"));
-  ASSERT_EQ(decoder->decode(in, out), DecodeResult::Finished);
-  EXPECT_EQ(decoder->decode(in, out), DecodeResult::Finished);  // nothing new: still done
-  in.append("x");
-  EXPECT_EQ(decoder->decode(in, out), DecodeResult::Error);
+  ASSERT_EQ(feed(*decoder, compress(GetParam(), "hello")), DecodeResult::Finished);
+  EXPECT_EQ(feed(*decoder, ""), DecodeResult::Finished);  // nothing new: still done
+  EXPECT_EQ(feed(*decoder, "x"), DecodeResult::Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Codings, DecoderTest,
@@ -178,10 +173,7 @@ TEST(DecoderWindowTest, ZstdRefusesWindowsAbove8MiB) {
   compressed.resize(output.pos);
 
   DecoderPtr decoder = makeDecoder(ContentCoding::Zstd, {});
-  buffer::Buffer in;
-  buffer::Buffer out;
-  in.append(compressed);
-  EXPECT_EQ(decoder->decode(in, out), DecodeResult::Error);
+  EXPECT_EQ(decodeWhole(*decoder, compressed), DecodeResult::Error);
   EXPECT_LT(decoder->memoryBytes(), 2 * kMiB);
 }
 
@@ -198,10 +190,7 @@ TEST(DecoderWindowTest, BrotliRefusesWindowsPastItsHeapLimit) {
   DecodeLimits limits;
   limits.max_size = 64 * kMiB;
   DecoderPtr decoder = makeDecoder(ContentCoding::Brotli, limits);
-  buffer::Buffer in;
-  buffer::Buffer out;
-  in.append(compressed);
-  EXPECT_EQ(decoder->decode(in, out), DecodeResult::Error);
+  EXPECT_EQ(decodeWhole(*decoder, compressed), DecodeResult::Error);
   EXPECT_LE(decoder->memoryBytes(), 9 * kMiB);
 }
 
