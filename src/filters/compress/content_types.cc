@@ -1,6 +1,5 @@
 #include "filters/compress/content_types.h"
 
-#include <array>
 #include <optional>
 
 #include "http/header_map.h"
@@ -9,17 +8,16 @@
 namespace portico::filters::compress {
 namespace {
 
-constexpr std::array<std::string_view, 22> kDefaultTypes{
+constexpr std::string_view kDefaultTypes[] = {
     // text/* covers html, css, plain, csv, xml, markdown, javascript and event-stream (which
-    // the filter flushes per event).
+    // stays live through compression because every event can be a Flush::Sync).
     "text/*",
-    // JSON and XML, and every type built on them (manifest+json, ld+json, problem+json,
-    // rss+xml, atom+xml, xhtml+xml, svg+xml ...).
-    "application/json", "application/*+json", "*/*+json", "application/x-ndjson", "application/xml",
-    "application/*+xml", "*/*+xml",
+    // JSON and XML, and every type built on them under any top-level type (manifest+json,
+    // ld+json, problem+json, rss+xml, atom+xml, xhtml+xml, image/svg+xml ...).
+    "application/json", "*/*+json", "application/x-ndjson", "application/xml", "*/*+xml",
     // Scripts under their historic names (text/javascript is the registered one).
     "application/javascript", "application/x-javascript", "application/ecmascript",
-    // Binary formats that are not compressed inside.
+    // Binary formats that are not compressed inside (unlike WOFF fonts, PNG or JPEG).
     "application/wasm", "font/ttf", "font/otf", "font/collection", "application/x-font-ttf",
     "application/x-font-opentype", "application/vnd.ms-fontobject", "image/bmp", "image/x-icon",
     "image/vnd.microsoft.icon",

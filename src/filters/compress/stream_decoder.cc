@@ -22,7 +22,8 @@ DecodeResult StreamDecoder::decode(buffer::Buffer& in, buffer::Buffer& out) {
     const std::string_view slice = in.firstSlice();
     // Never more room than the size limit leaves plus one byte: the library cannot write
     // past the cap, however small its input.
-    const uint64_t allowance = limits_.max_size - std::min(total_out_, limits_.max_size) + 1;
+    const uint64_t left = limits_.max_size - std::min(total_out_, limits_.max_size);
+    const uint64_t allowance = left == UINT64_MAX ? left : left + 1;
     auto [dst, room] = out.reserve(kMinOutputRoom);
     const size_t granted = static_cast<size_t>(std::min<uint64_t>(room, allowance));
     Spans spans{reinterpret_cast<const uint8_t*>(slice.data()), slice.size(),

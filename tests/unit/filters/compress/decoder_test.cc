@@ -121,6 +121,14 @@ TEST_P(DecoderTest, SmallBodiesThatCompressWellAreNotBombs) {
   EXPECT_TRUE(out_.toString() == body);
 }
 
+TEST_P(DecoderTest, TheLargestSizeCapMeansNoCap) {
+  DecodeLimits limits;
+  limits.max_size = UINT64_MAX;  // the cap + 1 allowance must not wrap to 0
+  DecoderPtr decoder = make(limits);
+  EXPECT_EQ(feed(*decoder, compress(GetParam(), "hello")), DecodeResult::Finished);
+  EXPECT_EQ(out_.toString(), "hello");
+}
+
 TEST_P(DecoderTest, TruncatedStreamIsNotFinished) {
   std::mt19937_64 rng(8);
   const std::string compressed = compress(GetParam(), textLike(50000, rng));
