@@ -20,7 +20,6 @@ void* HeapAccount::allocate(size_t bytes) {
   if (base == nullptr) return nullptr;
   std::memcpy(base, &bytes, sizeof bytes);
   current_ += bytes;
-  if (current_ > peak_) peak_ = current_;
   return base + kPrefix;
 }
 

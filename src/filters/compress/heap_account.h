@@ -23,7 +23,6 @@ class HeapAccount {
   void release(void* p);
 
   size_t current() const { return current_; }
-  size_t peak() const { return peak_; }
 
   // C callbacks in the shapes the libraries take; `opaque` is the HeapAccount.
   static void* zlibAlloc(void* opaque, unsigned items, unsigned size);
@@ -34,7 +33,6 @@ class HeapAccount {
  private:
   size_t limit_ = SIZE_MAX;
   size_t current_ = 0;
-  size_t peak_ = 0;
 };
 
 }  // namespace portico::filters::compress
