@@ -5,7 +5,12 @@
 // chooses: a few KiB of gzip can expand to gigabytes. Every decoder therefore enforces two
 // limits as it goes, never after the fact: the total output (max_size) and the ratio of
 // output to input (max_ratio). Output is produced in bounded steps, so a decoder that stops
-// at a limit has appended at most max_size + 1 bytes. Worker-local.
+// at a limit has appended at most max_size + 1 bytes.
+//
+// The decoder's own state is bounded too, though the sender picks the window: gzip 38 KiB
+// always; br and zstd grow with the window the stream names, capped at about 9 MiB (a brotli
+// heap limit, a zstd windowLogMax of 23); for streams from Portico's own encoders, 89 KiB
+// and 1 MiB. Worker-local.
 
 #include <cstddef>
 #include <cstdint>
