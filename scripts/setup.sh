@@ -9,9 +9,12 @@ packages=(
   clang libclang-rt-14-dev
   # libraries (see docs/architecture.md, Libraries)
   libssl-dev libyaml-cpp-dev libre2-dev libfmt-dev liburing-dev nlohmann-json3-dev
+  zlib1g-dev libbrotli-dev libzstd-dev
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-httpx python3-h2 python3-websockets
+  # compression tests: decode what Portico encodes with independent tools
+  python3-brotli zstd
   curl netcat-openbsd procps iproute2 strace
   # TLS tests: certificates and clients (openssl), an ACME server (pebble), a TLS scanner
   openssl pebble testssl.sh

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "http/header_map.h"
+#include "http/tokens.h"
 
 namespace portico::http {
 
@@ -15,11 +16,7 @@ template <typename F>
 bool forEachListElement(std::string_view list, F&& f) {
   while (true) {
     const size_t comma = list.find(',');
-    std::string_view element = list.substr(0, comma);
-    while (!element.empty() && (element.front() == ' ' || element.front() == '\t'))
-      element.remove_prefix(1);
-    while (!element.empty() && (element.back() == ' ' || element.back() == '\t'))
-      element.remove_suffix(1);
+    const std::string_view element = trimOws(list.substr(0, comma));
     if (!element.empty() && !f(element)) return false;
     if (comma == std::string_view::npos) return true;
     list.remove_prefix(comma + 1);
