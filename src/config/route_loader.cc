@@ -4,11 +4,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "config/sections.h"
 #include "config/text_checks.h"
 #include "filters/registry.h"
 #include "http/path_normalize.h"
+#include "yaml/units.h"
 
 namespace portico::config::internal {
 namespace {
@@ -167,12 +169,47 @@ void loadProxy(Reader& reader, const Field& field, RouteConfig* route, RouteCont
   }
 }
 
+// A direct response's body kept in a file (an HTML page, say), read once at load time: a file
+// that changes is picked up by the next reload, like the rest of the configuration.
+std::optional<std::string> readBodyFile(Reader& reader, const Field& field) {
+  constexpr uint64_t kMaxBody = 1024 * 1024;
+  std::optional<std::string> path = readFile(reader, field);
+  if (!path) return std::nullopt;
+  std::ifstream in(*path, std::ios::binary);
+  std::string body;
+  if (in) {
+    body.resize(kMaxBody + 1);
+    in.read(body.data(), static_cast<std::streamsize>(body.size()));
+    body.resize(static_cast<size_t>(in.gcount()));
+  }
+  if (!in && !in.eof()) {
+    reader.error(field.mark, field.path,
+                 "cannot read " + quote(*path) + ": " + std::strerror(errno));
+    return std::nullopt;
+  }
+  if (body.size() > kMaxBody) {
+    reader.error(field.mark, field.path,
+                 quote(*path) + " is larger than " + yaml::formatSize(kMaxBody));
+    return std::nullopt;
+  }
+  return body;
+}
+
 void loadDirect(Reader& reader, const Field& field, proxy::DirectResponseAction* direct) {
-  MapReader map(reader, field, {"status", "body", "headers"});
+  MapReader map(reader, field, {"status", "body", "body_file", "headers"});
   if (!map.valid()) return;
   if (const Field* f = map.find("status")) assignIf(&direct->status, readInt(reader, *f, 200, 599));
-  if (const Field* f = map.find("body")) {
-    assignIf(&direct->body, readString(reader, *f));
+  if (map.find("body") != nullptr && map.find("body_file") != nullptr) {
+    reader.error(map.keyMark("body_file"), joinPath(field.path, "body_file"),
+                 "give either body or body_file, not both");
+  }
+  const Field* f = map.find("body");
+  if (f != nullptr) assignIf(&direct->body, readString(reader, *f));
+  if (const Field* file = map.find("body_file"); file != nullptr && f == nullptr) {
+    f = file;
+    assignIf(&direct->body, readBodyFile(reader, *file));
+  }
+  if (f != nullptr) {
     // RFC 9110: these statuses end at the header section; a body would be sent as garbage
     // in front of the next response on a kept-alive connection.
     if (!direct->body.empty() && (direct->status == 204 || direct->status == 304)) {
@@ -180,7 +217,7 @@ void loadDirect(Reader& reader, const Field& field, proxy::DirectResponseAction*
                    "a " + std::to_string(direct->status) + " response cannot have a body");
     }
   }
-  if (const Field* f = map.find("headers")) direct->headers = readHeaderMap(reader, *f);
+  if (const Field* h = map.find("headers")) direct->headers = readHeaderMap(reader, *h);
 }
 
 void loadRedirect(Reader& reader, const Field& field, PathMatchKind match_kind,

@@ -1,0 +1,161 @@
+#include "filters/compress/compression_filter.h"
+
+#include <charconv>
+#include <string>
+
+#include "core/log.h"
+#include "http/field_list.h"
+
+namespace portico::filters::compress {
+namespace {
+
+// Every line of a field joined by ", " (RFC 9110 5.3: the same list).
+std::string joinedField(const http::HeaderMap& headers, std::string_view name) {
+  std::string joined;
+  headers.forEach([&](std::string_view n, std::string_view v) {
+    if (!http::equalsIgnoreCase(n, name)) return;
+    if (!joined.empty()) joined.append(", ");
+    joined.append(v);
+  });
+  return joined;
+}
+
+bool declaredShorterThan(const http::HeaderMap& headers, uint64_t min_length) {
+  std::optional<std::string_view> length = headers.get("Content-Length");
+  if (!length) return false;  // unknown length (chunked): worth compressing
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(length->data(), length->data() + length->size(), value);
+  return ec == std::errc() && end == length->data() + length->size() && value < min_length;
+}
+
+// A cache that stored the identity response must not serve it to a client that would have got
+// gzip, nor the reverse (RFC 9110 12.5.5): Accept-Encoding joins whatever Vary already lists.
+void mergeVary(http::HeaderMap& headers) {
+  std::string vary = joinedField(headers, "Vary");
+  if (http::listHasToken(vary, "*") || http::listHasToken(vary, "Accept-Encoding")) return;
+  headers.set("Vary", vary.empty() ? std::string("Accept-Encoding") : vary + ", Accept-Encoding");
+}
+
+// An encoded body is a different representation: byte-for-byte validators no longer hold
+// (RFC 9110 8.8.3), so a strong ETag becomes weak; a weak one already says "equivalent".
+void weakenEtag(http::HeaderMap& headers) {
+  std::optional<std::string_view> etag = headers.get("ETag");
+  if (!etag || etag->empty() || etag->front() != '"') return;
+  headers.set("ETag", "W/" + std::string(*etag));
+}
+
+}  // namespace
+
+FilterStatus CompressionFilter::onRequestHeaders(http::RequestHead& head, bool end_stream) {
+  head_request_ = head.method == http::Method::Head;
+  tunnel_request_ = head.method == http::Method::Connect || head.headers.has("Upgrade");
+  if (config_.enabled) {
+    chosen_ = http::chooseCoding(joinedField(head.headers, "Accept-Encoding"), config_.encodings);
+  }
+  if (!config_.request.enabled || end_stream || head.headers.count("Content-Encoding") != 1) {
+    return FilterStatus::Continue;
+  }
+  // Only a single coding Portico knows is undone; a list or another coding goes on as sent.
+  std::optional<http::ContentCoding> coding =
+      http::codingByName(*head.headers.get("Content-Encoding"));
+  if (!coding || *coding == http::ContentCoding::Identity) return FilterStatus::Continue;
+  decoder_ = makeDecoder(*coding, config_.request.limits);
+  if (!decoder_) {
+    PLOG_ERROR("request {}: cannot allocate a {} decoder", callbacks_->info().request_id,
+               http::codingName(*coding));
+    callbacks_->sendLocalReply(503, "");
+    return FilterStatus::Respond;
+  }
+  // The decoded length is known only at the end: the body goes on chunked.
+  head.headers.remove("Content-Encoding");
+  head.headers.remove("Content-Length");
+  return FilterStatus::Continue;
+}
+
+FilterStatus CompressionFilter::onRequestBody(buffer::Buffer& data, bool end_stream) {
+  if (!decoder_) return FilterStatus::Continue;
+  buffer::Buffer decoded;
+  DecodeResult result = DecodeResult::Finished;
+  if (!data.empty() || !decoder_finished_) result = decoder_->decode(data, decoded);
+  if (result == DecodeResult::Finished) decoder_finished_ = true;
+  if (result == DecodeResult::Ok && end_stream) result = DecodeResult::Error;  // truncated
+  if (result != DecodeResult::Ok && result != DecodeResult::Finished) {
+    return refuseRequestBody(result);
+  }
+  data.moveFrom(decoded);
+  return FilterStatus::Continue;
+}
+
+FilterStatus CompressionFilter::refuseRequestBody(DecodeResult result) {
+  const bool too_big = result == DecodeResult::TooLarge || result == DecodeResult::BombDetected;
+  const char* why = result == DecodeResult::TooLarge       ? "decoded size over max_size"
+                    : result == DecodeResult::BombDetected ? "expansion ratio over max_ratio"
+                                                           : "malformed or truncated coding";
+  PLOG_WARN("request {}: compressed request body refused: {}", callbacks_->info().request_id, why);
+  decoder_.reset();
+  callbacks_->sendLocalReply(too_big ? 413 : 400, "");
+  return FilterStatus::Respond;
+}
+
+bool CompressionFilter::eligible(http::ResponseHead& head, bool end_stream) const {
+  if (!config_.enabled || tunnel_request_) return false;
+  // 1xx and 101 never get here with a body; 204 and 304 have none; a 206 is a range of the
+  // identity representation, which an encoding would break.
+  if (head.status < 200 || http::statusHasNoBody(head.status) || head.status == 206) return false;
+  // Already encoded (by the backend, or a precompressed static sibling), or still carrying a
+  // transfer coding the client will undo itself.
+  if (head.headers.has("Content-Encoding") || !head.transfer_codings.empty()) return false;
+  if (http::listHasToken(joinedField(head.headers, "Cache-Control"), "no-transform")) return false;
+  std::optional<std::string_view> type = head.headers.get("Content-Type");
+  if (!type || !config_.content_types.matches(*type)) return false;
+  if (declaredShorterThan(head.headers, config_.min_length)) return false;
+  // From here the representation depends on Accept-Encoding, whatever this client asked.
+  mergeVary(head.headers);
+  return !head_request_ && !end_stream && chosen_ != http::ContentCoding::Identity;
+}
+
+FilterStatus CompressionFilter::onResponseHeaders(http::ResponseHead& head, bool end_stream) {
+  encoder_.reset();
+  if (!eligible(head, end_stream)) return FilterStatus::Continue;
+  encoder_ = makeEncoder(chosen_, config_.level(chosen_));
+  if (!encoder_) {
+    PLOG_ERROR("request {}: cannot allocate a {} encoder; response sent unencoded",
+               callbacks_->info().request_id, http::codingName(chosen_));
+    return FilterStatus::Continue;
+  }
+  head.headers.set("Content-Encoding", http::codingName(chosen_));
+  head.headers.remove("Content-Length");
+  // Ranges of the encoded body are not offered: they would change with the coding and level.
+  head.headers.remove("Accept-Ranges");
+  weakenEtag(head.headers);
+  return FilterStatus::Continue;
+}
+
+FilterStatus CompressionFilter::onResponseBody(buffer::Buffer& data, bool end_stream) {
+  if (!encoder_) return FilterStatus::Continue;
+  buffer::Buffer encoded;
+  if (!encoder_->encode(data, encoded, end_stream ? Flush::Finish : Flush::Sync)) {
+    PLOG_ERROR("request {}: {} encoder failed; response abandoned", callbacks_->info().request_id,
+               http::codingName(chosen_));
+    data.clear();
+    callbacks_->resetStream("compression failed");
+    return FilterStatus::Continue;
+  }
+  data.moveFrom(encoded);
+  return FilterStatus::Continue;
+}
+
+FilterStatus CompressionFilter::onResponseTrailers(http::HeaderMap&) {
+  if (!encoder_) return FilterStatus::Continue;
+  // The body ended without end_stream (trailers follow): the coding's end goes first.
+  buffer::Buffer none;
+  buffer::Buffer last;
+  if (!encoder_->encode(none, last, Flush::Finish)) {
+    callbacks_->resetStream("compression failed");
+    return FilterStatus::Continue;
+  }
+  callbacks_->injectResponseData(last, false);
+  return FilterStatus::Continue;
+}
+
+}  // namespace portico::filters::compress
