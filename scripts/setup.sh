@@ -14,7 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-httpx python3-h2 python3-websockets
   # compression tests: decode what Portico encodes with independent tools
-  python3-brotli zstd
+  python3-brotli python3-zstandard zstd
   curl netcat-openbsd procps iproute2 strace
   # TLS tests: certificates and clients (openssl), an ACME server (pebble), a TLS scanner
   openssl pebble testssl.sh

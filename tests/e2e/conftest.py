@@ -189,18 +189,23 @@ def backends(tmpdir_path):
         b.stop()
 
 
-@pytest.fixture
-def ws_server():
-    """A WebSocket server process (ws_echo_server.py); yields its "ip:port"."""
+def script_server(script):
+    """Runs a server script of this folder (`--port N`, prints a line when ready) as its own
+    process; yields its "ip:port" and stops it afterwards."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "ws_echo_server.py"),
-                             "--port", str(port)], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, os.path.join(HERE, script), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     proc.stdout.readline()
     wait_for_port(port, proc=proc)
     yield "127.0.0.1:%d" % port
     proc.kill()
     proc.wait()
+
+
+@pytest.fixture
+def ws_server():
+    """A WebSocket server process (ws_echo_server.py); yields its "ip:port"."""
+    yield from script_server("ws_echo_server.py")
 
 
 @pytest.fixture

@@ -77,7 +77,7 @@ std::shared_ptr<const FilterFactory> parse(yaml::Reader& reader,
   CompressionConfig config;
   const size_t errors = reader.errorCount();
   if (field.node.IsScalar()) {
-    // `compression: on` / `off`: the defaults, or nothing.
+    // `compression: true` / `false`: the defaults, or nothing.
     yaml::assignIf(&config.enabled, yaml::readBool(reader, field));
   } else {
     yaml::MapReader map(
