@@ -9,6 +9,7 @@
 #include "config/sections.h"
 #include "config/text_checks.h"
 #include "filters/registry.h"
+#include "http/accept_encoding.h"
 #include "http/path_normalize.h"
 #include "yaml/units.h"
 
@@ -263,8 +264,25 @@ void loadRedirect(Reader& reader, const Field& field, PathMatchKind match_kind,
   }
 }
 
+// `precompressed: [br, zstd, gzip]`: the order is the server's preference among codings the
+// client weighs equally, so a repeat would be meaningless and is refused. Only the registered
+// tokens are accepted (no "x-gzip"): each names the sibling's suffix unambiguously.
+void loadPrecompressed(Reader& reader, const Field& field,
+                       std::vector<http::ContentCoding>* codings) {
+  UniqueValues seen("coding");
+  for (const Field& item : itemsOf(reader, field, false)) {
+    auto coding = readEnum<http::ContentCoding>(reader, item,
+                                                {{"br", http::ContentCoding::Brotli},
+                                                 {"zstd", http::ContentCoding::Zstd},
+                                                 {"gzip", http::ContentCoding::Gzip}});
+    if (coding && seen.check(reader, item, std::string(http::codingName(*coding)))) {
+      codings->push_back(*coding);
+    }
+  }
+}
+
 void loadStatic(Reader& reader, const Field& field, proxy::StaticAction* static_files) {
-  MapReader map(reader, field, {"root", "index"});
+  MapReader map(reader, field, {"root", "index", "precompressed"});
   if (!map.valid()) return;
   if (const Field* f = map.require("root")) {
     std::optional<std::string> root = readString(reader, *f);
@@ -290,6 +308,9 @@ void loadStatic(Reader& reader, const Field& field, proxy::StaticAction* static_
     } else if (index) {
       static_files->index = *index;
     }
+  }
+  if (const Field* f = map.find("precompressed")) {
+    loadPrecompressed(reader, *f, &static_files->precompressed);
   }
 }
 

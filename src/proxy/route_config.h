@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "filters/filter.h"
+#include "http/accept_encoding.h"
 #include "http/path_normalize.h"
 #include "net/address.h"
 #include "tls/client_auth_names.h"
@@ -67,6 +68,9 @@ struct RedirectAction {
 struct StaticAction {
   std::string root;  // absolute directory
   std::string index = "index.html";
+  // Codings whose precompressed siblings (F.br, F.zst, F.gz) may be sent instead of F, most
+  // preferred first; no Identity, no repeats. Empty: siblings are never looked for.
+  std::vector<http::ContentCoding> precompressed;
 };
 
 struct RouteConfig {

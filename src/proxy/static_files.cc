@@ -9,15 +9,20 @@
 #include "core/log.h"
 #include "http/date.h"
 #include "http/path_normalize.h"
+#include "proxy/static_files_precompressed.h"
 
 namespace portico::proxy {
 
 namespace {
 
-std::string etagFor(const struct stat& st) {
+// A precompressed sibling's tag carries its suffix: the representations of one URL must never
+// share a tag, even if a sibling had the size and mtime of the file itself.
+std::string etagFor(const struct stat& st, http::ContentCoding coding) {
   char buf[64];
-  int n = snprintf(buf, sizeof buf, "\"%lx-%lx\"", static_cast<unsigned long>(st.st_mtime),
-                   static_cast<unsigned long>(st.st_size));
+  std::string_view suffix = http::codingExtension(coding);
+  int n = snprintf(buf, sizeof buf, "\"%lx-%lx%.*s\"", static_cast<unsigned long>(st.st_mtime),
+                   static_cast<unsigned long>(st.st_size), static_cast<int>(suffix.size()),
+                   suffix.data());
   return std::string(buf, static_cast<size_t>(n));
 }
 
@@ -122,10 +127,31 @@ class StaticFilesFilter final : public filters::Filter {
       return replyStatus(404, "not a regular file");
     }
 
-    std::string etag = etagFor(st);
+    // From here on, fd and st describe the representation sent: F, or a sibling chosen for
+    // the client's Accept-Encoding. Type and name stay F's.
+    http::ContentCoding coding = http::ContentCoding::Identity;
+    if (!action_.precompressed.empty()) {
+      std::string joined;
+      Sibling sibling = openPrecompressed(root_, rel, acceptEncodingOf(request.headers, &joined),
+                                          action_.precompressed);
+      if (sibling.fd >= 0) {
+        ::close(fd);
+        fd = sibling.fd;
+        st = sibling.st;
+        coding = sibling.coding;
+      }
+    }
+
+    std::string etag = etagFor(st, coding);
     std::string last_modified = http::formatHttpDate(st.st_mtime);
     http::ResponseHead head;
     head.headers.add("Content-Type", contentTypeFor(rel));
+    if (coding != http::ContentCoding::Identity) {
+      head.headers.add("Content-Encoding", http::codingName(coding));
+    }
+    // Whichever representation is sent, the choice depended on Accept-Encoding; 304s carry it
+    // too (RFC 9110 15.4.5).
+    if (!action_.precompressed.empty()) head.headers.add("Vary", "Accept-Encoding");
     head.headers.add("ETag", etag);
     head.headers.add("Last-Modified", last_modified);
     head.headers.add("Accept-Ranges", "bytes");
@@ -157,6 +183,8 @@ class StaticFilesFilter final : public filters::Filter {
         case RangeResult::Unsatisfiable:
           ::close(fd);
           head.status = 416;
+          // The empty body is no coded content: a client must not try to decode it.
+          head.headers.remove("Content-Encoding");
           head.headers.add("Content-Range", "bytes */" + std::to_string(size));
           head.headers.add("Content-Length", "0");
           callbacks_->encodeHeaders(std::move(head), true);

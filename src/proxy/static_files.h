@@ -9,6 +9,9 @@
 // opened: a symlink that leads out gets 403. Only GET and HEAD; other methods get 405.
 // Conditional requests (If-None-Match, If-Modified-Since), single byte ranges (Range, If-Range)
 // and index files are supported; the body goes out with sendfile(2) where the transport allows.
+// With `precompressed`, a sibling F.br / F.zst / F.gz may be sent instead of F (see
+// static_files_precompressed.h); validators and ranges then apply to the sibling's bytes, the
+// representation selected (RFC 9110 14.1).
 // Note: openat2/fstat run on the worker thread (the page cache makes them cheap; a slow
 // disk would stall the worker, as in nginx without aio).
 

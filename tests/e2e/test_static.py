@@ -31,7 +31,9 @@ def site(tmpdir_path):
     return root, big
 
 
-def start(portico, root, prefix="/files", listener=""):
+def start(portico, root, prefix="/files", listener="", options=""):
+    """A listener with one route serving `root` under `prefix`; `options` are more keys of the
+    static action (", precompressed: [gzip]")."""
     return portico("""
     workers: 1
     listeners:
@@ -43,8 +45,8 @@ def start(portico, root, prefix="/files", listener=""):
             domains: ["*"]
             routes:
               - match: { prefix: %s }
-                static: { root: %s }
-    """ % (listener, prefix, root))
+                static: { root: %s%s }
+    """ % (listener, prefix, root, options))
 
 
 def test_large_file_arrives_intact_and_typed(portico, site):

@@ -179,7 +179,7 @@ listeners:
           - match: { regex: "^/v[0-9]+/" }
             redirect: { path: /x }
           - static: { root: )" +
-                           root + R"(, index: home.html }
+                           root + R"(, index: home.html, precompressed: [zstd, gzip] }
       - name: default
         domains: ["*"]
         routes:
@@ -328,6 +328,9 @@ clusters:
   EXPECT_EQ(files.action, proxy::RouteConfig::ActionKind::Static);
   EXPECT_EQ(files.static_files.root, root);
   EXPECT_EQ(files.static_files.index, "home.html");
+  EXPECT_EQ(
+      files.static_files.precompressed,
+      (std::vector<http::ContentCoding>{http::ContentCoding::Zstd, http::ContentCoding::Gzip}));
 
   EXPECT_EQ(l.virtual_hosts[1].routes[0].direct.status, 404);
   EXPECT_EQ(c.listeners[1].address.toString(), "[::1]:9090");
@@ -921,6 +924,26 @@ TEST(ConfigLoaderErrorTest, StaticRootMustBeAbsolute) {
   EXPECT_TRUE(hasOneError(kRoutes + "\n          - static: {root: www}",
                           "test.yaml:8:28: listeners[0].virtual_hosts[0].routes[0].static.root: "
                           "expected an absolute directory path, got \"www\""));
+}
+
+TEST(ConfigLoaderTest, StaticPrecompressedIsOffByDefault) {
+  LoadResult r = load(kRoutes + "\n          - static: {root: /}");
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  const proxy::RouteConfig& route = r.config->listeners[0].virtual_hosts[0].routes[0];
+  EXPECT_TRUE(route.static_files.precompressed.empty());
+}
+
+TEST(ConfigLoaderErrorTest, StaticPrecompressedCodings) {
+  EXPECT_TRUE(hasOneError(kRoutes + "\n          - static: {root: /, precompressed: [br, deflate]}",
+                          "test.yaml:8:51: listeners[0].virtual_hosts[0].routes[0].static."
+                          "precompressed[1]: expected one of: br, zstd, gzip; got \"deflate\""));
+  EXPECT_TRUE(
+      hasOneError(kRoutes + "\n          - static: {root: /, precompressed: [gzip, br, gzip]}",
+                  "test.yaml:8:57: listeners[0].virtual_hosts[0].routes[0].static."
+                  "precompressed[2]: duplicate coding \"gzip\" (first used at "));
+  EXPECT_TRUE(hasOneError(kRoutes + "\n          - static: {root: /, precompressed: gzip}",
+                          "test.yaml:8:46: listeners[0].virtual_hosts[0].routes[0].static."
+                          "precompressed: expected a list"));
 }
 
 TEST(ConfigLoaderErrorTest, ErrorPageKeyMustBeErrorStatus) {
