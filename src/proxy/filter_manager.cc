@@ -386,7 +386,9 @@ void FilterManager::produceFile(size_t origin, int fd, uint64_t offset, uint64_t
 void FilterManager::pumpFile() {
   if (pumping_) return;
   pumping_ = true;
-  while (file_fd_ >= 0 && !watermark_told_ && !stopped_) {
+  // The client's state is read afresh each round, not through watermark_told_: a file answered
+  // from inside a request run (static files) is pumped before the run ends and updates it.
+  while (file_fd_ >= 0 && !stopped_ && !responseAboveLimit()) {
     const uint64_t want = std::min(file_left_, kFileChunk);
     buffer::Buffer data;
     if (want > 0 && data.appendFromFile(file_fd_, file_offset_, want) != want) {
@@ -574,6 +576,10 @@ void FilterManager::onClientWatermark(bool) {
   updateWatermarks();  // reads the client's state itself: it outlives any one stream
 }
 
+bool FilterManager::responseAboveLimit() const {
+  return owner_.clientWriteBlocked() || bufferedResponseBytes() > owner_.bufferLimit();
+}
+
 void FilterManager::updateWatermarks() {
   if (request_running_ || response_running_ || stopped_) return;
   const uint64_t limit = owner_.bufferLimit();
@@ -582,7 +588,7 @@ void FilterManager::updateWatermarks() {
     reading_paused_ = over;
     applyClientReading();
   }
-  const bool above = owner_.clientWriteBlocked() || bufferedResponseBytes() > limit;
+  const bool above = responseAboveLimit();
   if (above != watermark_told_) {
     watermark_told_ = above;
     for (Slot& s : filters_) s.filter->onDownstreamWatermark(above);

@@ -98,6 +98,8 @@ class FilterManager {
   // Bytes waiting in inboxes (tests and the memory bound).
   uint64_t bufferedRequestBytes() const;
   uint64_t bufferedResponseBytes() const;
+  // The client cannot take more now, or the response inboxes hold more than the limit.
+  bool responseAboveLimit() const;
 
  private:
   enum class Phase : uint8_t { Headers, Body, Ended };  // what the filter is handed next

@@ -508,3 +508,37 @@ def test_bad_compression_config_is_refused_with_its_position(portico, tmpdir_pat
     assert out.returncode != 0
     assert "bad.yaml:10:" in out.stderr, out.stderr       # the route's compression line
     assert needle in out.stderr, out.stderr
+
+
+def test_static_file_to_a_stalled_client_is_read_as_it_is_sent(portico, tmpdir_path):
+    """A 64 MB file through gzip to a client that reads nothing: the file is pumped in bounded
+    pieces as the client takes them, never read into memory whole."""
+    from conftest import wait_until
+    root = os.path.join(tmpdir_path, "site")
+    os.mkdir(root)
+    size = 64 * 1024 * 1024
+    with open(os.path.join(root, "huge.json"), "wb") as f:
+        f.write(os.urandom(size))   # incompressible: the encoded stream is as big
+    routes = ("          - match: { prefix: / }\n"
+              "            compression: true\n"
+              "            static: { root: %s }\n" % root)
+    p = portico(proxy_config(["127.0.0.1:9"], routes=routes))
+    assert gzip.decompress(get(p.port, "/huge.json", "gzip").body) == open(
+        os.path.join(root, "huge.json"), "rb").read()   # warms the slabs, checks the bytes
+    baseline = p.rss_kb()
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    s.settimeout(60)
+    s.connect(("127.0.0.1", p.port))
+    try:
+        s.sendall(b"GET /huge.json HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n")
+        history = []
+
+        def stalled():
+            history.append(sum(tx for _, tx in connections_at(p.port)))
+            return len(history) >= 5 and history[-5] > 0 and len(set(history[-5:])) == 1
+        assert wait_until(stalled, timeout=30, interval=0.1)
+        peak = p.rss_kb()
+    finally:
+        s.close()
+    assert peak - baseline < 16 * 1024, (baseline, peak)
