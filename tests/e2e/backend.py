@@ -35,6 +35,11 @@ body), so tests can assert what did or did not reach the backend. Behaviour by p
                            connections go stale at a moment of its choosing)
   /answerfirst          -> 200 "answered early" before reading the request body, then reads
                            the body and keeps the connection (as servers that answer early do)
+  /split/N/SEED/FRAMING  -> 200, N pseudo-random bytes (from SEED) written in pieces split at
+                           random points with random pauses of 0-2 ms; FRAMING "chunked" (with
+                           trailers X-Sha256 and X-Length) or "length" (Content-Length). Headers
+                           X-Request-Length, X-Request-Sha256 and X-Request-Trailers (JSON list
+                           of [name, value]) describe the request body it read
   anything else         -> 200, body "ok <name> <path>"
 
 The record has, besides the fields above, "peer_port" (the source port of the connection the
@@ -136,21 +141,26 @@ class Handler(BaseHTTPRequestHandler):
             f.write(json.dumps(entry) + "\n")
 
     def _read_body(self):
+        self.request_trailers = []
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            data = b""
+            data = []
             while True:
                 line = self.rfile.readline()
                 if not line.endswith(b"\n"):
                     raise ConnectionError("chunked body ended early")
                 size = int(line.strip().split(b";")[0], 16)
                 if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return data
+                    while True:
+                        line = self.rfile.readline()
+                        if line in (b"\r\n", b"\n", b""):
+                            break
+                        k, _, v = line.decode("latin-1").partition(":")
+                        self.request_trailers.append([k, v.strip()])
+                    return b"".join(data)
                 chunk = self.rfile.read(size)
                 if len(chunk) != size or self.rfile.readline() != b"\r\n":
                     raise ConnectionError("chunked body ended early")
-                data += chunk
+                data.append(chunk)
         length = int(self.headers.get("Content-Length", "0") or 0)
         data = self.rfile.read(length) if length else b""
         if len(data) != length:
@@ -167,6 +177,32 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and body:
             self.wfile.write(body)
+
+    def _send_split(self, request_body, n, seed, framing):
+        data = random.Random(seed).randbytes(n)
+        rng = random.Random(seed + 1)
+        self.send_response(200)
+        self.send_header("X-Request-Length", str(len(request_body)))
+        self.send_header("X-Request-Sha256", hashlib.sha256(request_body).hexdigest())
+        self.send_header("X-Request-Trailers", json.dumps(self.request_trailers))
+        chunked = framing == "chunked"
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Trailer", "X-Sha256, X-Length")
+        else:
+            self.send_header("Content-Length", str(n))
+        self.end_headers()
+        sent = 0
+        while sent < n:
+            # Mostly small pieces, sometimes large ones: the proxy's reads split them again.
+            piece = data[sent:sent + rng.choice((1, rng.randint(1, 4096), rng.randint(1, 300000)))]
+            sent += len(piece)
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            if rng.random() < 0.2:
+                time.sleep(rng.random() * 0.002)
+        if chunked:
+            self.wfile.write(b"0\r\nX-Sha256: %s\r\nX-Length: %d\r\n\r\n"
+                             % (hashlib.sha256(data).hexdigest().encode(), n))
 
     def handle_any(self):
         parts = self.path.split("?")[0].strip("/").split("/")
@@ -187,6 +223,8 @@ class Handler(BaseHTTPRequestHandler):
         if head in ("sha256", "slowread"):
             doc = {"length": len(body), "sha256": hashlib.sha256(body).hexdigest()}
             return self._send(200, json.dumps(doc).encode(), {"Content-Type": "application/json"})
+        if head == "split":
+            return self._send_split(body, int(parts[1]), int(parts[2]), parts[3])
         if head == "random":
             n = int(parts[1])
             data = random.Random(n).randbytes(n)
