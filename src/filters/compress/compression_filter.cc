@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/log.h"
+#include "filters/compress/encoder_pool.h"
 #include "http/field_list.h"
 
 namespace portico::filters::compress {
@@ -114,10 +115,18 @@ bool CompressionFilter::eligible(http::ResponseHead& head, bool end_stream) cons
   return !head_request_ && !end_stream && chosen_ != http::ContentCoding::Identity;
 }
 
+void CompressionFilter::releaseEncoder() {
+  if (encoder_) compress::releaseEncoder(chosen_, config_.level(chosen_), std::move(encoder_));
+}
+
+void CompressionFilter::onDestroy() {
+  releaseEncoder();
+}
+
 FilterStatus CompressionFilter::onResponseHeaders(http::ResponseHead& head, bool end_stream) {
-  encoder_.reset();
+  releaseEncoder();
   if (!eligible(head, end_stream)) return FilterStatus::Continue;
-  encoder_ = makeEncoder(chosen_, config_.level(chosen_));
+  encoder_ = acquireEncoder(chosen_, config_.level(chosen_));
   if (!encoder_) {
     PLOG_ERROR("request {}: cannot allocate a {} encoder; response sent unencoded",
                callbacks_->info().request_id, http::codingName(chosen_));

@@ -32,11 +32,13 @@ class CompressionFilter final : public Filter {
   FilterStatus onResponseBody(buffer::Buffer& data, bool end_stream) override;
   FilterStatus onResponseTrailers(http::HeaderMap& trailers) override;
   bool transformsResponseBody() const override { return encoder_ != nullptr; }
+  void onDestroy() override;
 
  private:
   // Whether this response gets encoded; also merges Vary when the answer depends on
   // Accept-Encoding.
   bool eligible(http::ResponseHead& head, bool end_stream) const;
+  void releaseEncoder();
   FilterStatus refuseRequestBody(DecodeResult result);
 
   const CompressionConfig& config_;

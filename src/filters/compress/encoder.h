@@ -28,6 +28,10 @@ class Encoder {
   virtual bool encode(buffer::Buffer& in, buffer::Buffer& out, Flush flush) = 0;
   // Heap bytes the library holds for this stream now (for the memory gauge and the tests).
   virtual size_t memoryBytes() const = 0;
+  // Makes the encoder ready for a new stream at the same level, keeping the memory it holds
+  // (see encoder_pool.h); allowed at any point of a stream, finished or not. False when the
+  // coding cannot be restarted (brotli) or its library failed: the encoder is then dropped.
+  virtual bool restart() { return false; }
 };
 using EncoderPtr = std::unique_ptr<Encoder>;
 

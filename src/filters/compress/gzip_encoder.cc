@@ -68,6 +68,9 @@ class GzipEncoder final : public StreamEncoder {
     return Step::Error;
   }
 
+  // Keeps the window and hash tables; zlib clears the hash heads and writes a new header.
+  bool resetStream() override { return initialized_ && deflateReset(&zs_) == Z_OK; }
+
   HeapAccount heap_;  // declared before zs_ is used, destroyed after deflateEnd()
   z_stream zs_{};
   bool initialized_ = false;

@@ -49,4 +49,11 @@ bool StreamEncoder::encode(buffer::Buffer& in, buffer::Buffer& out, Flush flush)
   return true;
 }
 
+bool StreamEncoder::restart() {
+  if (!resetStream()) return false;
+  state_ = State::Open;
+  unflushed_ = false;
+  return true;
+}
+
 }  // namespace portico::filters::compress

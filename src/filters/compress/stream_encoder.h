@@ -11,6 +11,7 @@ namespace portico::filters::compress {
 class StreamEncoder : public Encoder {
  public:
   bool encode(buffer::Buffer& in, buffer::Buffer& out, Flush flush) final;
+  bool restart() final;
 
  protected:
   enum class Step { More, Done, Error };
@@ -19,6 +20,8 @@ class StreamEncoder : public Encoder {
   // input and calls again, with fresh output room, until run() says Done: everything
   // flushed (Sync), or the stream's end written (Finish).
   virtual Step run(Spans& spans, Flush flush) = 0;
+  // Resets the library's stream state for restart(); false if it cannot.
+  virtual bool resetStream() { return false; }
 
  private:
   // One call with fresh output room: commits what was produced, drains what was consumed.

@@ -54,6 +54,11 @@ class ZstdEncoder final : public StreamEncoder {
     return remaining == 0 ? Step::Done : Step::More;
   }
 
+  // Drops the frame in progress; the level, window and tables stay.
+  bool resetStream() override {
+    return !ZSTD_isError(ZSTD_CCtx_reset(cctx_, ZSTD_reset_session_only));
+  }
+
   ZSTD_CCtx* cctx_ = nullptr;
 };
 
