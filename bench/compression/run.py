@@ -401,8 +401,11 @@ def report(meta, cfg, checks, records, sizes):
     for s in cfg.scenarios:
         pr = paired(records, s, "per_core").get("portico-gzip")
         if pr and pr[0] is not None:
-            L.append("- %s: portico-gzip %.2fx nginx-gzip per core: %s" % (
-                s, pr[0], "met" if pr[0] >= 1.0 else "short by %.0f%%" % (100 * (1 - pr[0]))))
+            if checks[(s, "portico-gzip")]["encoding"] != "gzip":
+                verdict = "not comparable (uncompressed responses)"
+            else:
+                verdict = "met" if pr[0] >= 1.0 else "short by %.0f%%" % (100 * (1 - pr[0]))
+            L.append("- %s: portico-gzip %.2fx nginx-gzip per core: %s" % (s, pr[0], verdict))
     L.append("")
     L.append("Raw req/s, paired the same way (capped by the client/origin core when a proxy is below ~90% CPU):")
     L.append("")
