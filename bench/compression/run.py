@@ -404,8 +404,8 @@ def report(meta, cfg, checks, records, sizes):
             if checks[(s, "portico-gzip")]["encoding"] != "gzip":
                 verdict = "not comparable (uncompressed responses)"
             else:
-                verdict = "met" if pr[0] >= 1.0 else "short by %.0f%%" % (100 * (1 - pr[0]))
-            L.append("- %s: portico-gzip %.2fx nginx-gzip per core: %s" % (s, pr[0], verdict))
+                verdict = "met" if pr[0] >= 1.0 else "short by %.1f%%" % (100 * (1 - pr[0]))
+            L.append("- %s: portico-gzip %.3fx nginx-gzip per core: %s" % (s, pr[0], verdict))
     L.append("")
     L.append("Raw req/s, paired the same way (capped by the client/origin core when a proxy is below ~90% CPU):")
     L.append("")
@@ -551,7 +551,7 @@ def main(argv):
         fail("no Portico binary at %s (bash scripts/build.sh release)" % cfg.portico)
     vers, hlib = versions(cfg.portico if uses_portico else None)
     meta = dict(started=datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
-                command="bench/compression.sh " + " ".join(argv), versions=vers, haproxy_lib=hlib,
+                command=" ".join(["bench/compression.sh"] + argv), versions=vers, haproxy_lib=hlib,
                 haproxy_note=HAPROXY_NOTES.get(hlib, "unknown build: see `haproxy -vv`."),
                 cpu=next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?"),
                 nproc=os.cpu_count(), kernel=platform.release())
