@@ -9,7 +9,7 @@ packages=(
   clang libclang-rt-14-dev
   # libraries (see docs/architecture.md, Libraries)
   libssl-dev libyaml-cpp-dev libre2-dev libfmt-dev liburing-dev nlohmann-json3-dev
-  zlib1g-dev libbrotli-dev libzstd-dev
+  zlib1g-dev libbrotli-dev libzstd-dev libdeflate-dev
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-httpx python3-h2 python3-websockets

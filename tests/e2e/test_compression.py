@@ -542,3 +542,13 @@ def test_static_file_to_a_stalled_client_is_read_as_it_is_sent(portico, tmpdir_p
     finally:
         s.close()
     assert peak - baseline < 16 * 1024, (baseline, peak)
+
+
+@pytest.mark.parametrize("size", [256, 100000, 256 * 1024, 256 * 1024 + 1])
+def test_gzip_bodies_of_known_length_on_both_sides_of_the_whole_body_limit(proxy, size):
+    """Up to 256 KiB a gzip body with a Content-Length is compressed in one piece (libdeflate),
+    above it as a stream (zlib): both decode to the backend's bytes, split at random or not."""
+    for split in ("0", "1"):
+        r = get(proxy.port, gen_path(size, size, cl="1", split=split), "gzip")
+        assert r.header("Content-Encoding") == "gzip"
+        assert gzip.decompress(r.body) == body_for(size, size)

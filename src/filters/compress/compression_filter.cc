@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "filters/compress/encoder_pool.h"
+#include "filters/compress/whole_body_gzip.h"
 #include "http/field_list.h"
 
 namespace portico::filters::compress {
@@ -21,12 +22,13 @@ std::string joinedField(const http::HeaderMap& headers, std::string_view name) {
   return joined;
 }
 
-bool declaredShorterThan(const http::HeaderMap& headers, uint64_t min_length) {
+std::optional<uint64_t> declaredLength(const http::HeaderMap& headers) {
   std::optional<std::string_view> length = headers.get("Content-Length");
-  if (!length) return false;  // unknown length (chunked): worth compressing
+  if (!length) return std::nullopt;  // unknown length (chunked)
   uint64_t value = 0;
   auto [end, ec] = std::from_chars(length->data(), length->data() + length->size(), value);
-  return ec == std::errc() && end == length->data() + length->size() && value < min_length;
+  if (ec != std::errc() || end != length->data() + length->size()) return std::nullopt;
+  return value;
 }
 
 // A cache that stored the identity response must not serve it to a client that would have got
@@ -109,13 +111,19 @@ bool CompressionFilter::eligible(http::ResponseHead& head, bool end_stream) cons
   if (http::listHasToken(joinedField(head.headers, "Cache-Control"), "no-transform")) return false;
   std::optional<std::string_view> type = head.headers.get("Content-Type");
   if (!type || !config_.content_types.matches(*type)) return false;
-  if (declaredShorterThan(head.headers, config_.min_length)) return false;
+  if (std::optional<uint64_t> length = declaredLength(head.headers);
+      length && *length < config_.min_length) {
+    return false;  // an unknown length (chunked) is worth compressing
+  }
   // From here the representation depends on Accept-Encoding, whatever this client asked.
   mergeVary(head.headers);
   return !head_request_ && !end_stream && chosen_ != http::ContentCoding::Identity;
 }
 
 void CompressionFilter::releaseEncoder() {
+  flush_task_.reset();  // cancels a flush still queued
+  whole_ = false;
+  std::string().swap(held_);
   if (encoder_) compress::releaseEncoder(chosen_, config_.level(chosen_), std::move(encoder_));
 }
 
@@ -126,12 +134,19 @@ void CompressionFilter::onDestroy() {
 FilterStatus CompressionFilter::onResponseHeaders(http::ResponseHead& head, bool end_stream) {
   releaseEncoder();
   if (!eligible(head, end_stream)) return FilterStatus::Continue;
-  encoder_ = acquireEncoder(chosen_, config_.level(chosen_));
-  if (!encoder_) {
+  const std::optional<uint64_t> length = declaredLength(head.headers);
+  if (chosen_ == http::ContentCoding::Gzip && length && *length <= kWholeBodyMax) {
+    whole_ = true;
+    held_.reserve(static_cast<size_t>(*length));
+  } else {
+    encoder_ = acquireEncoder(chosen_, config_.level(chosen_));
+  }
+  if (!encoder_ && !whole_) {
     PLOG_ERROR("request {}: cannot allocate a {} encoder; response sent unencoded",
                callbacks_->info().request_id, http::codingName(chosen_));
     return FilterStatus::Continue;
   }
+  flush_task_.emplace(callbacks_->loop(), &CompressionFilter::flushHeldBytes, this);
   head.headers.set("Content-Encoding", http::codingName(chosen_));
   head.headers.remove("Content-Length");
   // Ranges of the encoded body are not offered: they would change with the coding and level.
@@ -140,10 +155,33 @@ FilterStatus CompressionFilter::onResponseHeaders(http::ResponseHead& head, bool
   return FilterStatus::Continue;
 }
 
+bool CompressionFilter::compressHeld(buffer::Buffer& out) {
+  const bool ok = gzipWhole(held_, config_.level(chosen_), out);
+  if (!ok) {
+    PLOG_ERROR("request {}: gzip of a held body failed; response abandoned",
+               callbacks_->info().request_id);
+    callbacks_->resetStream("compression failed");
+  }
+  whole_ = false;
+  std::string().swap(held_);
+  return ok;
+}
+
 FilterStatus CompressionFilter::onResponseBody(buffer::Buffer& data, bool end_stream) {
+  if (whole_) {
+    // The codec holds the backend to its Content-Length, so held_ stays within kWholeBodyMax.
+    for (size_t n = data.length(); n > 0;) {
+      std::string_view slice = data.firstSlice();
+      held_.append(slice);
+      data.drain(slice.size());
+      n -= slice.size();
+    }
+    if (end_stream) compressHeld(data);
+    return FilterStatus::Continue;
+  }
   if (!encoder_) return FilterStatus::Continue;
   buffer::Buffer encoded;
-  if (!encoder_->encode(data, encoded, end_stream ? Flush::Finish : Flush::Sync)) {
+  if (!encoder_->encode(data, encoded, end_stream ? Flush::Finish : Flush::None)) {
     PLOG_ERROR("request {}: {} encoder failed; response abandoned", callbacks_->info().request_id,
                http::codingName(chosen_));
     data.clear();
@@ -151,12 +189,35 @@ FilterStatus CompressionFilter::onResponseBody(buffer::Buffer& data, bool end_st
     return FilterStatus::Continue;
   }
   data.moveFrom(encoded);
+  if (end_stream) {
+    flush_task_->cancel();
+  } else {
+    flush_task_->schedule();
+  }
   return FilterStatus::Continue;
 }
 
+void CompressionFilter::flushHeldBytes(void* self) {
+  auto* filter = static_cast<CompressionFilter*>(self);
+  if (!filter->encoder_) return;
+  buffer::Buffer none;
+  buffer::Buffer held;
+  if (!filter->encoder_->encode(none, held, Flush::Sync)) {
+    filter->callbacks_->resetStream("compression failed");
+    return;
+  }
+  if (!held.empty()) filter->callbacks_->injectResponseData(held, false);
+}
+
 FilterStatus CompressionFilter::onResponseTrailers(http::HeaderMap&) {
+  if (whole_) {
+    buffer::Buffer last;
+    if (compressHeld(last)) callbacks_->injectResponseData(last, false);
+    return FilterStatus::Continue;
+  }
   if (!encoder_) return FilterStatus::Continue;
   // The body ended without end_stream (trailers follow): the coding's end goes first.
+  flush_task_->cancel();
   buffer::Buffer none;
   buffer::Buffer last;
   if (!encoder_->encode(none, last, Flush::Finish)) {
