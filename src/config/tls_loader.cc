@@ -67,8 +67,8 @@ std::optional<tls::TlsVersion> readVersion(Reader& reader, const Field& field) {
   return std::nullopt;
 }
 
-// Only HTTP/1.1 has a codec so far; offering h2 would make clients pick a protocol we
-// cannot speak.
+// Only HTTP/1.1 has a codec so far (server/server_codecs.cc lists them, and server.cc checks
+// this list against it); offering h2 would make clients pick a protocol we cannot speak.
 std::optional<std::vector<std::string>> readAlpn(Reader& reader, const Field& field) {
   std::vector<std::string> out;
   for (const Field& item : itemsOf(reader, field, /*non_empty=*/false)) {

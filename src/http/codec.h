@@ -4,8 +4,12 @@
 // HTTP/1.1 implements it today and HTTP/2 will implement the same interface, so proxy/
 // never knows which protocol a stream travels on.
 //
-// Server side: the codec decodes requests into RequestDecoder calls on a stream that the
-// connection manager creates (newStream), and the stream answers through ResponseEncoder.
+// Server side: a connection carries any number of streams (HTTP/1: one at a time; HTTP/2:
+// many interleaved). When a request starts, the codec asks the connection manager for a stream
+// (newStream), handing it the stream's own ResponseEncoder (which knows the stream's id), and
+// from then on delivers that request's events to the RequestDecoder it got back; every
+// callback about a stream names it. The stream answers, pauses its request body and resets
+// itself through its encoder only.
 // Client side: the router encodes requests through RequestEncoder and hears the response
 // through ResponseDecoder.
 // All of it is worker-local and single-threaded. Encoder methods may be called from inside
@@ -46,11 +50,16 @@ class CodecOutput {
   virtual void shutdownWriteAfterFlush() = 0;
 };
 
+// A stream's identity on its connection: HTTP/1 numbers its requests from 1, HTTP/2 uses the
+// stream identifier. Unique among the connection's live streams.
+using StreamId = uint32_t;
+
 // ---- server side -------------------------------------------------------------------------
 
 class ResponseEncoder {
  public:
   virtual ~ResponseEncoder() = default;
+  virtual StreamId streamId() const = 0;
   // 1xx interim response (100 Continue, 103 Early Hints, ...) with its fields, which are
   // what a 103 is for; not for 101, which goes through encodeHeaders.
   virtual void encodeInterim(uint16_t status, const HeaderMap& headers) = 0;
@@ -66,6 +75,12 @@ class ResponseEncoder {
   virtual bool peerAcceptsTrailers() const = 0;
   // Abandons the response: for HTTP/1 the connection is closed, for HTTP/2 RST_STREAM.
   virtual void resetStream() = 0;
+  // Ends the stream from our side (a timeout): a minimal `status` reply if the response has
+  // not started, else a reset. HTTP/1 closes the connection after it.
+  virtual void failStream(uint16_t status) = 0;
+  // Backpressure on this stream's request body: stop (or resume) delivering it. HTTP/1 stops
+  // reading the connection; HTTP/2 will hold back the stream's window updates.
+  virtual void pauseRequestBody(bool pause) = 0;
 };
 
 class RequestDecoder {
@@ -82,16 +97,22 @@ class RequestDecoder {
 class ServerConnectionCallbacks {
  public:
   virtual ~ServerConnectionCallbacks() = default;
+  // A request starts: the stream that `encoder` answers for. The returned decoder stays valid
+  // until onStreamComplete() names it.
   virtual RequestDecoder& newStream(ResponseEncoder& encoder) = 0;
-  // The stream's response was fully encoded (or the stream was reset); it may be destroyed.
-  virtual void onStreamComplete() = 0;
-  // A request was rejected before it became a stream (or the codec replied by itself):
-  // for the access and error logs.
-  virtual void onRequestRejected(uint16_t status, std::string_view why) = 0;
-  // The connection became a tunnel (101 sent). Bytes already read behind the upgrade request,
-  // and an end of input already seen, were held as a possible next request; they belong to
-  // the tunnel now, so the owner hands them to dispatch() / onEndOfInput() again.
+  // The stream's response was fully encoded (or the stream was reset, after its
+  // onStreamReset()): the codec will not touch `stream` again, and it may be destroyed.
+  virtual void onStreamComplete(RequestDecoder& stream) = 0;
+  // A request was rejected by the codec, which replied by itself: for the access and error
+  // logs. `stream` is null when it was rejected before it became a stream.
+  virtual void onRequestRejected(RequestDecoder* stream, uint16_t status, std::string_view why) = 0;
+  // The connection became a tunnel (101 sent; HTTP/1 only). Bytes already read behind the
+  // upgrade request, and an end of input already seen, were held as a possible next request;
+  // they belong to the tunnel now, so the owner hands them to dispatch() / onEndOfInput() again.
   virtual void onTunnelStarted() = 0;
+  // Stop or resume reading the connection: how a codec without per-stream flow control
+  // (HTTP/1) honours a stream's request to pause its source.
+  virtual void pauseReading(bool pause) = 0;
 };
 
 // Per-connection settings a server codec needs.

@@ -103,7 +103,8 @@ void ServerCodecImpl::onHead() {
   // A request without a body is complete with its head; the parser's MessageComplete for it
   // is not waited for (it needs no bytes), so pipelined bytes stay put until the response ends.
   if (end_stream) request_done_ = true;
-  decoder_ = &callbacks_.newStream(*this);
+  stream_ = &callbacks_.newStream(*this);
+  decoder_ = stream_;
   decoder_->decodeHeaders(head_, end_stream);
   // Tell a waiting client to send its body unless the stream already answered.
   if (expect_continue && !end_stream && stream_active_ && !response_started_ && !closing_)
@@ -129,7 +130,7 @@ void ServerCodecImpl::onParseError() {
   ParseError e = parser_.error();
   uint16_t status = statusFor(e);
   const char* why = describe(e);
-  callbacks_.onRequestRejected(status, why);
+  callbacks_.onRequestRejected(stream_active_ ? decoder_ : nullptr, status, why);
   if (stream_active_ && decoder_) {
     http::RequestDecoder* d = decoder_;
     decoder_ = nullptr;
@@ -141,10 +142,7 @@ void ServerCodecImpl::onParseError() {
     closing_ = true;
     output_.closeAfterFlush();
   }
-  if (stream_active_) {
-    stream_active_ = false;
-    callbacks_.onStreamComplete();
-  }
+  if (stream_active_) completeStream();
 }
 
 void ServerCodecImpl::writeLocalError(uint16_t status, std::string_view why) {
@@ -196,11 +194,10 @@ void ServerCodecImpl::onEndOfInput() {
     // The client went away in the middle of its request body.
     http::RequestDecoder* d = decoder_;
     decoder_ = nullptr;
-    stream_active_ = false;
     closing_ = true;
     if (d) d->onStreamReset(http::StreamResetReason::ConnectionTermination);
     output_.closeAfterFlush();
-    callbacks_.onStreamComplete();
+    completeStream();
     return;
   }
   // The request is complete and only the client's sending side is closed (a half-close):
@@ -230,10 +227,7 @@ void ServerCodecImpl::sendConnectionError(uint16_t status) {
     closing_ = true;
     output_.closeAfterFlush();
   }
-  if (stream_active_) {
-    stream_active_ = false;
-    callbacks_.onStreamComplete();
-  }
+  if (stream_active_) completeStream();
 }
 
 void ServerCodecImpl::encodeInterim(uint16_t status, const http::HeaderMap& headers) {
@@ -394,10 +388,7 @@ void ServerCodecImpl::resetStream() {
     if (!out_.empty()) output_.writeToPeer(out_);
     output_.closeAfterFlush();
   }
-  if (stream_active_) {
-    stream_active_ = false;
-    callbacks_.onStreamComplete();
-  }
+  if (stream_active_) completeStream();
 }
 
 void ServerCodecImpl::finishResponse() {
@@ -405,14 +396,18 @@ void ServerCodecImpl::finishResponse() {
     closing_ = true;
     output_.closeAfterFlush();
   }
-  if (stream_active_) {
-    stream_active_ = false;
-    decoder_ = nullptr;
-    callbacks_.onStreamComplete();
-  }
+  if (stream_active_) completeStream();
   // The head stays intact until the stream is reaped (the access log reads it); the next
   // dispatch() resets the parser.
   if (!closing_) awaiting_reset_ = true;
+}
+
+void ServerCodecImpl::completeStream() {
+  stream_active_ = false;
+  decoder_ = nullptr;
+  http::RequestDecoder* stream = stream_;
+  stream_ = nullptr;
+  callbacks_.onStreamComplete(*stream);
 }
 
 void ServerCodecImpl::resetForNextRequest() {

@@ -36,6 +36,10 @@ class ServerCodecImpl final : public http::ServerCodec, public http::ResponseEnc
   bool responseStarted() const override { return response_started_; }
   bool peerAcceptsTrailers() const override { return accepts_trailers_; }
   void resetStream() override;
+  http::StreamId streamId() const override { return requests_; }
+  void failStream(uint16_t status) override { sendConnectionError(status); }
+  // One stream at a time, no per-stream flow control: the connection stops being read.
+  void pauseRequestBody(bool pause) override { callbacks_.pauseReading(pause); }
 
   bool closing() const { return closing_; }
   bool tunneling() const { return tunnel_; }
@@ -49,6 +53,8 @@ class ServerCodecImpl final : public http::ServerCodec, public http::ResponseEnc
   void writeLocalError(uint16_t status, std::string_view why);
   void appendCodedFraming(std::string_view codings);
   void resetForNextRequest();
+  // The current stream is over: the connection manager may reap it.
+  void completeStream();
 
   http::CodecOutput& output_;
   http::ServerConnectionCallbacks& callbacks_;
@@ -58,7 +64,8 @@ class ServerCodecImpl final : public http::ServerCodec, public http::ResponseEnc
   http::HeaderMap trailers_;
   buffer::Buffer body_;  // body bytes decoded in this dispatch, handed over at its end
   buffer::Buffer out_;   // encoded bytes on their way to the connection
-  http::RequestDecoder* decoder_ = nullptr;
+  http::RequestDecoder* stream_ = nullptr;   // the active stream, until it completes
+  http::RequestDecoder* decoder_ = nullptr;  // where request events go; null once reset
 
   uint32_t requests_ = 0;
   bool head_started_ = false;   // request bytes arrived, head not complete yet

@@ -1,7 +1,6 @@
 #include "proxy/connection_manager.h"
 
 #include "core/log.h"
-#include "http1/server_codec.h"
 #include "tls/acme/challenges.h"
 
 namespace portico::proxy {
@@ -15,7 +14,6 @@ ConnectionManager::ConnectionManager(WorkerServices& worker,
       listener_(listener),
       connection_(std::move(connection)),
       requests_before_(start.requests_served),
-      stream_(*this),
       timer_(worker.loop(), [this] { onTimer(); }),
       reap_task_(worker.loop(), &ConnectionManager::reapThunk, this),
       tunnel_task_(worker.loop(), &ConnectionManager::tunnelThunk, this) {
@@ -29,29 +27,37 @@ ConnectionManager::ConnectionManager(WorkerServices& worker,
 
 void ConnectionManager::startCodec() {
   // ALPN chooses the protocol; without ALPN (plain TCP, or a TLS client that offered none)
-  // it is HTTP/1.1. The TLS context only offers protocols a codec exists for.
+  // the listener's default decides (HTTP/1.1). The TLS context only offers protocols a codec
+  // exists for (server/server.cc checks the configured list against the registry).
   const std::string_view protocol = connection_->transport().negotiatedProtocol();
   if (protocol == tls::acme::kAcmeTlsProtocol) {
     // RFC 8737: the handshake was the answer (its bytes are already on the socket); no codec.
     connection_->close(net::CloseType::NoFlush);
     return;
   }
-  if (!protocol.empty() && protocol != "http/1.1") {
+  const http::ServerCodecFactory* factory =
+      protocol.empty() ? listener_.default_codec : listener_.codecs->find(protocol);
+  if (factory == nullptr) {
     PLOG_WARN("{}: closing connection from {}: no codec for ALPN protocol {}",
               listener_.config.name, connection_->peerAddress().toString(), protocol);
     connection_->close(net::CloseType::NoFlush);
     return;
   }
-  codec_ = std::make_unique<http1::ServerCodecImpl>(*this, *this, listener_.codec_settings,
-                                                    requests_before_);
+  codec_ = factory->create(*this, *this, listener_.codec_settings, requests_before_);
 }
 
 ConnectionManager::~ConnectionManager() {
-  if (stream_.active()) {
-    stream_.markComplete();
-    stream_.reap();
+  for (auto& stream : streams_) {
+    if (!stream->complete()) stream->markComplete();
+    stream->reap();
   }
   connection_->setCallbacks(nullptr);
+}
+
+bool ConnectionManager::streamInFlight() const {
+  for (const auto& stream : streams_)
+    if (!stream->complete()) return true;
+  return false;
 }
 
 void ConnectionManager::onData(buffer::Buffer& data, bool end_of_stream) {
@@ -82,7 +88,7 @@ bool ConnectionManager::mayDecodeNextRequest() const {
   // A request in flight still needs its body decoded. Between requests, the next one waits
   // while the client is not reading what it is owed: otherwise a client that pipelines and
   // never reads would make every response (local replies, files) pile up in memory.
-  return stream_.active() || !write_above_high_;
+  return !streams_.empty() || !write_above_high_;
 }
 
 void ConnectionManager::dispatchPending() {
@@ -110,26 +116,29 @@ void ConnectionManager::onEvent(net::ConnectionEvent event) {
   if (closed_) return;
   closed_ = true;
   timer_.disarm();
-  if (stream_.active() && !stream_.complete()) {
-    stream_.onStreamReset(http::StreamResetReason::ConnectionTermination);
-    stream_.markComplete();
+  // Indexed: a reset may not add streams, but it runs filters' code.
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    ActiveStream& stream = *streams_[i];
+    if (stream.complete()) continue;
+    stream.onStreamReset(http::StreamResetReason::ConnectionTermination);
+    stream.markComplete();
   }
   // Reap at the end of this loop turn (before we are deleted), never here: the close may come
-  // from inside the stream's own call chain (a tunnel's upstream closing while the router
+  // from inside a stream's own call chain (a tunnel's upstream closing while the router
   // writes to it), and reaping destroys its filters.
-  if (stream_.active()) reap_task_.schedule();
+  if (!streams_.empty()) reap_task_.schedule();
   worker_.onConnectionClosed(this);  // hands us to deferredDelete
 }
 
 void ConnectionManager::onAboveWriteBufferHighWatermark() {
   write_above_high_ = true;
-  if (stream_.active()) stream_.onDownstreamWatermark(true);
+  for (size_t i = 0; i < streams_.size(); ++i) streams_[i]->onDownstreamWatermark(true);
 }
 
 void ConnectionManager::onBelowWriteBufferLowWatermark() {
   write_above_high_ = false;
-  if (stream_.active()) {
-    stream_.onDownstreamWatermark(false);
+  if (!streams_.empty()) {
+    for (size_t i = 0; i < streams_.size(); ++i) streams_[i]->onDownstreamWatermark(false);
   } else if (!closed_ && !reap_task_.scheduled()) {
     // Pipelined requests held back while the client was not reading; decode them at the
     // end of this turn (we are inside the connection's write path).
@@ -160,19 +169,47 @@ void ConnectionManager::shutdownWriteAfterFlush() {
 
 http::RequestDecoder& ConnectionManager::newStream(http::ResponseEncoder& encoder) {
   ++worker_.counters().downstream_requests;
-  stream_.begin(encoder);
-  return stream_;
+  std::unique_ptr<ActiveStream> stream;
+  if (!spare_streams_.empty()) {
+    stream = std::move(spare_streams_.back());
+    spare_streams_.pop_back();
+  } else {
+    stream = std::make_unique<ActiveStream>(*this);
+  }
+  stream->begin(encoder);
+  streams_.push_back(std::move(stream));
+  // The stream's own timers bound it from here; the connection's header timer is done.
+  timer_.disarm();
+  timer_mode_ = TimerMode::None;
+  return *streams_.back();
 }
 
-void ConnectionManager::onStreamComplete() {
-  stream_.markComplete();
+void ConnectionManager::onStreamComplete(http::RequestDecoder& stream) {
+  static_cast<ActiveStream&>(stream).markComplete();
   // Reap at the end of this loop turn: the stream's own methods may be on the stack.
   reap_task_.schedule();
 }
 
+void ConnectionManager::reapCompleteStreams() {
+  // Spares beyond this many are freed: enough for HTTP/1's one stream and the usual HTTP/2
+  // concurrency, without keeping a burst's worth of memory per connection.
+  constexpr size_t kMaxSpareStreams = 8;
+  size_t kept = 0;
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    std::unique_ptr<ActiveStream>& stream = streams_[i];
+    if (!stream->complete()) {
+      streams_[kept++] = std::move(stream);
+      continue;
+    }
+    stream->reap();
+    if (spare_streams_.size() < kMaxSpareStreams) spare_streams_.push_back(std::move(stream));
+  }
+  streams_.resize(kept);
+}
+
 void ConnectionManager::reapThunk(void* self) {
   auto* cm = static_cast<ConnectionManager*>(self);
-  if (cm->stream_.active()) cm->stream_.reap();
+  cm->reapCompleteStreams();
   // The next pipelined request, if any, waits in the read buffer.
   cm->dispatchPending();
 }
@@ -193,11 +230,12 @@ void ConnectionManager::tunnelThunk(void* self) {
     cm->connection_->readDisable(false);
 }
 
-void ConnectionManager::onRequestRejected(uint16_t status, std::string_view why) {
+void ConnectionManager::onRequestRejected(http::RequestDecoder* stream, uint16_t status,
+                                          std::string_view why) {
   ++worker_.counters().rejected_requests;
   PLOG_INFO("{} rejected request from {}: {} ({})", listener_.config.name,
             connection_->peerAddress().toString(), status, why);
-  if (!stream_.active()) {
+  if (stream == nullptr) {
     // Rejected before it became a stream: log it here, as the stream would have.
     StreamInfo info;
     info.start_ms = worker_.loop().now();
@@ -208,16 +246,15 @@ void ConnectionManager::onRequestRejected(uint16_t status, std::string_view why)
     ++worker_.counters().responses_by_class[http::statusClass(status)];
     worker_.logAccess(nullptr, info, connection_->peerAddress());
   } else {
-    stream_.info().failure = std::string(why);
-    stream_.info().status = status;
+    auto& active = static_cast<ActiveStream&>(*stream);
+    active.info().failure = std::string(why);
+    active.info().status = status;
   }
 }
 
 void ConnectionManager::pauseReading(bool pause) {
   paused_by_stream_ = pause;
   connection_->readDisable(pause);
-  // The body idle clock measures the client, so it starts afresh when we read again.
-  if (!pause) refreshTimer();
 }
 
 void ConnectionManager::startDrain() {
@@ -244,15 +281,11 @@ void ConnectionManager::refreshTimer() {
     }
     return;
   }
-  if (stream_.active() && !stream_.complete()) {
-    if (!stream_.requestComplete()) {
-      timer_mode_ = TimerMode::BodyIdle;
-      timer_.armAfterMs(t.body_idle_ms);
-    } else {
-      // Waiting on the backend (its own timeouts apply) or on a slow client to read.
-      timer_mode_ = TimerMode::SendIdle;
-      written_at_timer_ = connection_->bytesWritten();
-      timer_.armAfterMs(t.send_idle_ms);
+  if (streamInFlight()) {
+    // Each stream bounds itself (request body idle, send idle).
+    if (timer_mode_ != TimerMode::None) {
+      timer_mode_ = TimerMode::None;
+      timer_.disarm();
     }
     return;
   }
@@ -289,7 +322,7 @@ void ConnectionManager::refreshTimer() {
 }
 
 bool ConnectionManager::parkable() const {
-  return !closed_ && codec_ && !end_of_input_ && !paused_by_stream_ && !stream_.active() &&
+  return !closed_ && codec_ && !end_of_input_ && !paused_by_stream_ && streams_.empty() &&
          codec_->idle() && !reap_task_.scheduled() && !tunnel_task_.scheduled() &&
          !worker_.draining() && connection_->quiescent();
 }
@@ -340,29 +373,16 @@ void ConnectionManager::onTimer() {
       }
       PLOG_INFO("{}: request header read timeout from {}", name,
                 connection_->peerAddress().toString());
-      onRequestRejected(408, "request header read timeout");
-      codec_->sendConnectionError(408);
-      return;
-    case TimerMode::BodyIdle:
-      if (paused_by_stream_) {
-        // We stopped reading (the backend takes the body slowly): the client is not idle, and
-        // the upstream's own timeouts bound the wait.
-        timer_.armAfterMs(listener_.config.timeouts.body_idle_ms);
-        return;
-      }
-      ++worker_.counters().timeouts;
-      PLOG_INFO("{}: request body idle timeout from {} (request {})", name,
-                connection_->peerAddress().toString(), stream_.info().request_id);
-      stream_.info().failure = "request body idle timeout";
+      onRequestRejected(nullptr, 408, "request header read timeout");
       codec_->sendConnectionError(408);
       return;
     case TimerMode::SendIdle:
+      // Between requests, pipelined ones held back until the client reads what it is owed.
       if (connection_->bufferedWriteBytes() > 0 &&
           connection_->bytesWritten() == written_at_timer_) {
         ++worker_.counters().timeouts;
-        PLOG_INFO("{}: client {} stopped reading the response (request {})", name,
-                  connection_->peerAddress().toString(), stream_.info().request_id);
-        stream_.info().failure = "client send timeout";
+        PLOG_INFO("{}: client {} stopped reading the responses", name,
+                  connection_->peerAddress().toString());
         connection_->close(net::CloseType::NoFlush);
         return;
       }

@@ -1,10 +1,18 @@
 #pragma once
-// ConnectionManager: owns one downstream connection, its server codec and its active stream.
+// ConnectionManager: owns one downstream connection, its server codec and its streams.
 // It turns socket events into codec input, codec output into socket writes, and enforces the
-// per-connection timeouts (keep-alive idle, header read, body idle, send idle).
+// connection's timeouts (TLS handshake, header read, keep-alive idle, send idle between
+// requests); each stream keeps its own (proxy/stream.h).
+//
+// The codec comes from the factory its ALPN result (or the listener's default) names
+// (http/server_codec_factory.h): nothing here knows which protocol it speaks. Streams are
+// owned here, any number at once (HTTP/1 has at most one); finished ones are reaped at the
+// end of the loop turn and kept in a small spare list, so a keep-alive connection allocates
+// no stream per request.
 // Worker-local; destroyed through the loop's deferredDelete after the connection closes.
 
 #include <memory>
+#include <vector>
 
 #include "http/codec.h"
 #include "net/connection.h"
@@ -64,22 +72,28 @@ class ConnectionManager final : public net::ConnectionCallbacks,
 
   // http::ServerConnectionCallbacks
   http::RequestDecoder& newStream(http::ResponseEncoder& encoder) override;
-  void onStreamComplete() override;
-  void onRequestRejected(uint16_t status, std::string_view why) override;
+  void onStreamComplete(http::RequestDecoder& stream) override;
+  void onRequestRejected(http::RequestDecoder* stream, uint16_t status,
+                         std::string_view why) override;
   void onTunnelStarted() override;
+  // A codec without per-stream flow control pausing a stream's request body (HTTP/1).
+  void pauseReading(bool pause) override;
 
-  // Stream -> connection: pause or resume reading the client (request body backpressure).
-  void pauseReading(bool pause);
   bool writeBlocked() const { return write_above_high_; }
+  // Streams begun and not reaped yet (complete ones wait for the end of the loop turn).
+  size_t streamCount() const { return streams_.size(); }
 
  private:
-  enum class TimerMode { None, Handshake, Release, KeepAlive, HeaderRead, BodyIdle, SendIdle };
+  enum class TimerMode { None, Handshake, Release, KeepAlive, HeaderRead, SendIdle };
   // The transport is connected (TLS handshake done): pick the codec its ALPN result names.
   void startCodec();
   void refreshTimer();
   void onTimer();
   void dispatchPending();
   bool mayDecodeNextRequest() const;
+  // True while a stream exists whose exchange is not over: its own timers run, not ours.
+  bool streamInFlight() const;
+  void reapCompleteStreams();
   static void reapThunk(void* self);
   static void tunnelThunk(void* self);
 
@@ -90,7 +104,10 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   // Made once the transport is connected: until a TLS handshake ends, ALPN is not known.
   std::unique_ptr<http::ServerCodec> codec_;
   uint32_t requests_before_;  // served before a parked connection resumed
-  ActiveStream stream_;
+  // Live streams in the order they began (HTTP/1: at most one), and reaped ones kept for
+  // reuse. Owned here: a stream's address stays valid from newStream() to its reap.
+  std::vector<std::unique_ptr<ActiveStream>> streams_;
+  std::vector<std::unique_ptr<ActiveStream>> spare_streams_;
   event::Timer timer_;
   TimerMode timer_mode_ = TimerMode::None;
   uint64_t written_at_timer_ = 0;
@@ -98,7 +115,7 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   event::ScheduledTask reap_task_;
   event::ScheduledTask tunnel_task_;  // hands input held before a 101 to the tunnel
   bool write_above_high_ = false;
-  bool paused_by_stream_ = false;
+  bool paused_by_stream_ = false;  // the codec stopped reading for a stream's backpressure
   bool closed_ = false;
   bool end_of_input_ = false;
   bool end_of_input_told_ = false;  // the codec heard about end_of_input_

@@ -3,7 +3,8 @@
 namespace portico::proxy {
 
 std::shared_ptr<ProxySnapshot> buildSnapshot(std::vector<ListenerConfig> listeners,
-                                             std::vector<upstream::ClusterConfig> clusters) {
+                                             std::vector<upstream::ClusterConfig> clusters,
+                                             const http::ServerCodecRegistry& codecs) {
   auto snap = std::make_shared<ProxySnapshot>();
   for (auto& c : clusters) {
     snap->cluster_index.emplace(c.name, static_cast<int>(snap->clusters.size()));
@@ -29,6 +30,8 @@ std::shared_ptr<ProxySnapshot> buildSnapshot(std::vector<ListenerConfig> listene
     s.max_body = lim.max_body;
     s.max_requests_per_connection = lim.max_requests_per_connection;
     s.error_pages = &rt->config.error_pages;
+    rt->codecs = &codecs;
+    rt->default_codec = codecs.find("http/1.1");
     snap->listeners.push_back(std::move(rt));
   }
   return snap;

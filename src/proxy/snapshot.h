@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "http/codec.h"
+#include "http/server_codec_factory.h"
 #include "net/transport.h"
 #include "proxy/route_config.h"
 #include "proxy/route_table.h"
@@ -22,6 +23,11 @@ struct ListenerRuntime {
   ListenerConfig config;
   std::unique_ptr<RouteTable> routes;
   http::ServerCodecSettings codec_settings;
+  // The codecs a connection may speak, by ALPN id (the process-wide registry), and the one
+  // for a connection that negotiated none: plain TCP, or a TLS client without ALPN. That is
+  // HTTP/1.1 today; a listener configured for prior-knowledge h2c would name HTTP/2 here.
+  const http::ServerCodecRegistry* codecs = nullptr;
+  const http::ServerCodecFactory* default_codec = nullptr;
   // Makes each accepted connection's transport: plain, or TLS with this listener's contexts.
   std::shared_ptr<const net::TransportSocketFactory> transport = net::plainTransportFactory();
   // The same factory when it is TLS, for the main thread to swap certificates in (reload).
@@ -35,8 +41,10 @@ struct ProxySnapshot {
   std::unordered_map<std::string, int> cluster_index;
 };
 
-// Compiles listeners and clusters into a snapshot (route tables, codec settings).
+// Compiles listeners and clusters into a snapshot (route tables, codec settings). `codecs`
+// must outlive the snapshot and hold "http/1.1", the protocol of connections without ALPN.
 std::shared_ptr<ProxySnapshot> buildSnapshot(std::vector<ListenerConfig> listeners,
-                                             std::vector<upstream::ClusterConfig> clusters);
+                                             std::vector<upstream::ClusterConfig> clusters,
+                                             const http::ServerCodecRegistry& codecs);
 
 }  // namespace portico::proxy

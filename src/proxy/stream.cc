@@ -41,7 +41,8 @@ int64_t wallClockUs() {
 }
 }  // namespace
 
-ActiveStream::ActiveStream(ConnectionManager& manager) : manager_(manager), chain_(*this) {}
+ActiveStream::ActiveStream(ConnectionManager& manager)
+    : manager_(manager), chain_(*this), timer_(manager.worker().loop(), [this] { onTimer(); }) {}
 
 ActiveStream::~ActiveStream() {
   destroyFilters();
@@ -61,7 +62,9 @@ event::EventLoop& ActiveStream::loop() {
 
 void ActiveStream::begin(http::ResponseEncoder& encoder) {
   encoder_ = &encoder;
+  id_ = encoder.streamId();
   complete_ = false;
+  source_paused_ = false;
   info_ = filters::StreamInfo{};
   info_.start_ms = loop().now();
   info_.start_wall_us = wallClockUs();
@@ -74,7 +77,59 @@ void ActiveStream::begin(http::ResponseEncoder& encoder) {
 
 void ActiveStream::markComplete() {
   complete_ = true;
+  timer_.disarm();
+  timer_mode_ = TimerMode::None;
   chain_.stop();
+}
+
+void ActiveStream::armBodyIdle() {
+  timer_mode_ = TimerMode::BodyIdle;
+  timer_.armAfterMs(manager_.listener().config.timeouts.body_idle_ms);
+}
+
+void ActiveStream::startSendIdle() {
+  // Waiting on the producer (a backend has its own timeouts) or on a slow client to read.
+  timer_mode_ = TimerMode::SendIdle;
+  written_at_timer_ = manager_.connection().bytesWritten();
+  timer_.armAfterMs(manager_.listener().config.timeouts.send_idle_ms);
+}
+
+void ActiveStream::onTimer() {
+  if (complete_ || encoder_ == nullptr) return;
+  net::Connection& connection = manager_.connection();
+  // A lingering connection has answered; its own linger timeout ends it.
+  if (connection.closed() || connection.lingering()) return;
+  const ListenerConfig& listener = manager_.listener().config;
+  switch (timer_mode_) {
+    case TimerMode::BodyIdle:
+      if (source_paused_) {
+        // We stopped the body (the backend takes it slowly): the client is not idle, and the
+        // upstream's own timeouts bound the wait.
+        armBodyIdle();
+        return;
+      }
+      ++manager_.worker().counters().timeouts;
+      PLOG_INFO("{}: request body idle timeout from {} (request {})", listener.name,
+                connection.peerAddress().toString(), info_.request_id);
+      info_.failure = "request body idle timeout";
+      encoder_->failStream(408);
+      return;
+    case TimerMode::SendIdle:
+      if (connection.bufferedWriteBytes() > 0 && connection.bytesWritten() == written_at_timer_) {
+        ++manager_.worker().counters().timeouts;
+        PLOG_INFO("{}: client {} stopped reading the response (request {})", listener.name,
+                  connection.peerAddress().toString(), info_.request_id);
+        info_.failure = "client send timeout";
+        // The client reads nothing of the connection, so every stream on it is stuck: the
+        // connection goes. (HTTP/2 will add a stream whose window stays shut, reset alone.)
+        manager_.closeNow();
+        return;
+      }
+      startSendIdle();
+      return;
+    case TimerMode::None:
+      return;
+  }
 }
 
 void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
@@ -82,6 +137,11 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) {
   chain_.bindRequest(head);
   if (secure_) head.scheme = "https";
   request_complete_ = end_stream;
+  if (end_stream) {
+    startSendIdle();
+  } else {
+    armBodyIdle();
+  }
   const ListenerConfig& listener = manager_.listener().config;
   const ForwardingConfig& fwd = listener.forwarding;
 
@@ -227,12 +287,21 @@ void ActiveStream::buildFilterChain() {
 
 void ActiveStream::decodeData(buffer::Buffer& data, bool end_stream) {
   if (!data.empty()) info_.request_body_bytes += data.length();
-  if (end_stream) request_complete_ = true;
+  // Bytes after a complete request are a tunnel's (after a 101): send idle goes on for it.
+  if (!request_complete_) {
+    if (end_stream) {
+      request_complete_ = true;
+      startSendIdle();
+    } else {
+      armBodyIdle();
+    }
+  }
   chain_.decodeData(data, end_stream);
 }
 
 void ActiveStream::decodeTrailers(http::HeaderMap& trailers) {
   request_complete_ = true;
+  startSendIdle();
   chain_.decodeTrailers(trailers);
 }
 
@@ -310,7 +379,10 @@ void ActiveStream::resetStream(std::string_view why) {
 }
 
 void ActiveStream::pauseClientReading(bool pause) {
-  manager_.pauseReading(pause);
+  source_paused_ = pause;
+  if (encoder_ != nullptr) encoder_->pauseRequestBody(pause);
+  // The body idle clock measures the client, so it starts afresh when we read again.
+  if (!pause && !complete_ && timer_mode_ == TimerMode::BodyIdle) armBodyIdle();
 }
 
 bool ActiveStream::clientWriteBlocked() const {

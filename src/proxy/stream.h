@@ -5,10 +5,15 @@
 // filter, response path in reverse. What leaves the chain goes to the codec's encoder here.
 //
 // Lifecycle (explicit, no hidden reference counts):
-//   Idle -> decodeHeaders() -> Active -> codec reports the response complete (or a reset)
-//   -> Complete -> the connection manager reaps it at the end of the loop turn (filters'
-//   onDestroy, access log, arena released) -> Idle, ready for the next request.
+//   Idle -> begin() (the codec asked for a stream) -> Active -> codec reports the response
+//   complete (or a reset) -> Complete -> the connection manager reaps it at the end of the
+//   loop turn (filters' onDestroy, access log, arena released) -> Idle, back in the manager's
+//   spare list, ready for the connection's next request.
 // Reaping is deferred so that nothing is destroyed while one of its methods is on the stack.
+//
+// A connection may carry many streams at once (HTTP/2): each has its identity (the codec's
+// stream id), its own encoder, its timers (request body idle, response send idle) and its
+// backpressure (it pauses its own request source through its encoder).
 // Worker-local.
 
 #include <cstddef>
@@ -37,6 +42,7 @@ class ActiveStream final : public http::RequestDecoder, public FilterChainOwner 
   bool complete() const { return complete_; }
   bool active() const { return encoder_ != nullptr; }
   bool requestComplete() const { return request_complete_; }
+  http::StreamId id() const { return id_; }
   // Runs filters' onDestroy, writes the access log line, releases per-request memory.
   void reap();
   void onDownstreamWatermark(bool above_high);
@@ -79,9 +85,14 @@ class ActiveStream final : public http::RequestDecoder, public FilterChainOwner 
   // Plain HTTP to a virtual host that asks for HTTPS: the redirect was sent.
   bool redirectedToHttps(const VirtualHost* host, const http::RequestHead& head);
   void destroyFilters();
+  // The request is in: from now on the stream waits on its producer and on the client.
+  void startSendIdle();
+  void armBodyIdle();
+  void onTimer();
 
   ConnectionManager& manager_;
   http::ResponseEncoder* encoder_ = nullptr;
+  http::StreamId id_ = 0;
   http::RequestHead* request_ = nullptr;
   const RouteEntry* route_ = nullptr;
   const VirtualHost* vhost_ = nullptr;  // chosen by Host; its HSTS applies to every reply
@@ -95,6 +106,14 @@ class ActiveStream final : public http::RequestDecoder, public FilterChainOwner 
   buffer::Block* arena_block_ = nullptr;
   std::optional<std::pmr::monotonic_buffer_resource> arena_;
   FilterManager chain_;
+
+  // Request body idle while the request is arriving, then send idle: the client must take
+  // what it is owed. Off once the stream is complete.
+  enum class TimerMode : uint8_t { None, BodyIdle, SendIdle };
+  event::Timer timer_;
+  TimerMode timer_mode_ = TimerMode::None;
+  uint64_t written_at_timer_ = 0;
+  bool source_paused_ = false;  // we asked the encoder to stop delivering the request body
 
   bool request_complete_ = false;
   bool complete_ = false;

@@ -12,6 +12,7 @@
 #include "core/version.h"
 #include "net/listen_socket.h"
 #include "server/certificate_reloader.h"
+#include "server/server_codecs.h"
 #include "tls/acme/manager.h"
 #include "tls/ocsp_updater.h"
 
@@ -99,7 +100,21 @@ int Server::run() {
   for (const auto& l : config_.listeners) addresses.push_back(l.name + "=" + l.address_text);
   int64_t drain_timeout_ms = config_.drain_timeout_ms;
   config::AccessLogFormat format = config_.access_log.format;
-  snapshot_ = proxy::buildSnapshot(std::move(config_.listeners), std::move(config_.clusters));
+  // A TLS listener must offer by ALPN only protocols a codec exists for: a client would pick
+  // one and the connection would be closed (the config loader holds the same list).
+  const http::ServerCodecRegistry& codecs = builtinServerCodecs();
+  for (const auto& l : config_.listeners) {
+    if (!l.tls) continue;
+    for (const std::string& protocol : l.tls->alpn) {
+      if (codecs.find(protocol) == nullptr) {
+        PLOG_ERROR("listener {}: tls.alpn offers {}, which this build cannot serve", l.name,
+                   protocol);
+        return 1;
+      }
+    }
+  }
+  snapshot_ =
+      proxy::buildSnapshot(std::move(config_.listeners), std::move(config_.clusters), codecs);
 
   for (size_t w = 0; w < worker_count; ++w) {
     workers_.push_back(

@@ -37,6 +37,7 @@
 #include "proxy/connection_manager.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker_services.h"
+#include "server/server_codecs.h"
 
 namespace {
 
@@ -128,7 +129,7 @@ std::shared_ptr<proxy::ProxySnapshot> loadSnapshot(size_t buffer) {
   config::LoadResult loaded = config::loadConfigString(configText(buffer), "fuzz.yaml");
   check(loaded.config.has_value());
   return proxy::buildSnapshot(std::move(loaded.config->listeners),
-                              std::move(loaded.config->clusters));
+                              std::move(loaded.config->clusters), server::builtinServerCodecs());
 }
 
 // One worker per buffer limit and I/O path, kept across inputs: loops and rings are costly.

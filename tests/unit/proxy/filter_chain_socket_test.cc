@@ -13,42 +13,20 @@
 #include <random>
 #include <string>
 
+#include "../support/fake_worker.h"
 #include "../support/run_until.h"
 #include "net/connection.h"
 #include "proxy/connection_manager.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker_services.h"
+#include "server/server_codecs.h"
 
 namespace portico::proxy {
 namespace {
 
 using filters::FilterStatus;
-
-class FakeWorker final : public WorkerServices {
- public:
-  FakeWorker() : clusters_(loop_, no_clusters_) {}
-  event::EventLoop& loop() override { return loop_; }
-  upstream::ClusterManager& clusters() override { return clusters_; }
-  WorkerCounters& counters() override { return counters_; }
-  bool draining() const override { return false; }
-  void logAccess(const http::RequestHead* request, const StreamInfo& info,
-                 const net::Address&) override {
-    logged_status = info.status;
-    logged_path = request ? request->path : "";
-  }
-  void onConnectionClosed(ConnectionManager* c) override {
-    loop_.deferredDelete(std::unique_ptr<event::Deletable>(c));
-  }
-
-  uint16_t logged_status = 0;
-  std::string logged_path;
-
- private:
-  event::EventLoop loop_;
-  std::vector<std::unique_ptr<upstream::ClusterState>> no_clusters_;
-  upstream::ClusterManager clusters_;
-  WorkerCounters counters_;
-};
+using testing::FakeWorker;
+using testing::LambdaFactory;
 
 struct Seen {
   std::string request_body;
@@ -139,32 +117,14 @@ class EchoTerminal final : public filters::Filter {
   size_t sent_ = 0;
 };
 
-template <typename MakeFilter>
-class LambdaFactory final : public filters::FilterFactory {
- public:
-  explicit LambdaFactory(MakeFilter make) : make_(std::move(make)) {}
-  filters::Filter* create(std::pmr::memory_resource& arena) const override { return make_(arena); }
-
- private:
-  MakeFilter make_;
-};
-
 TEST(FilterChainSocketTest, PausesAtEveryPhaseKeepEveryByteInOrder) {
   for (uint32_t seed = 1; seed <= 12; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937 rng(seed);
     FakeWorker worker;
-    ListenerConfig listener;
-    listener.name = "test";
+    ListenerConfig listener = testing::catchAllListener("test");
     listener.limits.buffer = 16 * 1024;
-    VirtualHostConfig vh;
-    vh.name = "all";
-    vh.domains = {"*"};
-    RouteConfig route;
-    route.action = RouteConfig::ActionKind::Direct;
-    vh.routes.push_back(route);
-    listener.virtual_hosts.push_back(vh);
-    auto snapshot = buildSnapshot({listener}, {});
+    auto snapshot = buildSnapshot({listener}, {}, server::builtinServerCodecs());
     Seen outer, inner;
     auto make_outer = [&](std::pmr::memory_resource& arena) -> filters::Filter* {
       return filters::arenaNew<TimerPauseFilter>(arena, worker.loop(), rng, outer, true);
