@@ -552,3 +552,24 @@ def test_gzip_bodies_of_known_length_on_both_sides_of_the_whole_body_limit(proxy
         r = get(proxy.port, gen_path(size, size, cl="1", split=split), "gzip")
         assert r.header("Content-Encoding") == "gzip"
         assert gzip.decompress(r.body) == body_for(size, size)
+
+
+def test_the_compression_example_serves_a_compressible_page():
+    """examples/compression.yaml, as the docs say to run it: from the repository root, with
+    nothing else running, a page of at least 20 KiB on 127.0.0.1:8080, encoded as asked."""
+    from conftest import BIN, ROOT, wait_for_port
+    proc = subprocess.Popen([BIN, "--config", "examples/compression.yaml"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(8080, proc=proc)
+        with open(os.path.join(ROOT, "examples", "compression", "index.html"), "rb") as f:
+            page = f.read()
+        assert len(page) >= 20 * 1024
+        for coding in ("gzip", "br", "zstd"):
+            r = get(8080, "/", coding)
+            assert r.header("Content-Encoding") == coding
+            assert decode(coding, r.body) == page
+        assert get(8080, "/").body == page
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=15) == 0
