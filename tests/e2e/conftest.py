@@ -37,6 +37,25 @@ def free_port():
     return port
 
 
+def free_ports(count, avoid=()):
+    """`count` distinct free ports, none of them in `avoid`. The sockets stay bound until all
+    are chosen: separate free_port() calls may return the same port twice, and a process that
+    needs several ports (pebble) then fails to start."""
+    held, ports = [], []
+    try:
+        while len(ports) < count:
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            held.append(s)
+            port = s.getsockname()[1]
+            if port not in avoid:
+                ports.append(port)
+    finally:
+        for s in held:
+            s.close()
+    return ports
+
+
 def wait_for_port(port, timeout=10.0, proc=None):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from conftest import free_port, read_until_eof, wait_for_port, wait_until
+from conftest import free_port, free_ports, read_until_eof, wait_for_port, wait_until
 
 PEBBLE = "/usr/bin/pebble"
 CHALLTESTSRV = "/usr/bin/pebble-challtestsrv"
@@ -37,9 +37,8 @@ class Pebble:
                         self.cert, "-days", "2", "-subj", "/CN=pebble",
                         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
                        check=True, capture_output=True)
-        self.port = free_port()
-        self.management_port = free_port()
-        self.dns_port = free_port()
+        self.port, self.management_port, self.dns_port, dns_management_port = free_ports(
+            4, avoid=(http_port, tls_port))
         config = os.path.join(self.dir, "pebble.json")
         with open(config, "w") as f:
             json.dump({"pebble": {
@@ -53,7 +52,7 @@ class Pebble:
         self.dns = subprocess.Popen(
             [CHALLTESTSRV, "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
              "-dns01", "127.0.0.1:%d" % self.dns_port, "-http01", "", "-https01", "",
-             "-tlsalpn01", "", "-management", "127.0.0.1:%d" % free_port()],
+             "-tlsalpn01", "", "-management", "127.0.0.1:%d" % dns_management_port],
             stdout=self.log, stderr=subprocess.STDOUT)
         # Its DNS server answers on TCP and UDP alike: TCP shows when it is up.
         wait_for_port(self.dns_port, proc=self.dns)
@@ -61,8 +60,11 @@ class Pebble:
         self.proc = subprocess.Popen(
             [PEBBLE, "-config", config, "-dnsserver", "127.0.0.1:%d" % self.dns_port],
             stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        wait_for_port(self.port, proc=self.proc)
-        wait_for_port(self.management_port, proc=self.proc)
+        try:
+            wait_for_port(self.port, proc=self.proc)
+            wait_for_port(self.management_port, proc=self.proc)
+        except RuntimeError as e:
+            raise RuntimeError("pebble: %s; its log:\n%s" % (e, self.text())) from None
 
     @property
     def directory(self):
@@ -174,7 +176,7 @@ def obtained(p, names, count=1, timeout=60, peb=None):
 
 
 def start_all(tmpdir_path, portico, pebble, names, nonce_reject=0, **kwargs):
-    http_port, tls_port = free_port(), free_port()
+    http_port, tls_port = free_ports(2)
     peb = pebble(http_port, tls_port, nonce_reject)
     storage = os.path.join(tmpdir_path, "acme")
     text = config(storage, peb.directory, peb.cert, http_port, tls_port, names, **kwargs)
@@ -251,7 +253,7 @@ def test_storage_permissions(tmpdir_path, portico, pebble):
 
 
 def test_renewal_within_renew_before(tmpdir_path, portico, pebble):
-    http_port, tls_port = free_port(), free_port()
+    http_port, tls_port = free_ports(2)
     peb = pebble(http_port, tls_port)
     storage = os.path.join(tmpdir_path, "acme")
     # HTTP-01 is answered before https_redirect.
@@ -274,7 +276,7 @@ def test_renewal_within_renew_before(tmpdir_path, portico, pebble):
 
 
 def test_unreachable_directory_backs_off(tmpdir_path, portico):
-    http_port, tls_port = free_port(), free_port()
+    http_port, tls_port = free_ports(2)
     storage = os.path.join(tmpdir_path, "acme")
     dead = "https://127.0.0.1:%d/dir" % free_port()
     p = portico(config(storage, dead, "", http_port, tls_port, ["f.test"],
@@ -297,7 +299,7 @@ def test_shutdown_aborts_a_request_in_flight(tmpdir_path, portico):
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)
-    http_port, tls_port = free_port(), free_port()
+    http_port, tls_port = free_ports(2)
     storage = os.path.join(tmpdir_path, "acme")
     directory = "https://127.0.0.1:%d/dir" % silent.getsockname()[1]
     p = portico(config(storage, directory, "", http_port, tls_port, ["g.test"])
@@ -344,7 +346,7 @@ def test_config_errors(tmpdir_path):
 
 
 def test_renewal_on_sighup_without_restart(tmpdir_path, portico, pebble):
-    http_port, tls_port = free_port(), free_port()
+    http_port, tls_port = free_ports(2)
     peb = pebble(http_port, tls_port)
     storage = os.path.join(tmpdir_path, "acme")
     p = portico(config(storage, peb.directory, peb.cert, http_port, tls_port, ["i.test"],
