@@ -91,4 +91,16 @@ void HeaderMap::compactIfWasteful() {
   arena_.swap(fresh);
 }
 
+std::string_view joinedValues(const HeaderMap& headers, std::string_view name,
+                              std::string* storage) {
+  if (headers.count(name) <= 1) return headers.get(name).value_or(std::string_view());
+  storage->clear();
+  headers.forEach([storage, name](std::string_view n, std::string_view value) {
+    if (!equalsIgnoreCase(n, name)) return;
+    if (!storage->empty()) storage->append(", ");
+    storage->append(value);
+  });
+  return *storage;
+}
+
 }  // namespace portico::http

@@ -69,6 +69,11 @@ class HeaderMap {
   size_t bytes_ = 0;
 };
 
+// Every line of the field `name` as one value, joined by ", " (RFC 9110 5.3: the same list);
+// "" when absent. Points into `headers` unless several lines had to be joined into `*storage`.
+std::string_view joinedValues(const HeaderMap& headers, std::string_view name,
+                              std::string* storage);
+
 template <typename Pred>
 size_t HeaderMap::removeIf(Pred&& pred) {
   size_t out = 0;

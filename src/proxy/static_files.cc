@@ -132,8 +132,9 @@ class StaticFilesFilter final : public filters::Filter {
     http::ContentCoding coding = http::ContentCoding::Identity;
     if (!action_.precompressed.empty()) {
       std::string joined;
-      Sibling sibling = openPrecompressed(root_, rel, acceptEncodingOf(request.headers, &joined),
-                                          action_.precompressed);
+      Sibling sibling = openPrecompressed(
+          root_, rel, http::joinedValues(request.headers, "Accept-Encoding", &joined),
+          action_.precompressed);
       if (sibling.fd >= 0) {
         ::close(fd);
         fd = sibling.fd;

@@ -24,18 +24,6 @@ int openRegular(const StaticRoot& root, const std::string& name, struct stat* st
 
 }  // namespace
 
-std::string_view acceptEncodingOf(const http::HeaderMap& headers, std::string* storage) {
-  constexpr std::string_view kName = "Accept-Encoding";
-  if (headers.count(kName) <= 1) return headers.get(kName).value_or(std::string_view());
-  storage->clear();
-  headers.forEach([storage, kName](std::string_view name, std::string_view value) {
-    if (!http::equalsIgnoreCase(name, kName)) return;
-    if (!storage->empty()) storage->append(", ");
-    storage->append(value);
-  });
-  return *storage;
-}
-
 Sibling openPrecompressed(const StaticRoot& root, std::string_view rel,
                           std::string_view accept_encoding,
                           std::span<const http::ContentCoding> preference) {

@@ -17,11 +17,6 @@
 
 namespace portico::proxy {
 
-// The Accept-Encoding field of `headers` as one value (lines joined by ", "), as chooseCoding
-// wants it; "" when absent. Points into `headers` unless several lines had to be joined into
-// `*storage`.
-std::string_view acceptEncodingOf(const http::HeaderMap& headers, std::string* storage);
-
 // The representation a precompressed sibling gives: its descriptor and status.
 struct Sibling {
   http::ContentCoding coding = http::ContentCoding::Identity;  // Identity: none chosen

@@ -11,17 +11,6 @@
 namespace portico::filters::compress {
 namespace {
 
-// Every line of a field joined by ", " (RFC 9110 5.3: the same list).
-std::string joinedField(const http::HeaderMap& headers, std::string_view name) {
-  std::string joined;
-  headers.forEach([&](std::string_view n, std::string_view v) {
-    if (!http::equalsIgnoreCase(n, name)) return;
-    if (!joined.empty()) joined.append(", ");
-    joined.append(v);
-  });
-  return joined;
-}
-
 std::optional<uint64_t> declaredLength(const http::HeaderMap& headers) {
   std::optional<std::string_view> length = headers.get("Content-Length");
   if (!length) return std::nullopt;  // unknown length (chunked)
@@ -34,7 +23,8 @@ std::optional<uint64_t> declaredLength(const http::HeaderMap& headers) {
 // A cache that stored the identity response must not serve it to a client that would have got
 // gzip, nor the reverse (RFC 9110 12.5.5): Accept-Encoding joins whatever Vary already lists.
 void mergeVary(http::HeaderMap& headers) {
-  std::string vary = joinedField(headers, "Vary");
+  std::string storage;
+  const std::string vary(http::joinedValues(headers, "Vary", &storage));
   if (http::listHasToken(vary, "*") || http::listHasToken(vary, "Accept-Encoding")) return;
   headers.set("Vary", vary.empty() ? std::string("Accept-Encoding") : vary + ", Accept-Encoding");
 }
@@ -53,7 +43,9 @@ FilterStatus CompressionFilter::onRequestHeaders(http::RequestHead& head, bool e
   head_request_ = head.method == http::Method::Head;
   tunnel_request_ = head.method == http::Method::Connect || head.headers.has("Upgrade");
   if (config_.enabled) {
-    chosen_ = http::chooseCoding(joinedField(head.headers, "Accept-Encoding"), config_.encodings);
+    std::string storage;
+    chosen_ = http::chooseCoding(http::joinedValues(head.headers, "Accept-Encoding", &storage),
+                                 config_.encodings);
   }
   if (!config_.request.enabled || end_stream || head.headers.count("Content-Encoding") != 1) {
     return FilterStatus::Continue;
@@ -108,7 +100,11 @@ bool CompressionFilter::eligible(http::ResponseHead& head, bool end_stream) cons
   // Already encoded (by the backend, or a precompressed static sibling), or still carrying a
   // transfer coding the client will undo itself.
   if (head.headers.has("Content-Encoding") || !head.transfer_codings.empty()) return false;
-  if (http::listHasToken(joinedField(head.headers, "Cache-Control"), "no-transform")) return false;
+  std::string storage;
+  if (http::listHasToken(http::joinedValues(head.headers, "Cache-Control", &storage),
+                         "no-transform")) {
+    return false;
+  }
   std::optional<std::string_view> type = head.headers.get("Content-Type");
   if (!type || !config_.content_types.matches(*type)) return false;
   if (std::optional<uint64_t> length = declaredLength(head.headers);

@@ -98,15 +98,15 @@ TEST_F(PrecompressedTest, OnlyRegularSiblingsBelowTheRootCount) {
 }
 
 // Every line of the field counts, in order.
-TEST(AcceptEncodingOfTest, JoinsFieldLines) {
+TEST(JoinedValuesTest, JoinsAcceptEncodingLines) {
   std::string storage;
   http::HeaderMap headers;
-  EXPECT_EQ(acceptEncodingOf(headers, &storage), "");
+  EXPECT_EQ(http::joinedValues(headers, "Accept-Encoding", &storage), "");
   headers.add("accept-encoding", "br;q=0.5");
-  EXPECT_EQ(acceptEncodingOf(headers, &storage), "br;q=0.5");
+  EXPECT_EQ(http::joinedValues(headers, "Accept-Encoding", &storage), "br;q=0.5");
   headers.add("Host", "a");
   headers.add("Accept-Encoding", "gzip");
-  EXPECT_EQ(acceptEncodingOf(headers, &storage), "br;q=0.5, gzip");
+  EXPECT_EQ(http::joinedValues(headers, "Accept-Encoding", &storage), "br;q=0.5, gzip");
 }
 
 }  // namespace
