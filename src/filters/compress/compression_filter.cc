@@ -166,11 +166,10 @@ bool CompressionFilter::compressHeld(buffer::Buffer& out) {
 FilterStatus CompressionFilter::onResponseBody(buffer::Buffer& data, bool end_stream) {
   if (whole_) {
     // The codec holds the backend to its Content-Length, so held_ stays within kWholeBodyMax.
-    for (size_t n = data.length(); n > 0;) {
-      std::string_view slice = data.firstSlice();
+    while (!data.empty()) {
+      const std::string_view slice = data.firstSlice();
       held_.append(slice);
       data.drain(slice.size());
-      n -= slice.size();
     }
     if (end_stream) compressHeld(data);
     return FilterStatus::Continue;
