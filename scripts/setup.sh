@@ -9,12 +9,14 @@ packages=(
   clang libclang-rt-14-dev
   # libraries (see docs/architecture.md, Libraries)
   libssl-dev libyaml-cpp-dev libre2-dev libfmt-dev liburing-dev nlohmann-json3-dev
-  zlib1g-dev libbrotli-dev libzstd-dev libdeflate-dev
+  zlib1g-dev libbrotli-dev libzstd-dev libdeflate-dev libnghttp2-dev
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-httpx python3-h2 python3-websockets
   # compression tests: decode what Portico encodes with independent tools
   python3-brotli python3-zstandard zstd
+  # HTTP/2 and gRPC tests: a real gRPC server and client
+  python3-grpcio
   curl netcat-openbsd procps iproute2 strace
   # TLS tests: certificates and clients (openssl), an ACME server (pebble), a TLS scanner
   openssl pebble testssl.sh
