@@ -11,17 +11,24 @@ namespace portico::proxy {
 
 namespace {
 
-// Appends `addition` to a list-valued field, or sets it when absent.
+// Appends `addition` to a list-valued field, or sets it when absent. Every line the field
+// already has is kept: they are one list (RFC 9110 5.3), and set() below replaces them all.
 void appendListValue(http::HeaderMap& headers, std::string_view name, std::string_view addition) {
-  auto existing = headers.get(name);
-  if (!existing) {
+  if (!headers.has(name)) {
     headers.add(name, addition);
     return;
   }
-  std::string joined(*existing);
+  std::string storage;
+  std::string joined(http::joinedValues(headers, name, &storage));
   joined += ", ";
   joined += addition;
   headers.set(name, joined);
+}
+
+// Via names the protocol version the request arrived with (RFC 9110 7.6.3): "2" for HTTP/2.
+std::string_view viaEntry(const http::Version& version) {
+  if (version.major == 2) return "2 portico";
+  return version.minor == 0 ? "1.0 portico" : "1.1 portico";
 }
 
 void applyMode(ForwardMode mode, bool trusted, http::HeaderMap& headers, std::string_view name,
@@ -209,7 +216,7 @@ void applyRequestForwarding(const ForwardingConfig& config, const net::Address& 
     applyMode(config.forwarded, trusted, head.headers, "Forwarded", element);
   }
   if (config.via) {
-    appendListValue(head.headers, "Via", head.version.minor == 0 ? "1.0 portico" : "1.1 portico");
+    appendListValue(head.headers, "Via", viaEntry(head.version));
   }
 }
 

@@ -83,6 +83,17 @@ TEST(ForwardingTest, XForwardedForAppendsOnlyForTrustedPeers) {
   EXPECT_EQ(*trusted.headers.get("X-Forwarded-Host"), "example.com");
   EXPECT_EQ(*trusted.headers.get("Via"), "1.1 portico");
 
+  http::RequestHead two_lines;  // a trusted proxy's list on two field lines is one list
+  two_lines.scheme = "http";
+  two_lines.version = {2, 0};
+  two_lines.headers.add("X-Forwarded-For", "1.2.3.4");
+  two_lines.headers.add("X-Forwarded-For", "5.6.7.8");
+  two_lines.headers.add("Via", "1.1 edge-a");
+  two_lines.headers.add("Via", "1.0 edge-b");
+  applyRequestForwarding(cfg, peer("10.1.2.3"), two_lines);
+  EXPECT_EQ(*two_lines.headers.get("X-Forwarded-For"), "1.2.3.4, 5.6.7.8, 10.1.2.3");
+  EXPECT_EQ(*two_lines.headers.get("Via"), "1.1 edge-a, 1.0 edge-b, 2 portico");
+
   http::RequestHead spoofed;
   spoofed.scheme = "http";
   spoofed.headers.add("X-Forwarded-For", "1.2.3.4");
