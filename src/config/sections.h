@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "http/http2_attack_limits.h"
 #include "proxy/route_config.h"
 #include "tls/acme/acme_config.h"
 #include "upstream/cluster_config.h"
@@ -71,6 +72,8 @@ std::optional<std::string> readFile(Reader& reader, const Field& field);
 // context build may report an error about (ca, crl).
 std::optional<tls::ClientAuthConfig> loadClientAuth(Reader& reader, const Field& field,
                                                     const std::function<void(const Field*)>& note);
+// `http2.attack_limits:` of a listener (http2_attack_limits_loader.cc).
+void loadHttp2AttackLimits(Reader& reader, const Field& field, http::Http2AttackLimits* out);
 // `forwarding.client_cert_headers:` of a listener.
 void loadClientCertHeaders(Reader& reader, const Field& field, proxy::ClientCertHeaders* out);
 

@@ -10,16 +10,16 @@ RepeatLog::RepeatLog(Level level, int64_t interval_ms, Clock clock, Writer write
       clock_(std::move(clock)),
       writer_(std::move(writer)) {}
 
-void RepeatLog::add(std::string message) {
+void RepeatLog::add(std::string key, std::string message) {
   const int64_t now = clock_();
   closeWindowIfOver(now);
-  if (open_ && message == last_) {
+  if (open_ && key == last_) {
     ++repeats_;
     return;
   }
   if (open_ && repeats_ > 0) writeRepeats(now);
   writer_(level_, message);
-  last_ = std::move(message);
+  last_ = std::move(key);
   window_start_ = now;
   repeats_ = 0;
   open_ = true;

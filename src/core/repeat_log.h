@@ -34,7 +34,14 @@ class RepeatLog {
   template <typename... Args>
   void log(fmt::format_string<Args...> format, Args&&... args) {
     if (!enabled(level_)) return;
-    add(fmt::format(format, std::forward<Args>(args)...));
+    std::string message = fmt::format(format, std::forward<Args>(args)...);
+    add(message, message);
+  }
+  // For one condition whose messages differ in details (a peer address, counts): `message` is
+  // written in full when it would be, but repeats are recognised, and summarised, by `key`.
+  void logAs(std::string key, std::string message) {
+    if (!enabled(level_)) return;
+    add(std::move(key), std::move(message));
   }
   // Reports the repeats of a window that has ended. Cheap when nothing is due.
   void flush();
@@ -42,7 +49,7 @@ class RepeatLog {
   int64_t msUntilFlush() const;
 
  private:
-  void add(std::string message);
+  void add(std::string key, std::string message);
   void closeWindowIfOver(int64_t now);
   void writeRepeats(int64_t now);
 
@@ -50,7 +57,7 @@ class RepeatLog {
   int64_t interval_ms_;
   Clock clock_;
   Writer writer_;
-  std::string last_;
+  std::string last_;  // the key of the last message written
   int64_t window_start_ = 0;
   uint64_t repeats_ = 0;
   bool open_ = false;  // a window is open: identical messages are counted, not written

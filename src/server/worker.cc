@@ -175,6 +175,22 @@ void Worker::housekeeping() {
   if (buffer::recycledBlockCount() > kResidentBlocks) scheduleHousekeeping();
 }
 
+void Worker::onHttp2Attack(http::Http2Attack attack, std::string_view listener,
+                           const net::Address& peer, std::string_view detail) {
+  ++counters_.http2_attacks[static_cast<size_t>(attack)];
+  http2_attack_log_.report(attack, listener, peer.toString(), detail);
+  flushHttp2AttackLog();
+}
+
+void Worker::flushHttp2AttackLog() {
+  const int64_t next = http2_attack_log_.flush();
+  if (next >= 0) {
+    http2_attack_log_flush_.armAfterMs(next);
+  } else {
+    http2_attack_log_flush_.disarm();
+  }
+}
+
 void Worker::onConnectionClosed(proxy::ConnectionManager* connection) {
   if (connections_.erase(connection) == 0) return;
   scheduleHousekeeping();

@@ -17,6 +17,7 @@
 #include "proxy/snapshot.h"
 #include "proxy/worker_services.h"
 #include "server/access_log.h"
+#include "server/http2_attack_log.h"
 #include "server/parked_connections.h"
 #include "upstream/cluster_manager.h"
 
@@ -77,6 +78,8 @@ class Worker final : public proxy::WorkerServices, private ParkedConnections::Ca
   void logAccess(const http::RequestHead* request, const filters::StreamInfo& info,
                  const net::Address& peer) override;
   void onConnectionClosed(proxy::ConnectionManager* connection) override;
+  void onHttp2Attack(http::Http2Attack attack, std::string_view listener,
+                     const net::Address& peer, std::string_view detail) override;
   bool parkIdleConnection(proxy::ConnectionManager& connection) override;
 
   void onAccepted(int fd, const net::Address& peer, const proxy::ListenerRuntime& listener);
@@ -87,6 +90,7 @@ class Worker final : public proxy::WorkerServices, private ParkedConnections::Ca
   // Hands memory a burst needed back to the kernel once it stays unused (buffer blocks).
   void scheduleHousekeeping();
   void housekeeping();
+  void flushHttp2AttackLog();
   // ParkedConnections::Callbacks
   void onParkedResume(ResumedSocket socket, uint32_t events) override;
   void onParkedClosed(const proxy::ListenerRuntime& listener) override;
@@ -104,6 +108,8 @@ class Worker final : public proxy::WorkerServices, private ParkedConnections::Ca
   std::unordered_set<proxy::ConnectionManager*> connections_;  // live, not parked
   ParkedConnections parked_{loop_, *this};
   event::Timer housekeeping_{loop_, [this] { housekeeping(); }};
+  Http2AttackLog http2_attack_log_{[this] { return loop_.now(); }};
+  event::Timer http2_attack_log_flush_{loop_, [this] { flushHttp2AttackLog(); }};
   std::atomic<size_t> open_connections_{0};
   std::unordered_map<const proxy::ListenerRuntime*, size_t> open_by_listener_;
   bool draining_ = false;

@@ -102,6 +102,21 @@ TEST(RepeatLog, ADifferentMessageReportsThePendingCountFirst) {
   EXPECT_EQ(h.log.msUntilFlush(), -1);
 }
 
+TEST(RepeatLog, MessagesWithTheSameKeyAreRepeatsOfOneCondition) {
+  Harness h;
+  h.log.logAs("closed a flooding connection", "closed a flooding connection from 10.0.0.1:1");
+  h.now += 1000;
+  h.log.logAs("closed a flooding connection", "closed a flooding connection from 10.0.0.2:2");
+  h.log.logAs("closed a flooding connection", "closed a flooding connection from 10.0.0.3:3");
+  h.now += 9000;
+  h.log.flush();
+  h.log.logAs("something else", "something else, in detail");
+  EXPECT_EQ(h.lines, (std::vector<std::string>{
+                         "closed a flooding connection from 10.0.0.1:1",
+                         "closed a flooding connection (repeated 2 times in the last 10s)",
+                         "something else, in detail"}));
+}
+
 TEST(RepeatLog, DisabledLevelWritesNothing) {
   std::vector<std::string> lines;
   RepeatLog debug{Level::Debug, 10000, [] { return int64_t{0}; },
