@@ -1211,8 +1211,9 @@ TEST_F(ConfigLoaderTlsTest, ProtocolKeysAreChecked) {
                                       "min_version: TLSv1.3"),
                           "test.yaml:9:20: listeners[0].tls.min_version: min_version TLSv1.3 is "
                           "above max_version TLSv1.2"));
-  EXPECT_TRUE(hasOneError(tlsListener(cert, key, "\n      alpn: [h2]"),
-                          "test.yaml:8:14: listeners[0].tls.alpn[0]: only \"http/1.1\""));
+  EXPECT_TRUE(hasOneError(tlsListener(cert, key, "\n      alpn: [h2, h3]"),
+                          "test.yaml:8:18: listeners[0].tls.alpn[1]: expected \"h2\" or "
+                          "\"http/1.1\""));
   EXPECT_TRUE(hasOneError(tlsListener(cert, key, "\n      groups: [X25519, P-999]"),
                           "test.yaml:8:15: listeners[0].tls.groups: unknown group \"P-999\""));
   EXPECT_TRUE(hasOneError(tlsListener(cert, key, "\n      ciphers: NOPE"),
@@ -1244,6 +1245,52 @@ TEST_F(ConfigLoaderTlsTest, ClusterTlsErrors) {
                           "cert and key; key is missing"));
   EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    tls: {sni: 10.0.0.1}",
                           "test.yaml:13:16: clusters[0].tls.sni: expected a DNS name"));
+}
+
+}  // namespace
+}  // namespace portico::config
+
+namespace portico::config {
+namespace {
+
+TEST(LoaderHttp2Test, DefaultsAndEveryKey) {
+  LoadResult r = load(kBase);
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  const http::Http2Options& d = r.config->listeners[0].http2;
+  EXPECT_TRUE(d.cleartext);
+  EXPECT_EQ(d.max_concurrent_streams, 100u);
+  EXPECT_EQ(d.initial_stream_window, 65535u);
+  EXPECT_EQ(d.max_header_list_size, 0u);  // the listener's max_header_bytes
+  EXPECT_EQ(d.hpack_table_size, 4096u);
+  EXPECT_EQ(d.max_frame_size, 16384u);
+
+  r = load(kListenerHead + R"(
+    http2:
+      cleartext: false
+      max_concurrent_streams: 250
+      initial_stream_window: 1MiB
+      connection_window: 8MiB
+      max_header_list_size: 32KiB
+      hpack_table_size: 0
+      max_frame_size: 64KiB)" + kVhosts);
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  const http::Http2Options& h = r.config->listeners[0].http2;
+  EXPECT_FALSE(h.cleartext);
+  EXPECT_EQ(h.max_concurrent_streams, 250u);
+  EXPECT_EQ(h.initial_stream_window, 1024u * 1024);
+  EXPECT_EQ(h.connection_window, 8u * 1024 * 1024);
+  EXPECT_EQ(h.max_header_list_size, 32u * 1024);
+  EXPECT_EQ(h.hpack_table_size, 0u);
+  EXPECT_EQ(h.max_frame_size, 64u * 1024);
+}
+
+TEST(LoaderHttp2Test, OutOfRangeAndUnknownKeys) {
+  EXPECT_TRUE(hasOneError(kListenerHead + "\n    http2: { max_concurrent_streams: 0 }" + kVhosts,
+                          "test.yaml:4:38: listeners[0].http2.max_concurrent_streams: must be between 1 and 10000"));
+  EXPECT_TRUE(hasOneError(kListenerHead + "\n    http2: { max_frame_size: 1000 }" + kVhosts,
+                          "test.yaml:4:30: listeners[0].http2.max_frame_size"));
+  EXPECT_TRUE(hasOneError(kListenerHead + "\n    http2: { windows: 1 }" + kVhosts,
+                          "test.yaml:4:14: listeners[0].http2.windows: unknown key"));
 }
 
 }  // namespace
