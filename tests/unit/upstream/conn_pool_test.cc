@@ -1,4 +1,5 @@
 #include "upstream/conn_pool.h"
+#include "http1/client_codec.h"
 #include "support/run_until.h"
 
 #include <arpa/inet.h>
@@ -72,10 +73,10 @@ class Backend {
 // One requester: asks the pool for a connection and records what the codec reports.
 class Exchange final : public PoolCallbacks, public http::ResponseDecoder {
  public:
-  void onPoolReady(UpstreamConnection& connection, bool was_reused) override {
-    conn = &connection;
+  void onPoolReady(UpstreamStream& stream, bool was_reused) override {
+    conn = &stream;
     reused = was_reused;
-    connection.codec().startRequest(this);
+    stream.codec().setResponseDecoder(this);
   }
   void onPoolFailure(PoolFailure, std::string_view why) override { error = std::string(why); }
   void decodeInterim(http::ResponseHead&) override {}
@@ -89,12 +90,12 @@ class Exchange final : public PoolCallbacks, public http::ResponseDecoder {
     ended = end_stream;
   }
   void decodeTrailers(http::HeaderMap&) override { ended = true; }
-  void onResponseError(std::string_view why, bool nothing) override {
-    error = std::string(why);
-    nothing_received = nothing;
+  void onResponseError(const http::ResponseError& e) override {
+    error = std::string(e.why);
+    nothing_received = e.nothing_received;
   }
 
-  UpstreamConnection* conn = nullptr;
+  UpstreamStream* conn = nullptr;
   bool reused = false;
   int status = 0;
   std::string body;
@@ -102,6 +103,11 @@ class Exchange final : public PoolCallbacks, public http::ResponseDecoder {
   std::string error;
   bool nothing_received = false;
 };
+
+// The HTTP/1 codec behind an exchange's stream (a default cluster speaks HTTP/1.1).
+http1::ClientCodecImpl& http1Of(Exchange& x) {
+  return static_cast<http1::ClientCodecImpl&>(x.conn->codec());
+}
 
 http::RequestHead requestHead(std::string_view method, std::string_view content_length = {}) {
   http::RequestHead head;
@@ -241,7 +247,7 @@ TEST_F(ConnPoolTest, RequestEndingShortOfItsContentLengthIsNotPooled) {
   take(x, &fd);
   sendRequest(x, fd, "POST", "5", "ab");
   ASSERT_TRUE(answer(x, fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
-  EXPECT_FALSE(x.conn->codec().requestComplete());
+  EXPECT_FALSE(http1Of(x).requestComplete());
   EXPECT_FALSE(releasedToPool(x));
   EXPECT_TRUE(backendSeesClose(fd));
 }
@@ -297,7 +303,7 @@ TEST_F(ConnPoolTest, BytesAfterACompleteResponseAreNotPooled) {
   take(x, &fd);
   sendRequest(x, fd, "GET");
   ASSERT_TRUE(answer(x, fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"));
-  ASSERT_TRUE(runUntil([&] { return !x.conn->codec().reusable(); }));
+  ASSERT_TRUE(runUntil([&] { return !http1Of(x).reusable(); }));
   EXPECT_FALSE(releasedToPool(x));
 }
 
