@@ -153,6 +153,9 @@ struct ResponseError {
   std::string_view why;
   // No byte of a response arrived: the backend may not have acted on the request.
   bool nothing_received = false;
+  // The connection ended under the exchange (not a reset or a malformed response): on a
+  // reused connection this is the stale keep-alive race.
+  bool connection_closed = false;
   // The backend said it did not process the request (HTTP/2: REFUSED_STREAM, or a stream
   // above a GOAWAY's last stream id): it may be sent again whatever its method.
   bool not_processed = false;

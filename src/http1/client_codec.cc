@@ -253,17 +253,20 @@ void ClientCodecImpl::onEndOfInput() {
     return;
   }
   fail(response_bytes_ == 0 ? "connection closed before any response byte"
-                            : "connection closed in the middle of the response");
+                            : "connection closed in the middle of the response",
+       /*connection_closed=*/true);
 }
 
-void ClientCodecImpl::fail(std::string_view why) {
+void ClientCodecImpl::fail(std::string_view why, bool connection_closed) {
   failed_ = true;
   keep_alive_ = false;
   if (decoder_) {
     http::ResponseDecoder* d = decoder_;
     decoder_ = nullptr;
     // Any byte counts, even one that did not parse: the backend read the request and acted.
-    d->onResponseError({.why = why, .nothing_received = response_bytes_ == 0});
+    d->onResponseError({.why = why,
+                        .nothing_received = response_bytes_ == 0,
+                        .connection_closed = connection_closed});
   }
 }
 

@@ -54,7 +54,7 @@ class ClientCodecImpl final : public http::ClientConnectionCodec, public http::C
 
  private:
   void deliverBody(bool end_stream);
-  void fail(std::string_view why);
+  void fail(std::string_view why, bool connection_closed = false);
   // How many of `offered` body bytes fit the request's Content-Length; notes a mismatch.
   size_t allowedBodyBytes(size_t offered, bool end_stream);
 

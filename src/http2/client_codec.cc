@@ -76,6 +76,7 @@ void ClientCodec::releaseStream(http::ClientStream& stream) {
     bury(s);
     return;
   }
+  if (s->end_delivered_ && s->request_done_) return;  // ending by itself: no reset needed
   // Still open: the requester gave up (a timeout, the client went away, an error elsewhere),
   // or the response ended before our request did. Either way this stream alone ends.
   if (!lost_) {
@@ -93,6 +94,8 @@ void ClientCodec::releaseStream(http::ClientStream& stream) {
 }
 
 void ClientCodec::bury(ClientStreamImpl* s) {
+  if (s->buried_) return;
+  s->buried_ = true;
   if (s->id_ >= 0 && !lost_) nghttp2_session_set_stream_user_data(session_, s->id_, nullptr);
   dead_.push_back(std::move(*s->self_));
   streams_.erase(s->self_);
@@ -109,8 +112,10 @@ bool ClientCodec::dispatch(buffer::Buffer& data) {
   Depth depth(*this);
   while (!data.empty() && !lost_) {
     std::string_view slice = data.firstSlice();
+    in_session_ = true;
     ssize_t n = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(slice.data()),
                                          slice.size());
+    in_session_ = false;
     if (n < 0) {
       PLOG_WARN("upstream h2: connection error: {}", nghttp2_strerror(static_cast<int>(n)));
       failAll(std::string("HTTP/2 connection error: ") + nghttp2_strerror(static_cast<int>(n)));
@@ -142,6 +147,7 @@ void ClientCodec::failAll(std::string_view why) {
     const bool refused = goaway_ && s->id_ > goaway_last_id_;
     s->failResponse({.why = refused ? std::string_view("stream not processed before GOAWAY") : why,
                      .nothing_received = !s->response_bytes_,
+                     .connection_closed = true,
                      .not_processed = refused || !s->headers_sent_});
   }
   callbacks_.onStreamLimitChanged();
@@ -156,11 +162,15 @@ void ClientCodec::onWriteWatermark(bool above_high) {
 }
 
 void ClientCodec::flush() {
-  if (lost_ || write_blocked_) return;
+  // nghttp2 must not be re-entered from its own callbacks (a decoder that releases its stream
+  // or resumes it while a frame is being read): the caller flushes when it returns.
+  if (lost_ || write_blocked_ || in_session_) return;
   buffer::Buffer out;
   while (true) {
     const uint8_t* bytes = nullptr;
+    in_session_ = true;
     ssize_t n = nghttp2_session_mem_send(session_, &bytes);
+    in_session_ = false;
     if (n < 0) {
       PLOG_WARN("upstream h2: cannot serialize frames: {}", nghttp2_strerror(static_cast<int>(n)));
       failAll("HTTP/2 session failed");
@@ -242,9 +252,15 @@ int ClientCodec::onFrameRecv(nghttp2_session* session, const nghttp2_frame* fram
 }
 
 int ClientCodec::onFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
-  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
   ClientStreamImpl* s = self(user_data)->streamOf(frame->hd.stream_id);
   if (s == nullptr) return 0;
+  if (frame->hd.type == NGHTTP2_RST_STREAM && s->malformed_.empty() && !s->released_ &&
+      frame->rst_stream.error_code == NGHTTP2_PROTOCOL_ERROR) {
+    // nghttp2's own HTTP checks (RFC 9113 8.1.1, 8.2) refused what the backend sent.
+    s->malformed_ = "response breaks the HTTP/2 message rules (fields, pseudo-headers or "
+                    "Content-Length against DATA)";
+  }
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
   if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) s->headers_sent_ = true;
   if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) s->request_done_ = true;
   return 0;

@@ -96,6 +96,7 @@ class ClientCodec final : public http::ClientConnectionCodec {
   int32_t goaway_last_id_ = 0;
   bool lost_ = false;  // the connection failed or ended
   bool write_blocked_ = false;
+  bool in_session_ = false;  // inside nghttp2_session_mem_recv/mem_send
 };
 
 }  // namespace portico::http2

@@ -81,6 +81,10 @@ void requestHeaderList(const http::RequestHead& head, std::string_view scheme, H
   if (head.method == http::Method::Options && head.target == "*") path = "*";
   out->add(":path", path);
   addRegularFields(head.headers, /*request=*/true, out);
+  // Portico reads trailers on every HTTP/2 response (and drops them for a client that cannot
+  // take them), so it says so; gRPC backends require it. The client's own TE is hop-by-hop
+  // and was removed with the other such fields.
+  if (!head.headers.has("te")) out->add("te", "trailers");
 }
 
 void trailerHeaderList(const http::HeaderMap& trailers, HeaderList* out) {

@@ -234,9 +234,11 @@ void ClientStreamImpl::onClosed(uint32_t error_code, bool goaway_refused) {
                   .not_processed = true});
     return;
   }
-  failResponse({.why = error_code == NGHTTP2_NO_ERROR ? "backend ended the stream early"
-                                                      : nghttp2_http2_strerror(error_code),
-                .nothing_received = !response_bytes_});
+  const std::string why = error_code == NGHTTP2_NO_ERROR
+                              ? std::string("backend ended the stream early")
+                              : std::string("backend reset the stream: ") +
+                                    nghttp2_http2_strerror(error_code);
+  failResponse({.why = why, .nothing_received = !response_bytes_});
 }
 
 void ClientStreamImpl::failResponse(const http::ResponseError& error) {

@@ -65,6 +65,7 @@ class ClientStreamImpl final : public http::ClientStream {
   http::ResponseDecoder* decoder_ = nullptr;
   http::ClientStreamWatermarkCallbacks* watermark_cb_ = nullptr;
   bool released_ = false;
+  bool buried_ = false;  // waiting in the codec's dead_ list
   bool closed_ = false;  // nghttp2 closed it (or it never opened)
   bool head_request_ = false;
 

@@ -301,7 +301,8 @@ void RouterFilter::onResponseError(const http::ResponseError& error) {
   // Retry only what cannot have had an effect: no response byte came back, and either no
   // request byte left us or the request is idempotent and met a stale keep-alive connection.
   // retryOrFail() also wants the whole request still here to send again.
-  bool stale_keepalive = reused_ && http::isIdempotent(request_->method);
+  bool stale_keepalive =
+      reused_ && error.connection_closed && http::isIdempotent(request_->method);
   if (error.nothing_received && (nothing_sent || stale_keepalive)) {
     if (reused_ && attempts_ <= cluster_->config().max_retries) {
       // The endpoint is fine; the connection was old. A fresh one to any endpoint will do.
