@@ -121,6 +121,13 @@ class ServerConnectionCallbacks {
   // Stop or resume reading the connection: how a codec without per-stream flow control
   // (HTTP/1) honours a stream's request to pause its source.
   virtual void pauseReading(bool pause) = 0;
+  // The connection tripped an attack limit (http/http2_attack_limits.h) and is being closed
+  // with GOAWAY: for the worker's counters and error log. `detail` names the limit and what
+  // the client sent.
+  virtual void onHttp2Attack(Http2Attack attack, std::string_view detail) {
+    (void)attack;
+    (void)detail;
+  }
 };
 
 // Per-connection settings a server codec needs.

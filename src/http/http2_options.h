@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "http/http2_attack_limits.h"
+
 namespace portico::http {
 
 struct Http2Options {
@@ -25,6 +27,8 @@ struct Http2Options {
   uint32_t hpack_table_size = 4096;
   // SETTINGS_MAX_FRAME_SIZE: the largest frame payload we accept.
   uint32_t max_frame_size = 16384;
+  // Per-connection flood limits (`http2.attack_limits`; http2/flood_guard.h enforces them).
+  Http2AttackLimits attack_limits;
 };
 
 }  // namespace portico::http

@@ -130,10 +130,6 @@ void FloodGuard::onDataFrameSent() {
   window_update_.credit(kWindowUpdatesPerDataFrameSent);
 }
 
-Http2Attack FloodGuard::onUnreadControlFrames() {
-  return trip(Http2Attack::UnreadControl);
-}
-
 std::string FloodGuard::describeLimit() const {
   auto rate = [](std::string_view what, const http::Http2RateLimit& l) {
     return fmt::format("{} (limit: {} at once, {}/s)", what, l.burst, l.rate);
@@ -163,8 +159,8 @@ std::string FloodGuard::describeLimit() const {
           "HPACK bomb: header block of {} compressed bytes decoded to {} bytes and more "
           "(limit: {})",
           block_bytes_, decoded_bytes_, max_block_bytes_);
-    case Http2Attack::UnreadControl:
-      return "client does not read the PING and SETTINGS acknowledgements it asks for";
+    case Http2Attack::UnreadControl:  // nghttp2's queue limit: the codec reports it itself
+      return "unread acknowledgements";
   }
   return "";
 }

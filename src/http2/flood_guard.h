@@ -97,8 +97,6 @@ class FloodGuard {
   Http2Attack onStreamError(int64_t now_ms);
   // We sent a DATA frame: the client may answer it with window updates.
   void onDataFrameSent();
-  // The codec's own flood detector (nghttp2's queue of unread ACKs) gave up on the client.
-  Http2Attack onUnreadControlFrames();
 
   // The first limit that tripped, None while within limits.
   Http2Attack verdict() const { return verdict_; }

@@ -89,6 +89,13 @@ ServerCodecImpl::ServerCodecImpl(http::CodecOutput& output,
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
   nghttp2_option_set_no_auto_window_update(option, 1);
+  // nghttp2's own flood limits stay as a backstop above ours (http2/flood_guard.h), so that
+  // ours, with their counters and log lines, are the ones that trip.
+  const http::Http2AttackLimits& limits = h2.attack_limits;
+  nghttp2_option_set_max_continuations(option, limits.max_continuation_frames + 1);
+  nghttp2_option_set_stream_reset_rate_limit(
+      option, std::max<uint64_t>(1000, 2 * uint64_t{limits.rapid_reset.burst}),
+      std::max<uint64_t>(33, 2 * uint64_t{limits.rapid_reset.rate}));
   // Our HPACK encoder keeps no bigger a table than the decoder side we ask clients for.
   nghttp2_option_set_max_deflate_dynamic_table_size(option, h2.hpack_table_size);
   nghttp2_session_server_new2(&session_, cbs, this, option);
@@ -163,9 +170,25 @@ bool ServerCodecImpl::dispatch(buffer::Buffer& data) {
     const ssize_t n = nghttp2_session_mem_recv(
         session_, reinterpret_cast<const uint8_t*>(slice.data()), slice.size());
     if (n < 0) {
-      PLOG_INFO("HTTP/2 connection error: {}", nghttp2_strerror(static_cast<int>(n)));
       --in_nghttp2_;
       data.clear();
+      if (calmed_) {
+        // An observer stopped the parsing (NGHTTP2_ERR_CALLBACK_FAILURE): the GOAWAY is
+        // queued and the owner told; the rest of the input is not read.
+        flush();
+        closeConnection();
+        return false;
+      }
+      if (n == NGHTTP2_ERR_FLOODED) {
+        // The client keeps asking for PING/SETTINGS ACKs it does not read (nghttp2 holds
+        // 1000 at most). Nothing we send would reach it: close.
+        callbacks_.onHttp2Attack(http::Http2Attack::UnreadControl,
+                                 "the client does not read the PING and SETTINGS "
+                                 "acknowledgements it asks for");
+        closeConnection();
+        return false;
+      }
+      PLOG_INFO("HTTP/2 connection error: {}", nghttp2_strerror(static_cast<int>(n)));
       // A bad preface or a fatal error: nghttp2 may have queued a GOAWAY; send it if it can.
       nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
       flush();
@@ -233,6 +256,13 @@ void ServerCodecImpl::maybeClose() {
 void ServerCodecImpl::closeConnection() {
   if (closing_) return;
   closing_ = true;
+  if (calmed_) {
+    // The attacker is most likely still sending. Its bytes arriving at a closed socket would
+    // make the kernel reset the connection, which can destroy the GOAWAY before the client
+    // reads it: linger instead (read and discard, bounded by timeouts.linger).
+    output_.closeAfterErrorReply();
+    return;
+  }
   output_.closeAfterFlush();
 }
 
@@ -282,25 +312,36 @@ void ServerCodecImpl::onRequestStarted(int32_t stream_id) {
   }
 }
 
-void ServerCodecImpl::calm(const std::string& why) {
-  if (closing_) return;
-  PLOG_WARN("HTTP/2 connection closed: {}", why);
-  callbacks_.onRequestRejected(nullptr, 400, why);
+void ServerCodecImpl::calm(const FrameObserver& observer) {
+  if (closing_ || calmed_) return;
+  calmed_ = true;
+  // The owner counts and logs it (with the peer address this codec does not know).
+  callbacks_.onHttp2Attack(observer.attack(), observer.reason());
   for (size_t i = 0; i < live_.size(); ++i) live_[i]->onConnectionClosing();
   nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
 }
 
-// ---- nghttp2 callbacks ---------------------------------------------------------------------
-
-int ServerCodecImpl::onBeginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, void* self) {
-  ServerCodecImpl& c = codecOf(self);
-  for (auto& o : c.observers_) {
-    if (!o->onFrameHeader(hd->type, hd->flags, hd->stream_id, hd->length)) {
-      c.calm(o->reason());
-      break;
+template <typename Ask>
+bool ServerCodecImpl::observe(Ask ask) {
+  if (calmed_) return false;
+  for (auto& o : observers_) {
+    if (!ask(*o)) {
+      calm(*o);
+      return false;
     }
   }
-  return 0;
+  return true;
+}
+
+// ---- nghttp2 callbacks ---------------------------------------------------------------------
+
+// An observer's false stops nghttp2 at once (the callback failure makes mem_recv return):
+// the attacker's remaining bytes are not parsed, and no answer is queued for them.
+int ServerCodecImpl::onBeginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, void* self) {
+  const bool ok = codecOf(self).observe([hd](FrameObserver& o) {
+    return o.onFrameHeader(hd->type, hd->flags, hd->stream_id, hd->length);
+  });
+  return ok ? 0 : NGHTTP2_ERR_CALLBACK_FAILURE;
 }
 
 int ServerCodecImpl::onBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame,
@@ -326,7 +367,12 @@ int ServerCodecImpl::onBeginHeaders(nghttp2_session* session, const nghttp2_fram
 int ServerCodecImpl::onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
                               size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
                               void* self) {
-  ServerStream* stream = codecOf(self).streamOf(frame->hd.stream_id);
+  ServerCodecImpl& c = codecOf(self);
+  // Every field reaches the observers, also once the stream refused the block as too large:
+  // that is how a block decoding to megabytes (an HPACK bomb) is told from one a bit over.
+  if (!c.observe([=](FrameObserver& o) { return o.onHeaderField(namelen, valuelen); }))
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  ServerStream* stream = c.streamOf(frame->hd.stream_id);
   if (stream == nullptr) return 0;
   stream->onField({reinterpret_cast<const char*>(name), namelen},
                   {reinterpret_cast<const char*>(value), valuelen});
@@ -338,7 +384,10 @@ int ServerCodecImpl::onInvalidHeader(nghttp2_session*, const nghttp2_frame* fram
                                      size_t valuelen, uint8_t, void* self) {
   // nghttp2 would silently drop a field with a bad name or value; a request carrying one is
   // malformed to us (RFC 9113 8.2.1), so it is refused like any other.
-  ServerStream* stream = codecOf(self).streamOf(frame->hd.stream_id);
+  ServerCodecImpl& c = codecOf(self);
+  if (!c.observe([=](FrameObserver& o) { return o.onHeaderField(namelen, valuelen); }))
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  ServerStream* stream = c.streamOf(frame->hd.stream_id);
   if (stream != nullptr) {
     stream->onField({reinterpret_cast<const char*>(name), namelen},
                     {reinterpret_cast<const char*>(value), valuelen});
@@ -359,16 +408,20 @@ int ServerCodecImpl::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, v
         }
       }
       break;
-    case NGHTTP2_DATA:
+    case NGHTTP2_DATA: {
+      const size_t payload = frame->hd.length - frame->data.padlen;
+      if (!c.observe([&](FrameObserver& o) {
+            return o.onDataFrame(frame->hd.stream_id, payload, end_stream);
+          }))
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
       if (ServerStream* stream = c.streamOf(frame->hd.stream_id)) stream->onDataEnd(end_stream);
       break;
+    }
     case NGHTTP2_RST_STREAM:
-      for (auto& o : c.observers_) {
-        if (!o->onPeerReset(frame->hd.stream_id, frame->rst_stream.error_code)) {
-          c.calm(o->reason());
-          break;
-        }
-      }
+      if (!c.observe([frame](FrameObserver& o) {
+            return o.onPeerReset(frame->hd.stream_id, frame->rst_stream.error_code);
+          }))
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
       break;
     default:
       break;
@@ -391,6 +444,12 @@ int ServerCodecImpl::onDataChunk(nghttp2_session*, uint8_t, int32_t stream_id,
 }
 
 int ServerCodecImpl::onFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* self) {
+  // A false here queues the GOAWAY behind this frame; failing the send would lose it.
+  const uint32_t error_code =
+      frame->hd.type == NGHTTP2_RST_STREAM ? frame->rst_stream.error_code : 0;
+  codecOf(self).observe([frame, error_code](FrameObserver& o) {
+    return o.onFrameSent(frame->hd.type, frame->hd.stream_id, error_code);
+  });
   if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
       (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {
     if (ServerStream* stream = codecOf(self).streamOf(frame->hd.stream_id))

@@ -78,8 +78,13 @@ class ServerCodecImpl final : public http::ServerCodec {
   ServerStream* newServerStream(int32_t id);
   // Closed streams wait in graveyard_ until the manager reaped what reads them.
   void recycleClosedStreams();
-  // Ends the connection for abuse: GOAWAY ENHANCE_YOUR_CALM, stop reading.
-  void calm(const std::string& why);
+  // Ends the connection for abuse: GOAWAY ENHANCE_YOUR_CALM, stop reading. The owner hears
+  // which attack `observer` saw.
+  void calm(const FrameObserver& observer);
+  // Asks every observer `ask(observer)`; the first to say false calms the connection.
+  // Returns false when the connection is (or already was) calmed.
+  template <typename Ask>
+  bool observe(Ask ask);
   // Closes once nghttp2 has nothing left to read or write.
   void maybeClose();
   void closeConnection();
@@ -101,6 +106,7 @@ class ServerCodecImpl final : public http::ServerCodec {
   bool input_ended_ = false;
   bool goaway_sent_ = false;
   bool closing_ = false;
+  bool calmed_ = false;  // an attack limit tripped: nothing more is read
 };
 
 }  // namespace portico::http2

@@ -256,6 +256,10 @@ void ConnectionManager::onRequestRejected(http::RequestDecoder* stream, uint16_t
   }
 }
 
+void ConnectionManager::onHttp2Attack(http::Http2Attack attack, std::string_view detail) {
+  worker_.onHttp2Attack(attack, listener_.config.name, connection_->peerAddress(), detail);
+}
+
 void ConnectionManager::pauseReading(bool pause) {
   paused_by_stream_ = pause;
   connection_->readDisable(pause);

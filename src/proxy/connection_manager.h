@@ -78,6 +78,7 @@ class ConnectionManager final : public net::ConnectionCallbacks,
   void onTunnelStarted() override;
   // A codec without per-stream flow control pausing a stream's request body (HTTP/1).
   void pauseReading(bool pause) override;
+  void onHttp2Attack(http::Http2Attack attack, std::string_view detail) override;
 
   bool writeBlocked() const { return write_above_high_; }
   // Streams begun and not reaped yet (complete ones wait for the end of the loop turn).

@@ -65,6 +65,7 @@ void ActiveStream::begin(http::ResponseEncoder& encoder) {
   id_ = encoder.streamId();
   complete_ = false;
   source_paused_ = false;
+  send_blocked_since_ = -1;
   info_ = filters::StreamInfo{};
   info_.start_ms = loop().now();
   info_.start_wall_us = wallClockUs();
@@ -121,8 +122,21 @@ void ActiveStream::onTimer() {
                   connection.peerAddress().toString(), info_.request_id);
         info_.failure = "client send timeout";
         // The client reads nothing of the connection, so every stream on it is stuck: the
-        // connection goes. (HTTP/2 will add a stream whose window stays shut, reset alone.)
+        // connection goes.
         manager_.closeNow();
+        return;
+      }
+      if (send_blocked_since_ >= 0 && encoder_->sendBlocked() &&
+          loop().now() - send_blocked_since_ >= listener.timeouts.send_idle_ms) {
+        // HTTP/2: the client reads the connection but has kept this stream's window shut for
+        // a whole period (its buffer stayed full), so this response is stuck alone: reset it,
+        // and let the others go on.
+        ++manager_.worker().counters().timeouts;
+        PLOG_INFO("{}: client {} stopped reading the response (request {}): its stream window "
+                  "stayed shut",
+                  listener.name, connection.peerAddress().toString(), info_.request_id);
+        info_.failure = "client send timeout";
+        encoder_->failStream(408);
         return;
       }
       startSendIdle();
@@ -399,6 +413,7 @@ void ActiveStream::onDownstreamWatermark(bool above_high) {
 }
 
 void ActiveStream::onSendWatermark(bool above_high) {
+  send_blocked_since_ = above_high ? loop().now() : -1;
   // The chain reads clientWriteBlocked() itself, which combines both watermarks.
   if (!complete_) chain_.onClientWatermark(above_high);
 }

@@ -1,6 +1,7 @@
 #include "server/server_codecs.h"
 
 #include "http1/server_codec_factory.h"
+#include "http2/flood_observer.h"
 #include "http2/prior_knowledge.h"
 #include "http2/server_codec_factory.h"
 
@@ -9,7 +10,10 @@ namespace portico::server {
 const http::ServerCodecRegistry& builtinServerCodecs() {
   // "h2" by ALPN over TLS; "h2c" is the plain-text listeners' default when http2.cleartext is
   // on: it picks HTTP/2 or HTTP/1.1 by the connection's first bytes.
-  static const std::unique_ptr<http::ServerCodecFactory> h2 = http2::makeServerCodecFactory();
+  // Every HTTP/2 connection carries the listener's attack limits (http2.attack_limits).
+  static const http2::FloodObserverFactory flood_guard;
+  static const std::unique_ptr<http::ServerCodecFactory> h2 =
+      http2::makeServerCodecFactory({&flood_guard});
   static const std::unique_ptr<http::ServerCodecFactory> h2c =
       http2::makePriorKnowledgeFactory(http1::serverCodecFactory(), *h2);
   static const http::ServerCodecRegistry registry = [] {

@@ -385,12 +385,6 @@ TEST(FloodGuard, DescribesTheLimitAndTheCounts) {
             "window_update 0, priority 0, continuation 0");
 }
 
-TEST(FloodGuard, UnreadControlFramesAreAVerdictToo) {
-  Harness h;
-  EXPECT_EQ(h.guard.onUnreadControlFrames(), Http2Attack::UnreadControl);
-  EXPECT_THAT(h.guard.describeLimit(), HasSubstr("does not read"));
-}
-
 TEST(Http2AttackNames, EveryKindHasItsConfigName) {
   EXPECT_EQ(http::http2AttackName(Http2Attack::None), "none");
   EXPECT_EQ(http::http2AttackName(Http2Attack::RapidReset), "rapid_reset");
