@@ -17,27 +17,20 @@
 //   - the exchange ends (the loop never spins for ever) and nothing leaks (ASan).
 
 #include <fcntl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "config/loader.h"
 #include "core/log.h"
 #include "fuzz_support.h"
 #include "http/message.h"
 #include "http1/parser.h"
-#include "net/connection.h"
-#include "proxy/connection_manager.h"
-#include "proxy/snapshot.h"
-#include "proxy/worker_services.h"
-#include "server/server_codecs.h"
+#include "server_fuzz_support.h"
 
 namespace {
 
@@ -48,7 +41,6 @@ using fuzz::check;
 // and its head), and the most the connection reads past its limit in one go.
 constexpr size_t kLargestResponse = 48 * 1024;
 constexpr size_t kReadSlack = 64 * 1024;
-constexpr int kMaxTurns = 200000;
 
 std::string g_root;  // static files, made once
 
@@ -99,48 +91,6 @@ std::string configText(size_t buffer) {
          "    endpoints: [ { address: 127.0.0.1:1 } ]\n";
 }
 
-class FuzzWorker final : public proxy::WorkerServices {
- public:
-  FuzzWorker(std::shared_ptr<proxy::ProxySnapshot> snapshot, bool batched)
-      : snapshot_(std::move(snapshot)), clusters_(loop_, snapshot_->clusters) {
-    if (batched) loop_.enableIoBatching(64);
-  }
-  event::EventLoop& loop() override { return loop_; }
-  upstream::ClusterManager& clusters() override { return clusters_; }
-  proxy::WorkerCounters& counters() override { return counters_; }
-  bool draining() const override { return false; }
-  void logAccess(const http::RequestHead*, const filters::StreamInfo&,
-                 const net::Address&) override {}
-  void onConnectionClosed(proxy::ConnectionManager* c) override {
-    if (c == manager_) manager_ = nullptr;
-    loop_.deferredDelete(std::unique_ptr<event::Deletable>(c));
-  }
-  const std::shared_ptr<proxy::ProxySnapshot>& snapshot() const { return snapshot_; }
-  proxy::ConnectionManager* manager_ = nullptr;
-
- private:
-  std::shared_ptr<proxy::ProxySnapshot> snapshot_;
-  event::EventLoop loop_;
-  upstream::ClusterManager clusters_;
-  proxy::WorkerCounters counters_;
-};
-
-std::shared_ptr<proxy::ProxySnapshot> loadSnapshot(size_t buffer) {
-  config::LoadResult loaded = config::loadConfigString(configText(buffer), "fuzz.yaml");
-  check(loaded.config.has_value());
-  return proxy::buildSnapshot(std::move(loaded.config->listeners),
-                              std::move(loaded.config->clusters), server::builtinServerCodecs());
-}
-
-// One worker per buffer limit and I/O path, kept across inputs: loops and rings are costly.
-FuzzWorker& workerFor(uint8_t mode) {
-  static const size_t kBuffers[] = {4096, 65536};
-  static std::unique_ptr<FuzzWorker> workers[4];
-  const int i = (mode & 1) | ((mode & 2) ? 2 : 0);
-  if (!workers[i])
-    workers[i] = std::make_unique<FuzzWorker>(loadSnapshot(kBuffers[mode & 1]), (mode & 2) != 0);
-  return *workers[i];
-}
 
 // Pieces for parsing what was sent and received: parsing megabytes in one piece would copy
 // the rest of the stream for every event.
@@ -209,82 +159,19 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 3) return 0;
-  const uint8_t mode = data[0];
-  const size_t read_per_turn = (mode & 4) ? (1u << 20) : 1 + data[1] % 64;
-  const bool half_close = mode & 8;
+  fuzz::FuzzWorker& worker = fuzz::workerFor(data[0], &configText);
+  fuzz::ClientOptions options = fuzz::clientOptions(data);
   fuzz::Splitter split(data[2]);
   data += 3;
   size -= 3;
 
-  FuzzWorker& worker = workerFor(mode);
-  const proxy::ListenerRuntime& listener = *worker.snapshot()->listeners[0];
-  const size_t limit = listener.config.limits.buffer;
-  int fds[2];
-  check(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
-  auto connection = std::make_unique<net::Connection>(worker.loop(), fds[0], net::plainTransport(),
-                                                      net::SocketStart::Accepted);
-  net::Connection* conn = connection.get();
-  worker.manager_ =
-      new proxy::ConnectionManager(worker, worker.snapshot(), listener, std::move(connection));
-
-  std::string out;
-  size_t sent = 0;
-  bool shut = false;
-  bool peer_closed = false;
-  int idle_turns = 0;
-  int turns = 0;
-  // One client step per loop turn: a posted task runs once per turn, after the sockets were
-  // served (a timer re-armed at 0 would run again in the same turn, before any I/O).
-  std::function<void()> step = [&] {
-    bool progress = false;
-    if (sent < size) {
-      ssize_t n = ::send(fds[1], data + sent, split.next(size - sent), MSG_NOSIGNAL);
-      if (n > 0) {
-        sent += static_cast<size_t>(n);
-        progress = true;
-      }
-    } else if (half_close && !shut) {
-      ::shutdown(fds[1], SHUT_WR);
-      shut = true;
-      progress = true;
-    }
-    char buf[4096];
-    // Slow while it sends (the pipelining case), then it reads up to drain what it is owed.
-    size_t want = sent < size ? read_per_turn : (1u << 20);
-    while (want > 0 && !peer_closed) {
-      ssize_t n = ::recv(fds[1], buf, want < sizeof buf ? want : sizeof buf, 0);
-      if (n > 0) {
-        out.append(buf, static_cast<size_t>(n));
-        want -= static_cast<size_t>(n);
-        progress = true;
-      } else {
-        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) peer_closed = true;
-        break;
-      }
-    }
-    if (worker.manager_ != nullptr) {
-      // What the connection owes the client, and the request bytes it holds, stay bounded.
-      check(conn->bufferedWriteBytes() <= limit + kLargestResponse);
-      check(conn->readBuffer().length() <= limit + kReadSlack);
-    }
-    idle_turns = progress ? 0 : idle_turns + 1;
-    // Done when Portico closed, or when nothing moved for a while (a keep-alive connection
-    // waiting for the next request); a refused backend answers within a few turns.
-    if (peer_closed || idle_turns > 10 || ++turns > kMaxTurns) {
-      worker.loop().stop();
-      return;
-    }
-    worker.loop().post(step);
-  };
-  worker.loop().post(step);
-  worker.loop().run();
-  check(turns <= kMaxTurns);
-  if (worker.manager_ != nullptr) worker.manager_->closeNow();
-  worker.manager_ = nullptr;
-  // Let the closed connection be reaped and deleted before the next input.
-  worker.loop().post([&] { worker.loop().stop(); });
-  worker.loop().run();
-  ::close(fds[1]);
+  const size_t limit = worker.snapshot()->listeners[0]->config.limits.buffer;
+  options.max_write_buffered = limit + kLargestResponse;
+  options.max_read_buffered = limit + kReadSlack;
+  const fuzz::ClientRun run = fuzz::runClient(
+      worker, std::string(reinterpret_cast<const char*>(data), size), split, options);
+  const std::string& out = run.received;
+  const bool peer_closed = run.peer_closed;
 
   const std::vector<http::Method> methods = requestMethods(data, size);
   const size_t answered = checkResponses(out, methods, peer_closed);
