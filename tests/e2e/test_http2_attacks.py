@@ -399,6 +399,9 @@ def test_normal_traffic_never_trips_a_limit(setup):
     def ping_loop():
         n = 0
         while not stop.is_set():
+            if n % 20 == 0:  # and a request a second, as a client that pings is not idle
+                pinger.send(frame(HEADERS, END_STREAM | END_HEADERS, 2 * (n // 20) + 1,
+                                  pinger.request_block()))
             n += 1
             pinger.send(frame(PING, 0, 0, struct.pack(">Q", n)))
             stop.wait(0.05)  # about 20 a second
