@@ -242,6 +242,18 @@ void loadClientTls(Reader& reader, const Field& field, upstream::ClusterConfig* 
     assignIf(&config.session_reuse, readBool(reader, *f));
   }
   loadProtocol(reader, map, &fields, &config);
+  // HTTP/2 clusters offer h2 (auto also http/1.1, and uses what the backend picks); the
+  // protocol key decides, so an alpn list beside it would only contradict it.
+  if (cluster->protocol == upstream::UpstreamProtocol::H2 ||
+      cluster->protocol == upstream::UpstreamProtocol::Auto) {
+    if (const Field* f = map.find("alpn")) {
+      reader.error(f->mark, f->path,
+                   "alpn is chosen by the cluster's protocol (h2 or auto); remove it");
+    }
+    config.alpn = cluster->protocol == upstream::UpstreamProtocol::H2
+                      ? std::vector<std::string>{"h2"}
+                      : std::vector<std::string>{"h2", "http/1.1"};
+  }
   // With verify on and neither sni nor verify_name, the endpoint's IP is verified: endpoints
   // are always IP literals until DNS discovery exists, so there is always something to check.
   if (reader.errorCount() != errors_before) return;

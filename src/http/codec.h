@@ -175,6 +175,19 @@ class ServerCodec {
 
 // ---- client side -------------------------------------------------------------------------
 
+// Why a response could not be read, as data the router's retry policy reads.
+struct ResponseError {
+  std::string_view why;
+  // No byte of a response arrived: the backend may not have acted on the request.
+  bool nothing_received = false;
+  // The connection ended under the exchange (not a reset or a malformed response): on a
+  // reused connection this is the stale keep-alive race.
+  bool connection_closed = false;
+  // The backend said it did not process the request (HTTP/2: REFUSED_STREAM, or a stream
+  // above a GOAWAY's last stream id): it may be sent again whatever its method.
+  bool not_processed = false;
+};
+
 class ResponseDecoder {
  public:
   virtual ~ResponseDecoder() = default;
@@ -182,8 +195,8 @@ class ResponseDecoder {
   virtual void decodeHeaders(ResponseHead& head, bool end_stream) = 0;
   virtual void decodeData(buffer::Buffer& data, bool end_stream) = 0;
   virtual void decodeTrailers(HeaderMap& trailers) = 0;
-  // The response could not be read: malformed, or the connection ended early.
-  virtual void onResponseError(std::string_view why, bool nothing_received) = 0;
+  // The response could not be read: malformed, reset, or the connection ended early.
+  virtual void onResponseError(const ResponseError& error) = 0;
 };
 
 class RequestEncoder {

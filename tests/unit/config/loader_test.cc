@@ -1247,6 +1247,60 @@ TEST_F(ConfigLoaderTlsTest, ClusterTlsErrors) {
                           "test.yaml:13:16: clusters[0].tls.sni: expected a DNS name"));
 }
 
+TEST(ConfigLoaderClusterProtocolTest, DefaultsAreHttp1WithHttp2Defaults) {
+  LoadResult r = load(kBase + kDemoCluster);
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  const upstream::ClusterConfig& c = r.config->clusters[0];
+  EXPECT_EQ(c.protocol, upstream::UpstreamProtocol::Http1);
+  EXPECT_EQ(c.http2.max_streams_per_connection, 100u);
+  EXPECT_EQ(c.http2.initial_stream_window, 256u * 1024);
+  EXPECT_EQ(c.http2.connection_window, 1024u * 1024);
+}
+
+TEST(ConfigLoaderClusterProtocolTest, H2cWithHttp2Settings) {
+  LoadResult r = load(kBase + kDemoCluster + R"(
+    protocol: h2c
+    http2: {max_streams_per_connection: 8, initial_stream_window: 1MiB, connection_window: 4MiB})");
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  const upstream::ClusterConfig& c = r.config->clusters[0];
+  EXPECT_EQ(c.protocol, upstream::UpstreamProtocol::H2c);
+  EXPECT_EQ(c.http2.max_streams_per_connection, 8u);
+  EXPECT_EQ(c.http2.initial_stream_window, 1024u * 1024);
+  EXPECT_EQ(c.http2.connection_window, 4u * 1024 * 1024);
+}
+
+TEST(ConfigLoaderClusterProtocolTest, ErrorsPointAtTheKey) {
+  // kBase is 8 lines and kDemoCluster 4, so the first added line is 13.
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    protocol: h3",
+                          "test.yaml:13:15: clusters[0].protocol: expected one of"));
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    protocol: h2",
+                          "test.yaml:13:15: clusters[0].protocol: protocol h2 is HTTP/2 over TLS"));
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    http2: {max_streams_per_connection: 0}",
+                          "test.yaml:13:41: clusters[0].http2.max_streams_per_connection: must be between 1 and 10000"));
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    http2: {initial_stream_window: 1KiB}",
+                          "test.yaml:13:36: clusters[0].http2.initial_stream_window: must be between 65535"));
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    http2: {streams: 5}",
+                          "test.yaml:13:13: clusters[0].http2.streams: unknown key"));
+}
+
+TEST_F(ConfigLoaderTlsTest, ClusterProtocolChoosesAlpn) {
+  LoadResult r = load(kBase + kDemoCluster + "\n    protocol: auto\n    tls: {ca: " +
+                      file("site.crt") + "}");
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  EXPECT_THAT(r.config->clusters[0].tls->alpn, ElementsAre("h2", "http/1.1"));
+  r = load(kBase + kDemoCluster + "\n    protocol: h2\n    tls: {ca: " + file("site.crt") + "}");
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  EXPECT_THAT(r.config->clusters[0].tls->alpn, ElementsAre("h2"));
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    protocol: h2c\n    tls: {ca: " +
+                              file("site.crt") + "}",
+                          "test.yaml:13:15: clusters[0].protocol: protocol h2c is HTTP/2 over "
+                          "plain TCP"));
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    protocol: h2\n    tls: {alpn: [http/1.1], ca: " +
+                              file("site.crt") + "}",
+                          "test.yaml:14:17: clusters[0].tls.alpn: alpn is chosen by the cluster's "
+                          "protocol"));
+}
+
 }  // namespace
 }  // namespace portico::config
 
