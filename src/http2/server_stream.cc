@@ -370,17 +370,7 @@ void ServerStream::failStream(uint16_t status) {
 void ServerStream::sendLocalReply(uint16_t status) {
   if (response_started_ || closed_) return;
   response_started_ = true;
-  std::string body;
-  const auto* pages = codec_.settings().error_pages;
-  if (pages != nullptr) {
-    if (auto it = pages->find(status); it != pages->end()) body = it->second;
-  }
-  if (body.empty()) {
-    body = std::to_string(status);
-    body += ' ';
-    body += http::reasonPhrase(status);
-    body += '\n';
-  }
+  const std::string body = http::errorBody(status, codec_.settings().error_pages);
   http::HeaderMap headers;
   headers.add("content-type", "text/plain");
   headers.add("content-length", std::to_string(body.size()));

@@ -364,13 +364,7 @@ void ActiveStream::sendTrailers(http::HeaderMap& trailers) {
 }
 
 std::string ActiveStream::errorBody(uint16_t status) {
-  const auto& pages = manager_.listener().config.error_pages;
-  if (auto it = pages.find(status); it != pages.end()) return it->second;
-  std::string text = std::to_string(status);
-  text += ' ';
-  text += http::reasonPhrase(status);
-  text += '\n';
-  return text;
+  return http::errorBody(status, &manager_.listener().config.error_pages);
 }
 
 void ActiveStream::applyFinalHeaders(http::ResponseHead& head) {
