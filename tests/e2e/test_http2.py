@@ -120,10 +120,13 @@ def test_cleartext_off_means_http11_only(portico, backends):
 
 # ---- normal traffic ---------------------------------------------------------------------------
 
-def test_h2load_all_succeed(h2c_proxy):
-    p, _ = h2c_proxy
-    r = subprocess.run(["h2load", "-c", "4", "-m", "10", "-n", "2000",
-                        "http://127.0.0.1:%d/name" % p.port],
+@pytest.mark.parametrize("transport", ["h2c", "tls"])
+def test_h2load_all_succeed(portico, backends, server_cert, transport):
+    (b1,) = backends(1)
+    tls = transport == "tls"
+    p = portico(tls_proxy_config([b1], [server_cert]) if tls else proxy_config([b1]))
+    url = "%s://127.0.0.1:%d/name" % ("https" if tls else "http", p.port)
+    r = subprocess.run(["h2load", "-c", "4", "-m", "10", "-n", "2000", url],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "2000 succeeded" in r.stdout, r.stdout
