@@ -84,6 +84,7 @@ ServerCodecImpl::ServerCodecImpl(http::CodecOutput& output,
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(c, &ServerCodecImpl::onDataChunk);
     nghttp2_session_callbacks_set_on_frame_send_callback(c, &ServerCodecImpl::onFrameSend);
     nghttp2_session_callbacks_set_on_stream_close_callback(c, &ServerCodecImpl::onStreamClose);
+    nghttp2_session_callbacks_set_error_callback2(c, &ServerCodecImpl::onError);
   });
   const http::Http2Options& h2 = settings_.http2;
   nghttp2_option* option = nullptr;
@@ -334,6 +335,13 @@ bool ServerCodecImpl::observe(Ask ask) {
 }
 
 // ---- nghttp2 callbacks ---------------------------------------------------------------------
+
+int ServerCodecImpl::onError(nghttp2_session*, int, const char* msg, size_t len, void*) {
+  // What nghttp2 found wrong with the client's frames (it answers them itself: RST_STREAM or
+  // GOAWAY); said once here so an operator sees why a client's streams failed.
+  PLOG_INFO("HTTP/2 protocol error from a client: {}", std::string_view(msg, len));
+  return 0;
+}
 
 // An observer's false stops nghttp2 at once (the callback failure makes mem_recv return):
 // the attacker's remaining bytes are not parsed, and no answer is queued for them.

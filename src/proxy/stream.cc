@@ -65,7 +65,6 @@ void ActiveStream::begin(http::ResponseEncoder& encoder) {
   id_ = encoder.streamId();
   complete_ = false;
   source_paused_ = false;
-  send_blocked_since_ = -1;
   info_ = filters::StreamInfo{};
   info_.start_ms = loop().now();
   info_.start_wall_us = wallClockUs();
@@ -92,6 +91,9 @@ void ActiveStream::startSendIdle() {
   // Waiting on the producer (a backend has its own timeouts) or on a slow client to read.
   timer_mode_ = TimerMode::SendIdle;
   written_at_timer_ = manager_.connection().bytesWritten();
+  if (encoder_ != nullptr) {
+    if (auto progress = encoder_->sendProgress()) stream_sent_at_timer_ = progress->sent;
+  }
   timer_.armAfterMs(manager_.listener().config.timeouts.send_idle_ms);
 }
 
@@ -126,17 +128,14 @@ void ActiveStream::onTimer() {
         manager_.closeNow();
         return;
       }
-      if (send_blocked_since_ >= 0 && encoder_->sendBlocked() &&
-          loop().now() - send_blocked_since_ >= listener.timeouts.send_idle_ms) {
-        // HTTP/2: the client reads the connection but has kept this stream's window shut for
-        // a whole period (its buffer stayed full), so this response is stuck alone: reset it,
-        // and let the others go on.
+      if (auto progress = encoder_->sendProgress();
+          progress && progress->pending > 0 && progress->sent == stream_sent_at_timer_) {
+        // HTTP/2: the client reads the connection but keeps this stream's window shut. Only
+        // this stream is stuck, so only it is reset.
         ++manager_.worker().counters().timeouts;
-        PLOG_INFO("{}: client {} stopped reading the response (request {}): its stream window "
-                  "stayed shut",
+        PLOG_INFO("{}: client {} did not open the window of a stream (request {})",
                   listener.name, connection.peerAddress().toString(), info_.request_id);
-        info_.failure = "client send timeout";
-        encoder_->failStream(408);
+        resetStream("client send timeout");
         return;
       }
       startSendIdle();
@@ -365,13 +364,7 @@ void ActiveStream::sendTrailers(http::HeaderMap& trailers) {
 }
 
 std::string ActiveStream::errorBody(uint16_t status) {
-  const auto& pages = manager_.listener().config.error_pages;
-  if (auto it = pages.find(status); it != pages.end()) return it->second;
-  std::string text = std::to_string(status);
-  text += ' ';
-  text += http::reasonPhrase(status);
-  text += '\n';
-  return text;
+  return http::errorBody(status, &manager_.listener().config.error_pages);
 }
 
 void ActiveStream::applyFinalHeaders(http::ResponseHead& head) {
@@ -413,7 +406,6 @@ void ActiveStream::onDownstreamWatermark(bool above_high) {
 }
 
 void ActiveStream::onSendWatermark(bool above_high) {
-  send_blocked_since_ = above_high ? loop().now() : -1;
   // The chain reads clientWriteBlocked() itself, which combines both watermarks.
   if (!complete_) chain_.onClientWatermark(above_high);
 }

@@ -114,9 +114,7 @@ class ActiveStream final : public http::RequestDecoder, public FilterChainOwner 
   event::Timer timer_;
   TimerMode timer_mode_ = TimerMode::None;
   uint64_t written_at_timer_ = 0;
-  // Since when this stream's own send buffer is above its high watermark (HTTP/2: the client
-  // keeps the stream's window shut); -1 while it is not.
-  event::MonoTime send_blocked_since_ = -1;
+  uint64_t stream_sent_at_timer_ = 0;  // the encoder's own progress, where it has one
   bool source_paused_ = false;  // we asked the encoder to stop delivering the request body
 
   bool request_complete_ = false;
