@@ -73,11 +73,44 @@ void loadKeepalive(Reader& reader, const Field& field, ClusterConfig* cluster) {
   }
 }
 
+void loadHttp2(Reader& reader, const Field& field, ClusterConfig* cluster) {
+  MapReader map(reader, field,
+                {"max_streams_per_connection", "initial_stream_window", "connection_window"});
+  if (!map.valid()) return;
+  upstream::Http2ClientConfig& h2 = cluster->http2;
+  if (const Field* f = map.find("max_streams_per_connection")) {
+    assignIf(&h2.max_streams_per_connection, readInt(reader, *f, 1, 10000));
+  }
+  // RFC 9113 6.9.2: windows are at most 2^31-1; below 64 KiB a backend stalls on every frame.
+  constexpr uint64_t kMaxWindow = (1ull << 31) - 1;
+  if (const Field* f = map.find("initial_stream_window")) {
+    assignIf(&h2.initial_stream_window, readSize(reader, *f, 65535, kMaxWindow));
+  }
+  if (const Field* f = map.find("connection_window")) {
+    assignIf(&h2.connection_window, readSize(reader, *f, 65535, kMaxWindow));
+  }
+}
+
+// protocol vs tls: h2 needs TLS (ALPN), h2c is the plaintext form.
+// `tls`: the cluster has a tls section (valid or not: its own errors are reported there).
+void checkProtocol(Reader& reader, const Field* field, const ClusterConfig& cluster, bool tls) {
+  if (field == nullptr) return;
+  if (cluster.protocol == upstream::UpstreamProtocol::H2 && !tls) {
+    reader.error(field->mark, field->path,
+                 "protocol h2 is HTTP/2 over TLS and this cluster has no tls section; use h2c "
+                 "for HTTP/2 over plain TCP");
+  } else if (cluster.protocol == upstream::UpstreamProtocol::H2c && tls) {
+    reader.error(field->mark, field->path,
+                 "protocol h2c is HTTP/2 over plain TCP but this cluster has a tls section; use "
+                 "h2 (or auto) over TLS");
+  }
+}
+
 ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* names) {
   ClusterConfig cluster;
   MapReader map(reader, field,
                 {"name", "lb", "endpoints", "timeouts", "keepalive", "max_retries",
-                 "max_connections_per_endpoint", "tls"});
+                 "max_connections_per_endpoint", "tls", "protocol", "http2"});
   if (!map.valid()) return cluster;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -103,7 +136,20 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   if (const Field* f = map.find("max_retries")) {
     assignIf(&cluster.max_retries, readInt(reader, *f, 0, 10));
   }
-  if (const Field* f = map.find("tls")) loadClientTls(reader, *f, &cluster);
+  const Field* protocol = map.find("protocol");
+  if (protocol != nullptr) {
+    assignIf(&cluster.protocol, readEnum<upstream::UpstreamProtocol>(
+                                    reader, *protocol,
+                                    {{"http1", upstream::UpstreamProtocol::Http1},
+                                     {"h2", upstream::UpstreamProtocol::H2},
+                                     {"h2c", upstream::UpstreamProtocol::H2c},
+                                     {"auto", upstream::UpstreamProtocol::Auto}}));
+  }
+  if (const Field* f = map.find("http2")) loadHttp2(reader, *f, &cluster);
+  // After protocol: the TLS context offers the ALPN list the protocol needs.
+  const Field* tls = map.find("tls");
+  if (tls != nullptr) loadClientTls(reader, *tls, &cluster);
+  checkProtocol(reader, protocol, cluster, tls != nullptr);
   return cluster;
 }
 

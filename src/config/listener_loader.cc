@@ -171,6 +171,29 @@ void loadForwarding(Reader& reader, const Field& field, proxy::ForwardingConfig*
   }
 }
 
+// `http2:` of a listener. Ranges: what RFC 9113 allows, narrowed where a larger value would
+// only let one connection hold more memory (windows, tables) than any client needs.
+void loadHttp2(Reader& reader, const Field& field, http::Http2Options* h2) {
+  MapReader map(reader, field,
+                {"cleartext", "max_concurrent_streams", "initial_stream_window",
+                 "connection_window", "max_header_list_size", "hpack_table_size",
+                 "max_frame_size"});
+  if (!map.valid()) return;
+  if (const Field* f = map.find("cleartext")) assignIf(&h2->cleartext, readBool(reader, *f));
+  if (const Field* f = map.find("max_concurrent_streams"))
+    assignIf(&h2->max_concurrent_streams, readInt(reader, *f, 1, 10000));
+  if (const Field* f = map.find("initial_stream_window"))
+    assignIf(&h2->initial_stream_window, readSize(reader, *f, 1024, 16 * kMiB));
+  if (const Field* f = map.find("connection_window"))
+    assignIf(&h2->connection_window, readSize(reader, *f, 65535, 64 * kMiB));
+  if (const Field* f = map.find("max_header_list_size"))
+    assignIf(&h2->max_header_list_size, readSize(reader, *f, kKiB, 16 * kMiB));
+  if (const Field* f = map.find("hpack_table_size"))
+    assignIf(&h2->hpack_table_size, readSize(reader, *f, 0, kMiB));
+  if (const Field* f = map.find("max_frame_size"))
+    assignIf(&h2->max_frame_size, readSize(reader, *f, 16384, 16 * kMiB - 1));
+}
+
 void loadErrorPages(Reader& reader, const Field& field, std::map<uint16_t, std::string>* pages) {
   for (const KeyedField& entry : entriesOf(reader, field)) {
     std::optional<int64_t> status = parseInteger(entry.key);
@@ -311,7 +334,7 @@ ListenerConfig loadListener(Reader& reader, const Field& field, UniqueValues* na
   ListenerConfig listener;
   MapReader map(reader, field,
                 {"name", "address", "socket", "limits", "timeouts", "forwarding", "paths",
-                 "error_pages", "virtual_hosts", "tls"});
+                 "error_pages", "virtual_hosts", "tls", "http2"});
   if (!map.valid()) return listener;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -335,6 +358,7 @@ ListenerConfig loadListener(Reader& reader, const Field& field, UniqueValues* na
   if (const Field* f = map.find("paths")) loadPaths(reader, *f, &listener.paths);
   if (const Field* f = map.find("error_pages")) loadErrorPages(reader, *f, &listener.error_pages);
   if (const Field* f = map.find("tls")) loadServerTls(reader, *f, &listener, routes->acme);
+  if (const Field* f = map.find("http2")) loadHttp2(reader, *f, &listener.http2);
   if (const Field* f = map.require("virtual_hosts")) {
     UniqueValues vhost_names("virtual host name");
     UniqueValues domains("domain");

@@ -2,6 +2,8 @@
 // load time: a certificate that does not match its key, or has expired, is an error that
 // points at its key in the file instead of a failure at the first handshake.
 
+#include <algorithm>
+#include <type_traits>
 #include <unordered_map>
 
 #include "config/ocsp_loader.h"
@@ -67,16 +69,24 @@ std::optional<tls::TlsVersion> readVersion(Reader& reader, const Field& field) {
   return std::nullopt;
 }
 
-// Only HTTP/1.1 has a codec so far (server/server_codecs.cc lists them, and server.cc checks
-// this list against it); offering h2 would make clients pick a protocol we cannot speak.
-std::optional<std::vector<std::string>> readAlpn(Reader& reader, const Field& field) {
+// The protocols a codec exists for (server/server_codecs.cc lists them, and server.cc checks
+// this list against it): offering one we cannot speak would make clients pick it. Listeners
+// speak h2 and http/1.1; upstream connections only http/1.1 so far.
+std::optional<std::vector<std::string>> readAlpn(Reader& reader, const Field& field,
+                                                 bool allow_h2) {
   std::vector<std::string> out;
   for (const Field& item : itemsOf(reader, field, /*non_empty=*/false)) {
     std::optional<std::string> name = readString(reader, item);
     if (!name) return std::nullopt;
-    if (*name != "http/1.1") {
+    if (*name != "http/1.1" && !(allow_h2 && *name == "h2")) {
       reader.error(item.mark, item.path,
-                   "only \"http/1.1\" is supported until HTTP/2 lands, got " + quote(*name));
+                   std::string(allow_h2 ? "expected \"h2\" or \"http/1.1\""
+                                        : "only \"http/1.1\" is supported upstream") +
+                       ", got " + quote(*name));
+      return std::nullopt;
+    }
+    if (std::find(out.begin(), out.end(), *name) != out.end()) {
+      reader.error(item.mark, item.path, "duplicate protocol " + quote(*name));
       return std::nullopt;
     }
     out.push_back(*name);
@@ -99,8 +109,10 @@ void loadProtocol(Reader& reader, const MapReader& map, TlsFields* fields, Confi
   if (const Field* f = fields->note(map.find("ciphersuites"))) {
     assignIf(&config->ciphersuites, readNonEmptyString(reader, *f));
   }
-  if (const Field* f = fields->note(map.find("alpn")))
-    assignIf(&config->alpn, readAlpn(reader, *f));
+  if (const Field* f = fields->note(map.find("alpn"))) {
+    constexpr bool kServer = std::is_same_v<Config, tls::ServerTlsConfig>;
+    assignIf(&config->alpn, readAlpn(reader, *f, kServer));
+  }
 }
 
 tls::CertificateFiles loadCertificateFiles(Reader& reader, const Field& field, TlsFields* fields) {
@@ -230,6 +242,18 @@ void loadClientTls(Reader& reader, const Field& field, upstream::ClusterConfig* 
     assignIf(&config.session_reuse, readBool(reader, *f));
   }
   loadProtocol(reader, map, &fields, &config);
+  // HTTP/2 clusters offer h2 (auto also http/1.1, and uses what the backend picks); the
+  // protocol key decides, so an alpn list beside it would only contradict it.
+  if (cluster->protocol == upstream::UpstreamProtocol::H2 ||
+      cluster->protocol == upstream::UpstreamProtocol::Auto) {
+    if (const Field* f = map.find("alpn")) {
+      reader.error(f->mark, f->path,
+                   "alpn is chosen by the cluster's protocol (h2 or auto); remove it");
+    }
+    config.alpn = cluster->protocol == upstream::UpstreamProtocol::H2
+                      ? std::vector<std::string>{"h2"}
+                      : std::vector<std::string>{"h2", "http/1.1"};
+  }
   // With verify on and neither sni nor verify_name, the endpoint's IP is verified: endpoints
   // are always IP literals until DNS discovery exists, so there is always something to check.
   if (reader.errorCount() != errors_before) return;

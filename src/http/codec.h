@@ -22,6 +22,7 @@
 
 #include "buffer/buffer.h"
 #include "http/header_map.h"
+#include "http/http2_options.h"
 #include "http/message.h"
 
 namespace portico::http {
@@ -79,8 +80,12 @@ class ResponseEncoder {
   // not started, else a reset. HTTP/1 closes the connection after it.
   virtual void failStream(uint16_t status) = 0;
   // Backpressure on this stream's request body: stop (or resume) delivering it. HTTP/1 stops
-  // reading the connection; HTTP/2 will hold back the stream's window updates.
+  // reading the connection; HTTP/2 holds back the stream's window updates.
   virtual void pauseRequestBody(bool pause) = 0;
+  // True while this stream's own send buffer is above its high watermark (HTTP/2: the client
+  // has not opened the stream's window for what we have); the stream's producer should wait.
+  // HTTP/1 has no per-stream buffer: the connection's watermark says it all.
+  virtual bool sendBlocked() const { return false; }
 };
 
 class RequestDecoder {
@@ -92,6 +97,9 @@ class RequestDecoder {
   // After an upgrade (101) the stream is a tunnel: decodeData carries raw bytes, and
   // end_stream means the client closed its side.
   virtual void onStreamReset(StreamResetReason reason) = 0;
+  // The stream's own send buffer crossed its high (true) or back under its low (false)
+  // watermark: see ResponseEncoder::sendBlocked(). Codecs with per-stream flow control only.
+  virtual void onSendWatermark(bool above_high) { (void)above_high; }
 };
 
 class ServerConnectionCallbacks {
@@ -124,6 +132,8 @@ struct ServerCodecSettings {
   uint64_t max_body = 0;
   uint32_t max_requests_per_connection = 0;
   const std::map<uint16_t, std::string>* error_pages = nullptr;
+  size_t buffer_limit = 64 * 1024;  // per stream and direction (listener limits.buffer)
+  Http2Options http2;               // read by the HTTP/2 codec only
 };
 
 class ServerCodec {
@@ -143,10 +153,31 @@ class ServerCodec {
   // Graceful drain: finish the current exchange, then close (HTTP/1: "Connection: close").
   virtual void startDrain() = 0;
   // Sends a minimal local reply outside any stream (408 on a header timeout) and closes.
+  // HTTP/2: GOAWAY, then close.
   virtual void sendConnectionError(uint16_t status) = 0;
+  // Whether an idle connection may be parked (its codec destroyed and made afresh when the
+  // client speaks again). False for codecs whose connection state outlives a request (HTTP/2:
+  // HPACK tables, stream ids, settings).
+  virtual bool parkable() const { return true; }
+  // The socket's send buffer went above its high watermark (true) or back under its low
+  // one (false): a multiplexing codec stops pulling more frames out of its streams meanwhile.
+  virtual void onOutputWatermark(bool above_high) { (void)above_high; }
 };
 
 // ---- client side -------------------------------------------------------------------------
+
+// Why a response could not be read, as data the router's retry policy reads.
+struct ResponseError {
+  std::string_view why;
+  // No byte of a response arrived: the backend may not have acted on the request.
+  bool nothing_received = false;
+  // The connection ended under the exchange (not a reset or a malformed response): on a
+  // reused connection this is the stale keep-alive race.
+  bool connection_closed = false;
+  // The backend said it did not process the request (HTTP/2: REFUSED_STREAM, or a stream
+  // above a GOAWAY's last stream id): it may be sent again whatever its method.
+  bool not_processed = false;
+};
 
 class ResponseDecoder {
  public:
@@ -155,8 +186,8 @@ class ResponseDecoder {
   virtual void decodeHeaders(ResponseHead& head, bool end_stream) = 0;
   virtual void decodeData(buffer::Buffer& data, bool end_stream) = 0;
   virtual void decodeTrailers(HeaderMap& trailers) = 0;
-  // The response could not be read: malformed, or the connection ended early.
-  virtual void onResponseError(std::string_view why, bool nothing_received) = 0;
+  // The response could not be read: malformed, reset, or the connection ended early.
+  virtual void onResponseError(const ResponseError& error) = 0;
 };
 
 class RequestEncoder {

@@ -6,11 +6,15 @@
 
 namespace portico::http1 {
 
-ClientCodecImpl::ClientCodecImpl(http::CodecOutput& output, const ParserLimits& limits)
-    : output_(output), parser_(&head_, limits) {}
+ClientCodecImpl::ClientCodecImpl(http::CodecOutput& output, http::ClientCodecCallbacks& callbacks,
+                                 const ParserLimits& limits)
+    : output_(output), callbacks_(callbacks), parser_(&head_, limits) {}
 
-void ClientCodecImpl::startRequest(http::ResponseDecoder* decoder) {
-  decoder_ = decoder;
+http::ClientStream& ClientCodecImpl::newStream() {
+  decoder_ = nullptr;
+  watermark_cb_ = nullptr;
+  head_written_ = false;
+  used_ = true;
   parser_.reset();
   trailers_.clear();
   body_.clear();
@@ -24,6 +28,13 @@ void ClientCodecImpl::startRequest(http::ResponseDecoder* decoder) {
   upgrade_request_ = false;
   connect_request_ = false;
   tunnel_input_done_ = false;
+  return *this;
+}
+
+void ClientCodecImpl::releaseStream(http::ClientStream&) {
+  // An exchange left half done makes reusable() false: the pool closes the connection.
+  decoder_ = nullptr;
+  watermark_cb_ = nullptr;
 }
 
 void ClientCodecImpl::encodeHeaders(const http::RequestHead& head, bool end_stream) {
@@ -61,7 +72,10 @@ void ClientCodecImpl::encodeHeaders(const http::RequestHead& head, bool end_stre
   out_.append("\r\n", 2);
   request_done_ = end_stream;
   if (end_stream && request_body_left_ != 0) request_broken_ = true;
-  if (end_stream) output_.writeToPeer(out_);
+  if (end_stream) {
+    head_written_ = true;
+    output_.writeToPeer(out_);
+  }
   // Otherwise the head leaves with the first body bytes.
 }
 
@@ -85,7 +99,10 @@ void ClientCodecImpl::encodeData(buffer::Buffer& data, bool end_stream) {
     data.clear();
   }
   if (end_stream) request_done_ = true;
-  if (!out_.empty()) output_.writeToPeer(out_);
+  if (!out_.empty()) {
+    head_written_ = true;
+    output_.writeToPeer(out_);
+  }
 }
 
 void ClientCodecImpl::encodeTrailers(const http::HeaderMap& trailers) {
@@ -97,7 +114,10 @@ void ClientCodecImpl::encodeTrailers(const http::HeaderMap& trailers) {
     request_broken_ = true;
   }
   request_done_ = true;
-  if (!out_.empty()) output_.writeToPeer(out_);
+  if (!out_.empty()) {
+    head_written_ = true;
+    output_.writeToPeer(out_);
+  }
 }
 
 size_t ClientCodecImpl::allowedBodyBytes(size_t offered, bool end_stream) {
@@ -233,17 +253,20 @@ void ClientCodecImpl::onEndOfInput() {
     return;
   }
   fail(response_bytes_ == 0 ? "connection closed before any response byte"
-                            : "connection closed in the middle of the response");
+                            : "connection closed in the middle of the response",
+       /*connection_closed=*/true);
 }
 
-void ClientCodecImpl::fail(std::string_view why) {
+void ClientCodecImpl::fail(std::string_view why, bool connection_closed) {
   failed_ = true;
   keep_alive_ = false;
   if (decoder_) {
     http::ResponseDecoder* d = decoder_;
     decoder_ = nullptr;
     // Any byte counts, even one that did not parse: the backend read the request and acted.
-    d->onResponseError(why, response_bytes_ == 0);
+    d->onResponseError({.why = why,
+                        .nothing_received = response_bytes_ == 0,
+                        .connection_closed = connection_closed});
   }
 }
 

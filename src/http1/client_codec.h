@@ -4,24 +4,39 @@
 // behind it).
 
 #include "buffer/buffer.h"
+#include "http/client_codec.h"
 #include "http/codec.h"
 #include "http/message.h"
 #include "http1/parser.h"
 
 namespace portico::http1 {
 
-class ClientCodecImpl final : public http::RequestEncoder {
+class ClientCodecImpl final : public http::ClientConnectionCodec, public http::ClientStream {
  public:
-  ClientCodecImpl(http::CodecOutput& output, const ParserLimits& limits);
+  ClientCodecImpl(http::CodecOutput& output, http::ClientCodecCallbacks& callbacks,
+                  const ParserLimits& limits);
 
-  // Starts a new exchange; the previous one must be complete.
-  void startRequest(http::ResponseDecoder* decoder);
-  // Stops delivering events to the current decoder (its stream went away).
-  void detachDecoder() { decoder_ = nullptr; }
+  // http::ClientConnectionCodec: the one stream is the codec itself, reset for each exchange.
+  bool dispatch(buffer::Buffer& data) override;
+  void onEndOfInput() override;
+  http::ClientStream& newStream() override;
+  void releaseStream(http::ClientStream& stream) override;
+  uint32_t streamLimit() const override { return 1; }
+  bool acceptsNewStreams() const override { return !used_ || reusable(); }
+  void onWriteWatermark(bool above_high) override {
+    if (watermark_cb_ != nullptr) watermark_cb_->onStreamWriteWatermark(above_high);
+  }
+  bool tunneling() const override { return tunnel_; }
+  std::string_view protocol() const override { return "http/1.1"; }
 
-  // Response bytes from the connection. Returns false on a protocol error.
-  bool dispatch(buffer::Buffer& data);
-  void onEndOfInput();
+  // http::ClientStream
+  void setResponseDecoder(http::ResponseDecoder* decoder) override { decoder_ = decoder; }
+  void setWatermarkCallbacks(http::ClientStreamWatermarkCallbacks* cb) override {
+    watermark_cb_ = cb;
+  }
+  void pauseResponse(bool pause) override { callbacks_.pauseReading(pause); }
+  bool requestStarted() const override { return head_written_; }
+  bool canTunnel() const override { return true; }
 
   // http::RequestEncoder
   void encodeHeaders(const http::RequestHead& head, bool end_stream) override;
@@ -31,7 +46,6 @@ class ClientCodecImpl final : public http::RequestEncoder {
   // The request ended and its framing is whole: every byte its Content-Length promised.
   bool requestComplete() const { return request_done_ && !request_broken_; }
   bool responseComplete() const { return response_done_; }
-  bool tunneling() const { return tunnel_; }
   // The connection can carry another request: both messages complete, keep-alive, no error.
   bool reusable() const {
     return requestComplete() && response_done_ && keep_alive_ && !failed_ && !tunnel_;
@@ -40,11 +54,15 @@ class ClientCodecImpl final : public http::RequestEncoder {
 
  private:
   void deliverBody(bool end_stream);
-  void fail(std::string_view why);
+  void fail(std::string_view why, bool connection_closed = false);
   // How many of `offered` body bytes fit the request's Content-Length; notes a mismatch.
   size_t allowedBodyBytes(size_t offered, bool end_stream);
 
   http::CodecOutput& output_;
+  http::ClientCodecCallbacks& callbacks_;
+  http::ClientStreamWatermarkCallbacks* watermark_cb_ = nullptr;
+  bool head_written_ = false;
+  bool used_ = false;  // an exchange was started  // some byte of the current request went to the output
   http::ResponseHead head_;
   ResponseParser parser_;
   http::HeaderMap trailers_;

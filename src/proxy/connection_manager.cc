@@ -132,6 +132,7 @@ void ConnectionManager::onEvent(net::ConnectionEvent event) {
 
 void ConnectionManager::onAboveWriteBufferHighWatermark() {
   write_above_high_ = true;
+  if (codec_) codec_->onOutputWatermark(true);
   for (size_t i = 0; i < streams_.size(); ++i) streams_[i]->onDownstreamWatermark(true);
 }
 
@@ -144,6 +145,9 @@ void ConnectionManager::onBelowWriteBufferLowWatermark() {
     // end of this turn (we are inside the connection's write path).
     reap_task_.schedule();
   }
+  // Last: a multiplexing codec writes what its streams hold, which may cross the high
+  // watermark again (and tell the streams so) before this returns.
+  if (codec_ && !write_above_high_) codec_->onOutputWatermark(false);
 }
 
 void ConnectionManager::writeToPeer(buffer::Buffer& bytes) {
@@ -322,8 +326,8 @@ void ConnectionManager::refreshTimer() {
 }
 
 bool ConnectionManager::parkable() const {
-  return !closed_ && codec_ && !end_of_input_ && !paused_by_stream_ && streams_.empty() &&
-         codec_->idle() && !reap_task_.scheduled() && !tunnel_task_.scheduled() &&
+  return !closed_ && codec_ && codec_->parkable() && !end_of_input_ && !paused_by_stream_ &&
+         streams_.empty() && codec_->idle() && !reap_task_.scheduled() && !tunnel_task_.scheduled() &&
          !worker_.draining() && connection_->quiescent();
 }
 
@@ -359,7 +363,9 @@ void ConnectionManager::onTimer() {
     case TimerMode::KeepAlive:
       PLOG_DEBUG("{}: closing idle keep-alive connection from {}", name,
                  connection_->peerAddress().toString());
-      connection_->close(net::CloseType::NoFlush);
+      // A drain of an idle connection closes it; HTTP/2 says GOAWAY first, so the client
+      // knows no stream was lost.
+      codec_->startDrain();
       return;
     case TimerMode::HeaderRead:
       ++worker_.counters().timeouts;

@@ -14,6 +14,7 @@
 
 #include "filters/filter.h"
 #include "http/accept_encoding.h"
+#include "http/http2_options.h"
 #include "http/path_normalize.h"
 #include "net/address.h"
 #include "tls/client_auth_names.h"
@@ -180,6 +181,7 @@ struct ListenerConfig {
   http::PathOptions paths;                      // how request paths are normalized before routing
   std::map<uint16_t, std::string> error_pages;  // status -> body of local error replies
   std::vector<VirtualHostConfig> virtual_hosts;
+  http::Http2Options http2;                 // downstream HTTP/2 (h2 by ALPN, h2c by preface)
   std::optional<tls::ServerTlsConfig> tls;  // set: the listener speaks TLS
   // Built from `tls` at load time and shared by every worker: newSsl() per accepted connection.
   std::shared_ptr<const tls::ServerContext> tls_context;

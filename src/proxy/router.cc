@@ -83,15 +83,35 @@ void RouterFilter::startAttempt() {
   const auto& tls = cluster_->config().tls;
   const std::string server_name =
       tls && tls->sni_from_host ? http::hostWithoutPort(request_->authority) : std::string();
+  pending_ = true;
   pending_ = pool_->newStream(*this, server_name);  // may call back before returning
 }
 
-void RouterFilter::onPoolReady(upstream::UpstreamConnection& connection, bool reused) {
-  pending_ = nullptr;
-  upstream_ = &connection;
+bool RouterFilter::needsTunnel() const {
+  return request_->method == http::Method::Connect || request_->headers.has("Upgrade");
+}
+
+void RouterFilter::onPoolReady(upstream::UpstreamStream& stream, bool reused) {
+  pending_ = false;
+  upstream_ = &stream;
   reused_ = reused;
-  connection.setWatermarkCallbacks(this);
-  connection.codec().startRequest(this);
+  if (needsTunnel() && !stream.codec().canTunnel()) {
+    // RFC 8441's extended CONNECT is not offered to backends: a WebSocket or CONNECT tunnel
+    // must be routed to a cluster that speaks HTTP/1.1.
+    PLOG_WARN("cluster {}: request {} needs a tunnel (Upgrade or CONNECT), which {} backends "
+              "cannot carry; route it to a cluster with protocol: http1",
+              cluster_->config().name, callbacks_->info().request_id, stream.protocol());
+    upstream_ = nullptr;
+    pool_->release(&stream);
+    fail(502, "tunnel requested on an HTTP/2 cluster");
+    return;
+  }
+  stream.codec().setResponseDecoder(this);
+  stream.codec().setWatermarkCallbacks(this);
+  http::ClientStream& codec = stream.codec();
+  // Each encode may fail the stream at once, and the failure may start another attempt.
+  const uint32_t attempt = attempts_;
+  auto gone = [&] { return upstream_ == nullptr || attempts_ != attempt; };
   filters::StreamInfo& info = callbacks_->info();
   info.upstream_start_ms = worker_.loop().now();
   bool end_with_head = request_end_ && pending_body_.empty() && !has_pending_trailers_;
@@ -101,27 +121,33 @@ void RouterFilter::onPoolReady(upstream::UpstreamConnection& connection, bool re
     request_->headers.add("Host", pool_->endpoint().address_text);
   }
   phase_ = Phase::Sending;
-  connection.codec().encodeHeaders(*request_, end_with_head);
+  codec.encodeHeaders(*request_, end_with_head);
+  if (gone()) return;
   if (!pending_body_.empty() || (request_end_ && !end_with_head && !has_pending_trailers_)) {
     replayable_ = replayable_ && pending_body_.empty();
-    connection.codec().encodeData(pending_body_, request_end_ && !has_pending_trailers_);
+    keepForReplay(pending_body_);
+    codec.encodeData(pending_body_, request_end_ && !has_pending_trailers_);
+    if (gone()) return;
   }
   if (has_pending_trailers_) {
     replayable_ = false;
-    connection.codec().encodeTrailers(pending_trailers_);
+    replay_trailers_.assign(pending_trailers_);
+    replay_has_trailers_ = true;
+    codec.encodeTrailers(pending_trailers_);
     has_pending_trailers_ = false;
+    if (gone()) return;
   }
   if (request_end_) phase_ = Phase::AwaitingHeaders;
   // Resume the client unless the body held during the connect already filled the new
   // connection past its watermark (its callback ran above, and must not be undone here).
   callbacks_->pauseRequestBody(upstream_write_blocked_);
   // The client may already be slow: apply its backpressure to the new connection too.
-  if (callbacks_->downstreamBlocked()) connection.connection().readDisable(true);
+  if (callbacks_->downstreamBlocked()) stream.pauseResponse(true);
   armTimerForPhase();
 }
 
 void RouterFilter::onPoolFailure(upstream::PoolFailure reason, std::string_view why) {
-  pending_ = nullptr;
+  pending_ = false;
   ++worker_.counters().upstream_failures;
   PLOG_WARN("upstream {}: {} (attempt {} of request {})", pool_->endpoint().address_text, why,
             attempts_, callbacks_->info().request_id);
@@ -166,7 +192,9 @@ filters::FilterStatus RouterFilter::onRequestBody(buffer::Buffer& data, bool end
   if (end_stream) request_end_ = true;
   if (upstream_ != nullptr) {
     if (!data.empty()) replayable_ = false;
+    keepForReplay(data);
     upstream_->codec().encodeData(data, end_stream);
+    if (upstream_ == nullptr) return filters::FilterStatus::Continue;
     if (end_stream && phase_ == Phase::Sending) {
       phase_ = Phase::AwaitingHeaders;
       armTimerForPhase();
@@ -185,7 +213,10 @@ filters::FilterStatus RouterFilter::onRequestTrailers(http::HeaderMap& trailers)
   request_end_ = true;
   if (upstream_ != nullptr) {
     replayable_ = false;
+    replay_trailers_.assign(trailers);
+    replay_has_trailers_ = true;
     upstream_->codec().encodeTrailers(trailers);
+    if (upstream_ == nullptr) return filters::FilterStatus::Continue;
     if (phase_ == Phase::Sending) {
       phase_ = Phase::AwaitingHeaders;
       armTimerForPhase();
@@ -210,9 +241,9 @@ void RouterFilter::decodeHeaders(http::ResponseHead& head, bool end_stream) {
     // about (RFC 9112 6.1): it would take gzip bytes for the body.
     PLOG_WARN("upstream {}: transfer coding \"{}\" cannot reach an HTTP/1.0 client (request {})",
               pool_->endpoint().address_text, head.transfer_codings, info.request_id);
-    upstream::UpstreamConnection* c = upstream_;
+    upstream::UpstreamStream* s = upstream_;
     upstream_ = nullptr;
-    pool_->release(c);  // mid-response: closed
+    pool_->release(s);  // mid-response: abandoned
     fail(502, "response transfer coding for an HTTP/1.0 client");
     return;
   }
@@ -228,7 +259,7 @@ void RouterFilter::decodeData(buffer::Buffer& data, bool end_stream) {
   if (end_stream && !tunnel_) phase_ = Phase::Done;
   armTimerForPhase();
   callbacks_->encodeData(data, end_stream);
-  if (tunnel_ && end_stream && upstream_ != nullptr && upstream_->connection().closed()) {
+  if (tunnel_ && end_stream && upstream_ != nullptr && upstream_->connectionClosed()) {
     // Not a half-close: the backend's leg is gone both ways (reset, error), so nothing the
     // client still sends could arrive. End the client's leg too.
     phase_ = Phase::Done;
@@ -242,15 +273,15 @@ void RouterFilter::decodeTrailers(http::HeaderMap& trailers) {
   callbacks_->encodeTrailers(std::move(trailers));
 }
 
-void RouterFilter::onResponseError(std::string_view why, bool nothing_received) {
-  upstream::UpstreamConnection* failed = upstream_;
-  bool nothing_sent = failed != nullptr && failed->requestBytesWritten() == 0;
+void RouterFilter::onResponseError(const http::ResponseError& error) {
+  upstream::UpstreamStream* failed = upstream_;
+  bool nothing_sent = failed != nullptr && !failed->requestSent();
   if (failed != nullptr) {
     upstream_ = nullptr;
-    pool_->release(failed);  // not reusable: closes it
+    pool_->release(failed);  // not reusable: abandoned
   }
   ++worker_.counters().upstream_failures;
-  PLOG_WARN("upstream {}: {} (request {})", pool_->endpoint().address_text, why,
+  PLOG_WARN("upstream {}: {} (request {})", pool_->endpoint().address_text, error.why,
             callbacks_->info().request_id);
   if (tunnel_) {
     // A tunnel ends when either side closes.
@@ -259,29 +290,62 @@ void RouterFilter::onResponseError(std::string_view why, bool nothing_received) 
     callbacks_->encodeData(empty, true);
     return;
   }
+  if (error.not_processed && error.nothing_received && replay_whole_) {
+    // The backend says the request had no effect (REFUSED_STREAM, GOAWAY): send it again,
+    // whatever its method, from what was kept of it. The endpoint itself is fine.
+    restoreReplay();
+    std::fill(tried_.begin(), tried_.end(), false);
+    retryOrFail(502, error.why);
+    return;
+  }
   // Retry only what cannot have had an effect: no response byte came back, and either no
   // request byte left us or the request is idempotent and met a stale keep-alive connection.
   // retryOrFail() also wants the whole request still here to send again.
-  bool stale_keepalive = reused_ && http::isIdempotent(request_->method);
-  if (nothing_received && (nothing_sent || stale_keepalive)) {
+  bool stale_keepalive =
+      reused_ && error.connection_closed && http::isIdempotent(request_->method);
+  if (error.nothing_received && (nothing_sent || stale_keepalive)) {
     if (reused_ && attempts_ <= cluster_->config().max_retries) {
       // The endpoint is fine; the connection was old. A fresh one to any endpoint will do.
       std::fill(tried_.begin(), tried_.end(), false);
     }
-    retryOrFail(502, why);
+    if (nothing_sent && replay_whole_) restoreReplay();
+    retryOrFail(502, error.why);
     return;
   }
-  fail(502, why);
+  fail(502, error.why);
 }
 
-void RouterFilter::onUpstreamWriteWatermark(bool above_high) {
+void RouterFilter::keepForReplay(const buffer::Buffer& data) {
+  if (!replay_whole_ || data.empty()) return;
+  if (replay_body_.length() + data.length() > kReplayLimit) {
+    replay_whole_ = false;
+    replay_body_.clear();
+    return;
+  }
+  replay_body_.append(data.toString());
+}
+
+void RouterFilter::restoreReplay() {
+  // Nothing of a failed attempt's body is lost: what it sent comes first, then what arrived
+  // since (held in pending_body_ while no stream exists).
+  replay_body_.moveFrom(pending_body_);
+  pending_body_.moveFrom(replay_body_);
+  if (replay_has_trailers_) {
+    pending_trailers_.assign(replay_trailers_);
+    has_pending_trailers_ = true;
+    replay_has_trailers_ = false;
+  }
+  replayable_ = true;
+}
+
+void RouterFilter::onStreamWriteWatermark(bool above_high) {
   upstream_write_blocked_ = above_high;
   callbacks_->pauseRequestBody(above_high);
   if (phase_ == Phase::Sending) armTimerForPhase();
 }
 
 void RouterFilter::onDownstreamWatermark(bool above_high) {
-  if (upstream_ != nullptr) upstream_->connection().readDisable(above_high);
+  if (upstream_ != nullptr) upstream_->pauseResponse(above_high);
 }
 
 void RouterFilter::armTimerForPhase() {
@@ -314,22 +378,21 @@ void RouterFilter::onTimeout() {
                                                       : "upstream idle timeout";
   PLOG_WARN("upstream {}: {} (request {})", pool_->endpoint().address_text, what,
             callbacks_->info().request_id);
-  upstream::UpstreamConnection* c = upstream_;
+  upstream::UpstreamStream* s = upstream_;
   upstream_ = nullptr;
-  if (c != nullptr) pool_->release(c);  // mid-exchange: not reusable, so closed
+  if (s != nullptr) pool_->release(s);  // mid-exchange: abandoned (HTTP/2: this stream only)
   fail(504, what);
 }
 
-void RouterFilter::releaseConnection() {
-  if (pending_ != nullptr) {
-    upstream::UpstreamConnection* p = pending_;
-    pending_ = nullptr;
-    pool_->cancel(p);
+void RouterFilter::releaseStream() {
+  if (pending_) {
+    pending_ = false;
+    pool_->cancel(*this);
   }
   if (upstream_ != nullptr) {
-    upstream::UpstreamConnection* c = upstream_;
+    upstream::UpstreamStream* s = upstream_;
     upstream_ = nullptr;
-    pool_->release(c);
+    pool_->release(s);
   }
 }
 
@@ -337,7 +400,7 @@ void RouterFilter::onDestroy() {
   if (destroyed_) return;
   destroyed_ = true;
   timer_.disarm();
-  releaseConnection();
+  releaseStream();
 }
 
 }  // namespace portico::proxy

@@ -1,16 +1,20 @@
 #pragma once
 // RouterFilter: the terminal filter of proxy routes. It picks an endpoint with the cluster's
-// load balancer, takes a connection from that endpoint's pool, sends the request, and streams
-// the response back into the stream's response path.
+// load balancer, asks that endpoint's pool for a stream (HTTP/1: a connection of its own;
+// HTTP/2: a stream on a shared connection), sends the request, and streams the response back
+// into the stream's response path. It never knows which protocol the backend speaks.
 //
 // Retries (Error policy as data, not branches): an attempt that failed before any byte of the
-// request left Portico (connect refused, connect timeout) is retried on another endpoint, up to
-// the cluster's max_retries. So is an idempotent request whose reused keep-alive connection was
-// closed by the backend before any response byte (the stale keep-alive race). A request whose
-// bytes reached a backend is otherwise never retried, nor is one that got any response byte,
-// nor one whose body or trailers already went to a connection (it could not be sent again
-// whole): those get 502 and their connection is closed. Failures map to statuses: 502
-// refused, reset or invalid response; 503 no endpoint; 504 timeouts.
+// request left Portico (connect refused, connect timeout, a connection that closed before the
+// request was written) is retried on another endpoint, up to the cluster's max_retries. So is
+// an idempotent request whose reused keep-alive connection was closed by the backend before
+// any response byte (the stale keep-alive race), and any request the backend said it did not
+// process (HTTP/2 REFUSED_STREAM, or a stream above a GOAWAY's last stream id), as long as
+// what was sent of its body is still held (kReplayLimit). A request whose bytes reached a
+// backend is otherwise never retried, nor is one that got any response byte, nor one whose
+// body or trailers went to a connection and could not be kept: those get 502 and their
+// stream is abandoned. Failures map to statuses: 502 refused, reset or invalid response;
+// 503 no endpoint; 504 timeouts (per stream: other streams on the same connection go on).
 
 #include <string>
 #include <vector>
@@ -24,10 +28,14 @@
 
 namespace portico::proxy {
 
+// Request body bytes kept after they went to a stream, so a request the backend refused
+// unprocessed can be sent again; a longer body makes such a request fail with 502 instead.
+inline constexpr size_t kReplayLimit = 64 * 1024;
+
 class RouterFilter final : public filters::Filter,
                            public upstream::PoolCallbacks,
                            public http::ResponseDecoder,
-                           public upstream::UpstreamWatermarkCallbacks {
+                           public http::ClientStreamWatermarkCallbacks {
  public:
   RouterFilter(WorkerServices& worker, const ListenerConfig& listener, const RouteEntry& route);
   ~RouterFilter() override;
@@ -40,7 +48,7 @@ class RouterFilter final : public filters::Filter,
   void onDestroy() override;
 
   // upstream::PoolCallbacks
-  void onPoolReady(upstream::UpstreamConnection& connection, bool reused) override;
+  void onPoolReady(upstream::UpstreamStream& stream, bool reused) override;
   void onPoolFailure(upstream::PoolFailure reason, std::string_view why) override;
 
   // http::ResponseDecoder
@@ -48,10 +56,10 @@ class RouterFilter final : public filters::Filter,
   void decodeHeaders(http::ResponseHead& head, bool end_stream) override;
   void decodeData(buffer::Buffer& data, bool end_stream) override;
   void decodeTrailers(http::HeaderMap& trailers) override;
-  void onResponseError(std::string_view why, bool nothing_received) override;
+  void onResponseError(const http::ResponseError& error) override;
 
-  // upstream::UpstreamWatermarkCallbacks
-  void onUpstreamWriteWatermark(bool above_high) override;
+  // http::ClientStreamWatermarkCallbacks
+  void onStreamWriteWatermark(bool above_high) override;
 
  private:
   enum class Phase { Idle, Connecting, Sending, AwaitingHeaders, ReceivingBody, Done };
@@ -60,7 +68,12 @@ class RouterFilter final : public filters::Filter,
   void retryOrFail(uint16_t status, std::string_view why);
   void fail(uint16_t status, std::string_view why);
   void onTimeout();
-  void releaseConnection();
+  void releaseStream();
+  // Body bytes about to go to the stream: kept for a replay while they fit kReplayLimit.
+  void keepForReplay(const buffer::Buffer& data);
+  // Puts what the failed attempt sent back in front of what is still held, for a new one.
+  void restoreReplay();
+  bool needsTunnel() const;
   void armTimerForPhase();
 
   WorkerServices& worker_;
@@ -69,8 +82,8 @@ class RouterFilter final : public filters::Filter,
   upstream::ThreadLocalCluster* cluster_ = nullptr;
   http::RequestHead* request_ = nullptr;
   upstream::ConnPool* pool_ = nullptr;
-  upstream::UpstreamConnection* pending_ = nullptr;   // connect in progress
-  upstream::UpstreamConnection* upstream_ = nullptr;  // request in flight
+  bool pending_ = false;                          // waiting for the pool
+  upstream::UpstreamStream* upstream_ = nullptr;  // request in flight
   event::Timer timer_;
   Phase phase_ = Phase::Idle;
   std::vector<bool> tried_;
@@ -81,11 +94,16 @@ class RouterFilter final : public filters::Filter,
   // Nothing of the body or trailers went to an upstream connection yet: what a new attempt
   // needs is all still held here (pending_body_, pending_trailers_).
   bool replayable_ = true;
-  bool upstream_write_blocked_ = false;  // the upstream connection is above its watermark
+  bool upstream_write_blocked_ = false;  // the upstream stream is above its watermark
   bool tunnel_ = false;
   buffer::Buffer pending_body_;  // body that arrived before a connection was ready
   http::HeaderMap pending_trailers_;
   bool has_pending_trailers_ = false;
+  // What the current attempt sent of the body and trailers, while it fits kReplayLimit.
+  buffer::Buffer replay_body_;
+  http::HeaderMap replay_trailers_;
+  bool replay_has_trailers_ = false;
+  bool replay_whole_ = true;
   bool destroyed_ = false;
 };
 

@@ -30,8 +30,14 @@ std::shared_ptr<ProxySnapshot> buildSnapshot(std::vector<ListenerConfig> listene
     s.max_body = lim.max_body;
     s.max_requests_per_connection = lim.max_requests_per_connection;
     s.error_pages = &rt->config.error_pages;
+    s.buffer_limit = lim.buffer;
+    s.http2 = rt->config.http2;
     rt->codecs = &codecs;
+    // Without ALPN: HTTP/1.1, or on plain text with http2.cleartext the codec that tells
+    // HTTP/2's preface from HTTP/1.1 (h2c by prior knowledge), when this build has it.
     rt->default_codec = codecs.find("http/1.1");
+    if (!rt->config.tls && rt->config.http2.cleartext && codecs.find("h2c") != nullptr)
+      rt->default_codec = codecs.find("h2c");
     snap->listeners.push_back(std::move(rt));
   }
   return snap;

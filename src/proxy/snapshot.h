@@ -25,7 +25,8 @@ struct ListenerRuntime {
   http::ServerCodecSettings codec_settings;
   // The codecs a connection may speak, by ALPN id (the process-wide registry), and the one
   // for a connection that negotiated none: plain TCP, or a TLS client without ALPN. That is
-  // HTTP/1.1 today; a listener configured for prior-knowledge h2c would name HTTP/2 here.
+  // HTTP/1.1, or on a plain-text listener with http2.cleartext the "h2c" codec that picks
+  // HTTP/2 or HTTP/1.1 by the connection's first bytes.
   const http::ServerCodecRegistry* codecs = nullptr;
   const http::ServerCodecFactory* default_codec = nullptr;
   // Makes each accepted connection's transport: plain, or TLS with this listener's contexts.

@@ -386,7 +386,8 @@ void ActiveStream::pauseClientReading(bool pause) {
 }
 
 bool ActiveStream::clientWriteBlocked() const {
-  return manager_.writeBlocked();
+  // The connection's socket, or (HTTP/2) this stream's own window and buffer.
+  return manager_.writeBlocked() || (encoder_ != nullptr && encoder_->sendBlocked());
 }
 
 uint64_t ActiveStream::bufferLimit() const {
@@ -394,6 +395,11 @@ uint64_t ActiveStream::bufferLimit() const {
 }
 
 void ActiveStream::onDownstreamWatermark(bool above_high) {
+  if (!complete_) chain_.onClientWatermark(above_high);
+}
+
+void ActiveStream::onSendWatermark(bool above_high) {
+  // The chain reads clientWriteBlocked() itself, which combines both watermarks.
   if (!complete_) chain_.onClientWatermark(above_high);
 }
 

@@ -53,6 +53,7 @@ class ActiveStream final : public http::RequestDecoder, public FilterChainOwner 
   void decodeData(buffer::Buffer& data, bool end_stream) override;
   void decodeTrailers(http::HeaderMap& trailers) override;
   void onStreamReset(http::StreamResetReason reason) override;
+  void onSendWatermark(bool above_high) override;
 
   // FilterChainOwner
   event::EventLoop& loop() override;

@@ -12,6 +12,12 @@
 namespace portico::server {
 
 namespace {
+
+// The request line's protocol as nginx and Apache log it.
+std::string_view protocolName(const http::Version& v) {
+  if (v.major == 2) return "HTTP/2.0";
+  return v.minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+}
 constexpr size_t kFlushBytes = 32 * 1024;
 constexpr size_t kMaxQueuedBytes = 64 * 1024 * 1024;
 constexpr int64_t kFlushIntervalMs = 1000;
@@ -177,7 +183,8 @@ void AccessLogger::formatCombined(const http::RequestHead* request, const filter
     appendEscaped(b, request->method_text, false);
     b += ' ';
     appendEscaped(b, request->target.empty() ? request->path : request->target, false);
-    b += request->version.minor == 0 ? " HTTP/1.0" : " HTTP/1.1";
+    b += ' ';
+    b += protocolName(request->version);
   } else {
     b += '-';
   }
@@ -234,7 +241,7 @@ void AccessLogger::formatJson(const http::RequestHead* request, const filters::S
   if (request != nullptr) {
     field("method", request->method_text);
     field("path", request->target.empty() ? request->path : request->target);
-    field("protocol", request->version.minor == 0 ? "HTTP/1.0" : "HTTP/1.1");
+    field("protocol", protocolName(request->version));
     field("host", request->authority);
     auto ua = request->headers.get("User-Agent");
     field("user_agent", ua ? *ua : std::string_view());

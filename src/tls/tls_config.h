@@ -56,7 +56,8 @@ struct ServerTlsConfig {
   std::string ciphers = kDefaultCiphers;            // TLS 1.2
   std::string ciphersuites = kDefaultCiphersuites;  // TLS 1.3
   std::vector<std::string> groups = {"X25519", "prime256v1", "secp384r1"};
-  std::vector<std::string> alpn = {"http/1.1"};  // in server preference order
+  // In server preference order: HTTP/2 first, as browsers and nginx/HAProxy defaults have it.
+  std::vector<std::string> alpn = {"h2", "http/1.1"};
   bool session_tickets = true;
   int64_t ticket_key_rotation_ms = 12 * 3600 * 1000;
   bool session_cache = true;

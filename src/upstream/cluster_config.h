@@ -19,6 +19,24 @@ namespace portico::upstream {
 
 enum class LbPolicy { RoundRobin, WeightedRoundRobin };
 
+// What the cluster's connections speak: HTTP/1.1; HTTP/2 over TLS (ALPN h2 required); HTTP/2
+// over plain TCP with prior knowledge (h2c); or, over TLS, whichever of h2 and http/1.1 the
+// backend selects in ALPN (HTTP/1.1 without TLS).
+enum class UpstreamProtocol { Http1, H2, H2c, Auto };
+
+struct Http2ClientConfig {
+  // Upper bound on concurrent streams per connection; the backend's
+  // SETTINGS_MAX_CONCURRENT_STREAMS may lower it.
+  uint32_t max_streams_per_connection = 100;
+  // Receive windows: how much response body a backend may send ahead, per stream (a stream
+  // whose client reads slowly stops there) and per connection.
+  uint32_t initial_stream_window = 256 * 1024;
+  uint32_t connection_window = 1024 * 1024;
+  // Request body held per stream for a backend that has not opened its window yet; above
+  // it the client is paused.
+  uint32_t stream_buffer_limit = 64 * 1024;
+};
+
 struct EndpointConfig {
   net::Address address;
   std::string address_text;  // as written, for logs and metrics
@@ -39,6 +57,8 @@ struct ClusterConfig {
   // that finds every endpoint at its limit gets 503 at once instead of piling onto a
   // struggling backend.
   uint32_t max_connections_per_endpoint = 0;
+  UpstreamProtocol protocol = UpstreamProtocol::Http1;
+  Http2ClientConfig http2;
   std::optional<tls::ClientTlsConfig> tls;  // set: connections to the endpoints use TLS
   // Built from `tls` at load time; newSsl(endpoint) per upstream connection.
   std::shared_ptr<const tls::ClientContext> tls_context;

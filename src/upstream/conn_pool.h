@@ -1,29 +1,41 @@
 #pragma once
-// Per-worker, per-endpoint pool of HTTP/1.1 connections to a backend.
+// Per-worker, per-endpoint pool of upstream connections that hands out streams.
 //
-// A request asks the pool for a connection: an idle one is handed over at once (most recently
-// used first, so the warmest connections are kept and cold ones time out), otherwise a new
-// connection is opened for it. A connection carries one request at a time and returns to the
-// idle list only when both messages were read and written completely and both sides agreed to
-// keep it alive; anything else closes it. Idle connections are capped and time out.
+// A requester asks for a stream (newStream) and gets an UpstreamStream: a request encoder on
+// some connection plus what the router needs to know about it. Which protocol the connection
+// speaks is the codec's business (upstream/client_codecs.h picks it per cluster, or by ALPN
+// for `protocol: auto`); the pool only reads how many streams a connection may carry:
+//  - HTTP/1 (one stream at a time): an idle connection is handed over at once, most
+//    recently used first (the warmest are kept, cold ones time out); otherwise a new one is
+//    opened. A connection returns to the idle list only when both messages were read and
+//    written completely and both sides agreed to keep it alive; anything else closes it.
+//    Idle connections are capped (keepalive.max_idle) and time out.
+//  - HTTP/2 (many): a connection takes streams up to min(the peer's
+//    SETTINGS_MAX_CONCURRENT_STREAMS, http2.max_streams_per_connection); the busiest one with
+//    room is picked, so few connections carry many streams; when all are full another one is
+//    opened (within max_connections_per_endpoint), and requests that arrive while an h2
+//    connection is being opened wait for it rather than each opening their own. A connection
+//    that got GOAWAY takes no new streams and closes when its last stream is released. One
+//    with no stream is idle: the same cap and timeout apply.
 // Worker-local.
 
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "event/event_loop.h"
-#include "http/codec.h"
-#include "http1/client_codec.h"
+#include "http/client_codec.h"
 #include "net/connection.h"
 #include "upstream/cluster_config.h"
 
 namespace portico::upstream {
 
 class ConnPool;
-class UpstreamConnection;
+class PooledConnection;
+class UpstreamStream;
 
 enum class PoolFailure { ConnectFailed, ConnectTimeout };
 
@@ -31,76 +43,38 @@ class PoolCallbacks {
  public:
   virtual ~PoolCallbacks() = default;
   // `reused`: the connection carried earlier requests (a stale keep-alive race is possible).
-  virtual void onPoolReady(UpstreamConnection& connection, bool reused) = 0;
+  virtual void onPoolReady(UpstreamStream& stream, bool reused) = 0;
   virtual void onPoolFailure(PoolFailure reason, std::string_view why) = 0;
-};
-
-// The user of an active connection hears about its write-side backpressure here.
-class UpstreamWatermarkCallbacks {
- public:
-  virtual ~UpstreamWatermarkCallbacks() = default;
-  virtual void onUpstreamWriteWatermark(bool above_high) = 0;
 };
 
 struct PoolStats {
   uint64_t connections_opened = 0;
-  uint64_t connections_reused = 0;  // requests served on a connection from the idle list
+  uint64_t connections_reused = 0;  // streams served on a connection that carried others
   uint64_t connect_failures = 0;
   uint64_t connect_timeouts = 0;
+  uint64_t streams_opened = 0;
 };
 
-class UpstreamConnection final : public net::ConnectionCallbacks, public http::CodecOutput {
+// A stream lent to a requester, valid until ConnPool::release(). Its connection may close
+// meanwhile (the codec then reports onResponseError); the stream stays safe to release.
+class UpstreamStream {
  public:
-  UpstreamConnection(ConnPool& pool, net::ConnectionPtr connection,
-                     const http1::ParserLimits& limits);
-  ~UpstreamConnection() override;
-
-  http1::ClientCodecImpl& codec() { return codec_; }
-  net::Connection& connection() { return *connection_; }
-  ConnPool& pool() { return pool_; }
-  void setWatermarkCallbacks(UpstreamWatermarkCallbacks* cb) { watermark_cb_ = cb; }
-  // Bytes of the current request written to the socket so far (0 = nothing left us yet).
-  uint64_t requestBytesWritten() const { return connection_->bytesWritten() - written_at_assign_; }
-  uint32_t requestsServed() const { return requests_; }
-
-  // net::ConnectionCallbacks
-  void onData(buffer::Buffer& data, bool end_of_stream) override;
-  void onEvent(net::ConnectionEvent event) override;
-  void onAboveWriteBufferHighWatermark() override;
-  void onBelowWriteBufferLowWatermark() override;
-
-  // http::CodecOutput
-  void writeToPeer(buffer::Buffer& bytes) override { connection_->write(bytes); }
-  void writeFileToPeer(int file_fd, uint64_t offset, uint64_t length) override {
-    connection_->writeFile(file_fd, offset, length);
-  }
-  void closeAfterFlush() override { connection_->close(net::CloseType::FlushWrite); }
-  void shutdownWriteAfterFlush() override {
-    buffer::Buffer nothing;
-    connection_->write(nothing, true);
-  }
+  http::ClientStream& codec() { return *stream_; }
+  // Some byte of this request may have reached the backend: it was handed to the
+  // connection, and the connection wrote to its socket since the stream began.
+  bool requestSent() const;
+  // The connection under the stream is gone (a tunnel's backend leg closed).
+  bool connectionClosed() const;
+  std::string_view protocol() const;
+  void pauseResponse(bool pause) { stream_->pauseResponse(pause); }
 
  private:
   friend class ConnPool;
-  enum class State { Connecting, Active, Idle, Closed };
-
-  ConnPool& pool_;
-  net::ConnectionPtr connection_;
-  http1::ClientCodecImpl codec_;
-  State state_ = State::Connecting;
-  PoolCallbacks* pending_ = nullptr;  // waiting for the connect to finish
-  UpstreamWatermarkCallbacks* watermark_cb_ = nullptr;
-  event::Timer timer_;  // connect timeout, then idle timeout
-  uint64_t written_at_assign_ = 0;
-  uint32_t requests_ = 0;
-  // The TLS name this connection was made for (SNI and verified name taken from a request's
-  // host); empty when every connection of the pool is alike. Only requests for the same
-  // name may reuse it.
-  std::string server_name_;
-  // Handed to a requester that has not released it yet. The requester holds a pointer, so a
-  // lent connection that closes stays allocated until release() (which then frees it).
-  bool lent_ = false;
-  std::list<UpstreamConnection*>::iterator self_;
+  UpstreamStream(PooledConnection& connection, http::ClientStream& stream, uint64_t written)
+      : connection_(connection), stream_(&stream), written_at_start_(written) {}
+  PooledConnection& connection_;
+  http::ClientStream* stream_;
+  uint64_t written_at_start_;
 };
 
 class ConnPool {
@@ -109,49 +83,55 @@ class ConnPool {
            const net::TransportSocketFactory& transport, size_t buffer_limit);
   ~ConnPool();
 
-  // Asks for a connection. If an idle one is available, callbacks.onPoolReady() runs before
-  // this returns and the result is nullptr; otherwise the returned handle identifies the
-  // pending connect, to be passed to cancel() if the requester gives up. A connect that fails
-  // at once also calls back before returning (onPoolFailure) and returns nullptr.
+  // Asks for a stream. If a connection has room, callbacks.onPoolReady() runs before this
+  // returns and the result is false; otherwise the request waits for a connection being
+  // opened, true is returned, and cancel(callbacks) withdraws it if the requester gives up.
+  // A connect that fails at once also calls back before returning (onPoolFailure).
   // `server_name`: the request's host, for clusters whose TLS names follow it (see
-  // net::TransportSocketFactory::create); empty otherwise.
-  UpstreamConnection* newStream(PoolCallbacks& callbacks, std::string_view server_name = {});
-  void cancel(UpstreamConnection* pending);
-  // The requester is done with `connection`: it goes back to the idle list if reusable,
-  // otherwise it is closed. Every connection handed out by onPoolReady() must be released
-  // exactly once, even after it closed.
-  void release(UpstreamConnection* connection);
+  // net::TransportSocketFactory::create); empty otherwise. Only requests for the same name
+  // share a connection.
+  bool newStream(PoolCallbacks& callbacks, std::string_view server_name = {});
+  void cancel(PoolCallbacks& callbacks);
+  // The requester is done with `stream` (an unfinished one is abandoned: HTTP/1 closes the
+  // connection, HTTP/2 resets the stream). Every stream handed out by onPoolReady() must be
+  // released exactly once, even after its connection closed.
+  void release(UpstreamStream* stream);
 
   const EndpointConfig& endpoint() const { return endpoint_; }
+  const ClusterConfig& cluster() const { return cluster_; }
   event::EventLoop& loop() { return loop_; }
   const PoolStats& stats() const { return stats_; }
-  size_t idleCount() const { return idle_.size(); }
+  // Connections that carry no stream.
+  size_t idleCount() const;
   // False when a request would need a new connection and the endpoint is at its limit
   // (cluster max_connections_per_endpoint).
-  bool hasCapacity() const {
-    return !idle_.empty() || cluster_.max_connections_per_endpoint == 0 ||
-           all_.size() < cluster_.max_connections_per_endpoint;
-  }
+  bool hasCapacity() const;
   size_t totalCount() const { return all_.size(); }
   // Closes idle connections now (drain, shutdown).
   void closeIdle();
 
  private:
-  friend class UpstreamConnection;
-  void onConnected(UpstreamConnection* c);
-  void onClosed(UpstreamConnection* c);
-  void onTimeout(UpstreamConnection* c);
-  void removeFromIdle(UpstreamConnection* c);
-  void destroy(UpstreamConnection* c);
+  friend class PooledConnection;
+  void lend(PooledConnection* c, PoolCallbacks& callbacks, bool reused);
+  void onConnected(PooledConnection* c);
+  void onClosed(PooledConnection* c);
+  void onTimeout(PooledConnection* c);
+  void onStreamLimitChanged(PooledConnection* c);
+  // A connection with no stream out: idle (capped, timed) or closed.
+  void park(PooledConnection* c);
+  void failWaiters(PooledConnection* c, PoolFailure reason, std::string_view why);
+  void removeFromIdle(PooledConnection* c);
+  void destroy(PooledConnection* c);
+  PooledConnection* multiplexedWithRoom(std::string_view server_name) const;
 
   event::EventLoop& loop_;
   const ClusterConfig& cluster_;
   const EndpointConfig& endpoint_;
   const net::TransportSocketFactory& transport_;
   size_t buffer_limit_;
-  http1::ParserLimits limits_;
-  std::list<UpstreamConnection*> all_;     // owned
-  std::vector<UpstreamConnection*> idle_;  // most recently released last
+  std::list<PooledConnection*> all_;       // owned
+  std::vector<PooledConnection*> idle_;    // one-stream connections, most recent last
+  std::vector<PooledConnection*> shared_;  // connected multiplexed connections
   PoolStats stats_;
 };
 

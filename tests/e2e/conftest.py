@@ -68,15 +68,16 @@ def wait_for_port(port, timeout=10.0, proc=None):
 class Backend:
     """A backend process (tests/e2e/backend.py) that records what it receives."""
 
-    def __init__(self, tmpdir, name, tls=()):
-        """`tls`: extra backend.py arguments (--tls-cert, --tls-key, --tls-client-ca)."""
+    def __init__(self, tmpdir, name, tls=(), script="backend.py"):
+        """`tls`: extra arguments (backend.py: --tls-cert, --tls-key, --tls-client-ca);
+        `script`: the backend program (h2_backend.py for an HTTP/2 backend)."""
         self.name = name
         self.port = free_port()
         self.record = os.path.join(tmpdir, "backend-%s.jsonl" % name)
         open(self.record, "w").close()
         self.proc = subprocess.Popen(
             [sys.executable if os.path.exists(sys.executable) else "/usr/bin/python3",
-             os.path.join(HERE, "backend.py"), "--port", str(self.port), "--name", name,
+             os.path.join(HERE, script), "--port", str(self.port), "--name", name,
              "--record", self.record, *tls],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.proc.stdout.readline()

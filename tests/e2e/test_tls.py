@@ -217,13 +217,36 @@ def test_rsa_and_ecdsa_certificates_for_one_name(portico, backends, test_ca, ord
 
 # ---- ALPN ---------------------------------------------------------------------------------
 
-def test_alpn_chooses_http11(portico, backends, test_ca, server_cert):
+def test_alpn_prefers_h2_then_http11(portico, backends, test_ca, server_cert):
     (b1,) = backends(1)
     p = portico(tls_proxy_config([b1], [server_cert]))
+    both = TlsRawConn(p.port, cafile=test_ca.cert, alpn=["http/1.1", "h2"])
+    h1 = TlsRawConn(p.port, cafile=test_ca.cert, alpn=["http/1.1"])
+    silent = TlsRawConn(p.port, cafile=test_ca.cert)
+    try:
+        # The server's preference (h2 first) wins over the client's order.
+        assert both.sock.selected_alpn_protocol() == "h2"
+        assert h1.sock.selected_alpn_protocol() == "http/1.1"
+        assert silent.sock.selected_alpn_protocol() is None
+        for conn in (h1, silent):
+            r = get(conn, "/n")
+            assert r.status == 200 and r.version == "HTTP/1.1"
+    finally:
+        both.close()
+        h1.close()
+        silent.close()
+    r = curl_https(p.port, "localhost", "/name", test_ca.cert, "--http2", "-w",
+                   " %{http_version}")
+    assert r.returncode == 0 and r.stdout == b"b1 2", r.stderr
+
+
+def test_alpn_http11_only_listener(portico, backends, test_ca, server_cert):
+    (b1,) = backends(1)
+    p = portico(tls_proxy_config([b1], [server_cert], tls={"alpn": ["http/1.1"]}))
     offered = TlsRawConn(p.port, cafile=test_ca.cert, alpn=["h2", "http/1.1"])
     silent = TlsRawConn(p.port, cafile=test_ca.cert)
-    # A client offering only protocols Portico lacks gets no ALPN answer rather than a failed
-    # handshake (RFC 7301 allows either; like nginx), and speaks HTTP/1.1.
+    # A client offering only protocols the listener lacks gets no ALPN answer rather than a
+    # failed handshake (RFC 7301 allows either; like nginx), and speaks HTTP/1.1.
     h2_only = TlsRawConn(p.port, cafile=test_ca.cert, alpn=["h2"])
     try:
         assert offered.sock.selected_alpn_protocol() == "http/1.1"
@@ -438,15 +461,16 @@ def config_error_case(name, ca, tmpdir):
     if name == "ciphersuites-unknown":
         return (cfg([good], ciphersuites="TLS_NOPE"), TLS_KEY + "ciphersuites",
                 "ciphersuites: |TLS_NOPE", ["TLS_NOPE"])
-    if name == "alpn-h2":
-        return cfg([good], alpn=["h2"]), TLS_KEY + "alpn[0]", "alpn: [|h2]", ["http/1.1"]
+    if name == "alpn-h3":
+        return (cfg([good], alpn=["h2", "h3"]), TLS_KEY + "alpn[1]", "alpn: [h2, |h3]",
+                ["h2", "http/1.1"])
     raise KeyError(name)
 
 
 @pytest.mark.parametrize("name", [
     "key-does-not-match", "expired", "not-yet-valid", "second-certificate-expired",
     "cert-unreadable", "key-unreadable", "cert-not-pem", "min-version-tls11", "unknown-group",
-    "ciphers-rejected", "ciphersuites-unknown", "alpn-h2"])
+    "ciphers-rejected", "ciphersuites-unknown", "alpn-h3"])
 def test_tls_config_errors_at_load_time(tmpdir_path, test_ca, name):
     text, key, key_text, words = config_error_case(name, test_ca, tmpdir_path)
     port = free_port()
@@ -716,7 +740,7 @@ def test_bench_config_serves_tls(portico, backends, test_ca):
     wait_for_port(tls_port, proc=p.proc)
     r = curl("http://127.0.0.1:%d/bytes/1024" % p.port)
     assert r.returncode == 0 and r.stdout == b"x" * 1024, r.stderr
-    # The harness offers h2 and http/1.1; Portico answers over HTTP/1.1.
+    # The harness offers h2 and http/1.1; Portico answers over HTTP/2 (ALPN's default).
     r = curl("--cacert", test_ca.cert, "--http2", "-w", "%{http_version}",
              "https://127.0.0.1:%d/bytes/1024" % tls_port)
-    assert r.returncode == 0 and r.stdout == b"x" * 1024 + b"1.1", r.stderr
+    assert r.returncode == 0 and r.stdout == b"x" * 1024 + b"2", r.stderr

@@ -1211,8 +1211,9 @@ TEST_F(ConfigLoaderTlsTest, ProtocolKeysAreChecked) {
                                       "min_version: TLSv1.3"),
                           "test.yaml:9:20: listeners[0].tls.min_version: min_version TLSv1.3 is "
                           "above max_version TLSv1.2"));
-  EXPECT_TRUE(hasOneError(tlsListener(cert, key, "\n      alpn: [h2]"),
-                          "test.yaml:8:14: listeners[0].tls.alpn[0]: only \"http/1.1\""));
+  EXPECT_TRUE(hasOneError(tlsListener(cert, key, "\n      alpn: [h2, h3]"),
+                          "test.yaml:8:18: listeners[0].tls.alpn[1]: expected \"h2\" or "
+                          "\"http/1.1\""));
   EXPECT_TRUE(hasOneError(tlsListener(cert, key, "\n      groups: [X25519, P-999]"),
                           "test.yaml:8:15: listeners[0].tls.groups: unknown group \"P-999\""));
   EXPECT_TRUE(hasOneError(tlsListener(cert, key, "\n      ciphers: NOPE"),
@@ -1244,6 +1245,106 @@ TEST_F(ConfigLoaderTlsTest, ClusterTlsErrors) {
                           "cert and key; key is missing"));
   EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    tls: {sni: 10.0.0.1}",
                           "test.yaml:13:16: clusters[0].tls.sni: expected a DNS name"));
+}
+
+TEST(ConfigLoaderClusterProtocolTest, DefaultsAreHttp1WithHttp2Defaults) {
+  LoadResult r = load(kBase + kDemoCluster);
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  const upstream::ClusterConfig& c = r.config->clusters[0];
+  EXPECT_EQ(c.protocol, upstream::UpstreamProtocol::Http1);
+  EXPECT_EQ(c.http2.max_streams_per_connection, 100u);
+  EXPECT_EQ(c.http2.initial_stream_window, 256u * 1024);
+  EXPECT_EQ(c.http2.connection_window, 1024u * 1024);
+}
+
+TEST(ConfigLoaderClusterProtocolTest, H2cWithHttp2Settings) {
+  LoadResult r = load(kBase + kDemoCluster + R"(
+    protocol: h2c
+    http2: {max_streams_per_connection: 8, initial_stream_window: 1MiB, connection_window: 4MiB})");
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  const upstream::ClusterConfig& c = r.config->clusters[0];
+  EXPECT_EQ(c.protocol, upstream::UpstreamProtocol::H2c);
+  EXPECT_EQ(c.http2.max_streams_per_connection, 8u);
+  EXPECT_EQ(c.http2.initial_stream_window, 1024u * 1024);
+  EXPECT_EQ(c.http2.connection_window, 4u * 1024 * 1024);
+}
+
+TEST(ConfigLoaderClusterProtocolTest, ErrorsPointAtTheKey) {
+  // kBase is 8 lines and kDemoCluster 4, so the first added line is 13.
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    protocol: h3",
+                          "test.yaml:13:15: clusters[0].protocol: expected one of"));
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    protocol: h2",
+                          "test.yaml:13:15: clusters[0].protocol: protocol h2 is HTTP/2 over TLS"));
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    http2: {max_streams_per_connection: 0}",
+                          "test.yaml:13:41: clusters[0].http2.max_streams_per_connection: must be between 1 and 10000"));
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    http2: {initial_stream_window: 1KiB}",
+                          "test.yaml:13:36: clusters[0].http2.initial_stream_window: must be between 65535"));
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    http2: {streams: 5}",
+                          "test.yaml:13:13: clusters[0].http2.streams: unknown key"));
+}
+
+TEST_F(ConfigLoaderTlsTest, ClusterProtocolChoosesAlpn) {
+  LoadResult r = load(kBase + kDemoCluster + "\n    protocol: auto\n    tls: {ca: " +
+                      file("site.crt") + "}");
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  EXPECT_THAT(r.config->clusters[0].tls->alpn, ElementsAre("h2", "http/1.1"));
+  r = load(kBase + kDemoCluster + "\n    protocol: h2\n    tls: {ca: " + file("site.crt") + "}");
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  EXPECT_THAT(r.config->clusters[0].tls->alpn, ElementsAre("h2"));
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    protocol: h2c\n    tls: {ca: " +
+                              file("site.crt") + "}",
+                          "test.yaml:13:15: clusters[0].protocol: protocol h2c is HTTP/2 over "
+                          "plain TCP"));
+  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    protocol: h2\n    tls: {alpn: [http/1.1], ca: " +
+                              file("site.crt") + "}",
+                          "test.yaml:14:17: clusters[0].tls.alpn: alpn is chosen by the cluster's "
+                          "protocol"));
+}
+
+}  // namespace
+}  // namespace portico::config
+
+namespace portico::config {
+namespace {
+
+TEST(LoaderHttp2Test, DefaultsAndEveryKey) {
+  LoadResult r = load(kBase);
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  const http::Http2Options& d = r.config->listeners[0].http2;
+  EXPECT_TRUE(d.cleartext);
+  EXPECT_EQ(d.max_concurrent_streams, 100u);
+  EXPECT_EQ(d.initial_stream_window, 65535u);
+  EXPECT_EQ(d.max_header_list_size, 0u);  // the listener's max_header_bytes
+  EXPECT_EQ(d.hpack_table_size, 4096u);
+  EXPECT_EQ(d.max_frame_size, 16384u);
+
+  r = load(kListenerHead + R"(
+    http2:
+      cleartext: false
+      max_concurrent_streams: 250
+      initial_stream_window: 1MiB
+      connection_window: 8MiB
+      max_header_list_size: 32KiB
+      hpack_table_size: 0
+      max_frame_size: 64KiB)" + kVhosts);
+  ASSERT_TRUE(r.config.has_value()) << joined(r);
+  const http::Http2Options& h = r.config->listeners[0].http2;
+  EXPECT_FALSE(h.cleartext);
+  EXPECT_EQ(h.max_concurrent_streams, 250u);
+  EXPECT_EQ(h.initial_stream_window, 1024u * 1024);
+  EXPECT_EQ(h.connection_window, 8u * 1024 * 1024);
+  EXPECT_EQ(h.max_header_list_size, 32u * 1024);
+  EXPECT_EQ(h.hpack_table_size, 0u);
+  EXPECT_EQ(h.max_frame_size, 64u * 1024);
+}
+
+TEST(LoaderHttp2Test, OutOfRangeAndUnknownKeys) {
+  EXPECT_TRUE(hasOneError(kListenerHead + "\n    http2: { max_concurrent_streams: 0 }" + kVhosts,
+                          "test.yaml:4:38: listeners[0].http2.max_concurrent_streams: must be between 1 and 10000"));
+  EXPECT_TRUE(hasOneError(kListenerHead + "\n    http2: { max_frame_size: 1000 }" + kVhosts,
+                          "test.yaml:4:30: listeners[0].http2.max_frame_size"));
+  EXPECT_TRUE(hasOneError(kListenerHead + "\n    http2: { windows: 1 }" + kVhosts,
+                          "test.yaml:4:14: listeners[0].http2.windows: unknown key"));
 }
 
 }  // namespace

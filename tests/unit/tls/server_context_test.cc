@@ -157,6 +157,10 @@ TEST_F(ServerContextTest, SameNamesServeRsaOrEcdsaByTheClientsSignatureAlgorithm
 TEST_F(ServerContextTest, AlpnPrefersTheServersListAndToleratesNoOverlap) {
   ServerTlsConfig config = fullConfig();
   auto server = build(config);
+  // The default list is [h2, http/1.1]: h2 wins whatever the client's order.
+  EXPECT_EQ(connect(*server, {.alpn = std::string("\x08http/1.1\x02h2", 12)}).alpn, "h2");
+  config.alpn = {"http/1.1"};
+  server = build(config);
   EXPECT_EQ(connect(*server, {.alpn = std::string("\x02h2\x08http/1.1", 12)}).alpn, "http/1.1");
   // No overlap: the handshake goes on without ALPN rather than failing.
   Outcome h2_only = connect(*server, {.alpn = std::string("\x02h2", 3)});

@@ -1,5 +1,7 @@
 #include "upstream/conn_pool.h"
+#include "http1/client_codec.h"
 #include "support/run_until.h"
+#include "upstream/loopback_backend.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -17,91 +19,24 @@
 namespace portico::upstream {
 namespace {
 
-// The backend end of each connection is a plain socket the test reads and writes itself, so
-// every byte the pool's codec sends or gets is the test's choice.
-class Backend {
- public:
-  Backend() {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    EXPECT_EQ(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), len), 0);
-    EXPECT_EQ(::listen(listen_fd_, 8), 0);
-    EXPECT_EQ(::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len), 0);
-    address_ = net::addressFromSockaddr(reinterpret_cast<sockaddr*>(&a), len);
-  }
-  ~Backend() {
-    for (int fd : accepted_) ::close(fd);
-    ::close(listen_fd_);
-  }
-  const net::Address& address() const { return address_; }
-
-  // The pool's next connection (its connect already completed in the kernel).
-  int accept() {
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (::poll(&p, 1, 2000) != 1) return -1;
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    accepted_.push_back(fd);
-    return fd;
-  }
-  static void send(int fd, std::string_view bytes) {
-    ASSERT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL),
-              static_cast<ssize_t>(bytes.size()));
-  }
-  // Takes what arrived on `fd` without waiting; false once the pool closed its side.
-  static bool drain(int fd, std::string* into) {
-    char buf[4096];
-    while (true) {
-      ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-      if (n > 0) {
-        into->append(buf, static_cast<size_t>(n));
-        continue;
-      }
-      return n < 0 && errno == EAGAIN;
-    }
-  }
-
- private:
-  int listen_fd_ = -1;
-  std::vector<int> accepted_;
-  net::Address address_;
-};
-
 // One requester: asks the pool for a connection and records what the codec reports.
-class Exchange final : public PoolCallbacks, public http::ResponseDecoder {
+class Exchange final : public PoolCallbacks, public RecordingDecoder {
  public:
-  void onPoolReady(UpstreamConnection& connection, bool was_reused) override {
-    conn = &connection;
+  void onPoolReady(UpstreamStream& stream, bool was_reused) override {
+    conn = &stream;
     reused = was_reused;
-    connection.codec().startRequest(this);
+    stream.codec().setResponseDecoder(this);
   }
   void onPoolFailure(PoolFailure, std::string_view why) override { error = std::string(why); }
-  void decodeInterim(http::ResponseHead&) override {}
-  void decodeHeaders(http::ResponseHead& head, bool end_stream) override {
-    status = head.status;
-    ended = end_stream;
-  }
-  void decodeData(buffer::Buffer& data, bool end_stream) override {
-    body += data.toString();
-    data.clear();
-    ended = end_stream;
-  }
-  void decodeTrailers(http::HeaderMap&) override { ended = true; }
-  void onResponseError(std::string_view why, bool nothing) override {
-    error = std::string(why);
-    nothing_received = nothing;
-  }
 
-  UpstreamConnection* conn = nullptr;
+  UpstreamStream* conn = nullptr;
   bool reused = false;
-  int status = 0;
-  std::string body;
-  bool ended = false;
-  std::string error;
-  bool nothing_received = false;
 };
+
+// The HTTP/1 codec behind an exchange's stream (a default cluster speaks HTTP/1.1).
+http1::ClientCodecImpl& http1Of(Exchange& x) {
+  return static_cast<http1::ClientCodecImpl&>(x.conn->codec());
+}
 
 http::RequestHead requestHead(std::string_view method, std::string_view content_length = {}) {
   http::RequestHead head;
@@ -241,7 +176,7 @@ TEST_F(ConnPoolTest, RequestEndingShortOfItsContentLengthIsNotPooled) {
   take(x, &fd);
   sendRequest(x, fd, "POST", "5", "ab");
   ASSERT_TRUE(answer(x, fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
-  EXPECT_FALSE(x.conn->codec().requestComplete());
+  EXPECT_FALSE(http1Of(x).requestComplete());
   EXPECT_FALSE(releasedToPool(x));
   EXPECT_TRUE(backendSeesClose(fd));
 }
@@ -297,7 +232,7 @@ TEST_F(ConnPoolTest, BytesAfterACompleteResponseAreNotPooled) {
   take(x, &fd);
   sendRequest(x, fd, "GET");
   ASSERT_TRUE(answer(x, fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"));
-  ASSERT_TRUE(runUntil([&] { return !x.conn->codec().reusable(); }));
+  ASSERT_TRUE(runUntil([&] { return !http1Of(x).reusable(); }));
   EXPECT_FALSE(releasedToPool(x));
 }
 

@@ -1,0 +1,418 @@
+#include "http2/server_codec.h"
+
+#include <algorithm>
+#include <string>
+
+#include "core/log.h"
+
+namespace portico::http2 {
+
+namespace {
+
+ServerCodecImpl& codecOf(void* self) {
+  return *static_cast<ServerCodecImpl*>(self);
+}
+
+// nghttp2 callbacks are the same for every session: built once per thread.
+nghttp2_session_callbacks* sharedCallbacks(
+    void (*fill)(nghttp2_session_callbacks* callbacks)) {
+  struct Holder {
+    nghttp2_session_callbacks* callbacks = nullptr;
+    ~Holder() {
+      if (callbacks) nghttp2_session_callbacks_del(callbacks);
+    }
+  };
+  thread_local Holder holder;
+  if (holder.callbacks == nullptr) {
+    nghttp2_session_callbacks_new(&holder.callbacks);
+    fill(holder.callbacks);
+  }
+  return holder.callbacks;
+}
+
+// nghttp2 treats a stream beyond the acknowledged SETTINGS_MAX_CONCURRENT_STREAMS as a
+// connection error (GOAWAY PROTOCOL_ERROR), taking every stream of the connection down with
+// it. RFC 9113 5.1.2 asks for a stream error, and REFUSED_STREAM tells the client it may retry
+// that one request. So nghttp2 is told "no limit" (this value) and the limit is ours
+// (onBeginHeaders); the client hears the real limit because that one value of our first
+// SETTINGS frame is rewritten as it leaves (advertiseStreamLimit).
+constexpr uint32_t kUnlimitedStreams = 0x7fffffff;
+
+// `bytes` starts with our first frame, the SETTINGS nghttp2 was given: rewrites its
+// MAX_CONCURRENT_STREAMS entry from kUnlimitedStreams to `limit`. False if it is not there.
+bool advertiseStreamLimit(std::string& bytes, uint32_t limit) {
+  constexpr size_t kFrameHeader = 9, kEntry = 6;
+  if (bytes.size() < kFrameHeader || static_cast<uint8_t>(bytes[3]) != NGHTTP2_SETTINGS)
+    return false;
+  const size_t length = (static_cast<size_t>(static_cast<uint8_t>(bytes[0])) << 16) |
+                        (static_cast<size_t>(static_cast<uint8_t>(bytes[1])) << 8) |
+                        static_cast<uint8_t>(bytes[2]);
+  if (bytes.size() < kFrameHeader + length) return false;
+  for (size_t at = kFrameHeader; at + kEntry <= kFrameHeader + length; at += kEntry) {
+    auto* e = reinterpret_cast<uint8_t*>(bytes.data() + at);
+    const uint32_t id = (e[0] << 8) | e[1];
+    const uint32_t value = (static_cast<uint32_t>(e[2]) << 24) | (e[3] << 16) | (e[4] << 8) | e[5];
+    if (id == NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS && value == kUnlimitedStreams) {
+      e[2] = static_cast<uint8_t>(limit >> 24);
+      e[3] = static_cast<uint8_t>(limit >> 16);
+      e[4] = static_cast<uint8_t>(limit >> 8);
+      e[5] = static_cast<uint8_t>(limit);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+ServerCodecImpl::ServerCodecImpl(http::CodecOutput& output,
+                                 http::ServerConnectionCallbacks& callbacks,
+                                 const http::ServerCodecSettings& settings,
+                                 uint32_t requests_served,
+                                 std::vector<std::unique_ptr<FrameObserver>> observers)
+    : output_(output),
+      callbacks_(callbacks),
+      settings_(settings),
+      observers_(std::move(observers)),
+      requests_(requests_served) {
+  nghttp2_session_callbacks* cbs = sharedCallbacks([](nghttp2_session_callbacks* c) {
+    nghttp2_session_callbacks_set_on_begin_frame_callback(c, &ServerCodecImpl::onBeginFrame);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(c, &ServerCodecImpl::onBeginHeaders);
+    nghttp2_session_callbacks_set_on_header_callback(c, &ServerCodecImpl::onHeader);
+    nghttp2_session_callbacks_set_on_invalid_header_callback(c, &ServerCodecImpl::onInvalidHeader);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(c, &ServerCodecImpl::onFrameRecv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(c, &ServerCodecImpl::onDataChunk);
+    nghttp2_session_callbacks_set_on_frame_send_callback(c, &ServerCodecImpl::onFrameSend);
+    nghttp2_session_callbacks_set_on_stream_close_callback(c, &ServerCodecImpl::onStreamClose);
+  });
+  const http::Http2Options& h2 = settings_.http2;
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  // Our HPACK encoder keeps no bigger a table than the decoder side we ask clients for.
+  nghttp2_option_set_max_deflate_dynamic_table_size(option, h2.hpack_table_size);
+  nghttp2_session_server_new2(&session_, cbs, this, option);
+  nghttp2_option_del(option);
+
+  const uint32_t list_size =
+      h2.max_header_list_size != 0 ? h2.max_header_list_size
+                                   : static_cast<uint32_t>(settings_.max_header_bytes);
+  const nghttp2_settings_entry entries[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kUnlimitedStreams},  // see above
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h2.initial_stream_window},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, list_size},
+      {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, h2.hpack_table_size},
+      {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, h2.max_frame_size},
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries, std::size(entries));
+  // The connection window starts at 64 KiB whatever SETTINGS say; open it to what is set.
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                        static_cast<int32_t>(h2.connection_window));
+  flush();
+}
+
+ServerCodecImpl::~ServerCodecImpl() {
+  // nghttp2_session_del calls no stream callbacks; our streams go with their fds.
+  nghttp2_session_del(session_);
+}
+
+size_t ServerCodecImpl::streamBufferLimit() const {
+  return settings_.buffer_limit;
+}
+
+ServerStream* ServerCodecImpl::streamOf(int32_t id) {
+  return static_cast<ServerStream*>(nghttp2_session_get_stream_user_data(session_, id));
+}
+
+ServerStream* ServerCodecImpl::newServerStream(int32_t id) {
+  std::unique_ptr<ServerStream> stream;
+  if (!spare_.empty()) {
+    stream = std::move(spare_.back());
+    spare_.pop_back();
+  } else {
+    stream = std::make_unique<ServerStream>(*this);
+  }
+  const size_t list_size = settings_.http2.max_header_list_size != 0
+                               ? settings_.http2.max_header_list_size
+                               : settings_.max_header_bytes;
+  stream->begin(id, {list_size, settings_.max_headers});
+  live_.push_back(std::move(stream));
+  return live_.back().get();
+}
+
+void ServerCodecImpl::recycleClosedStreams() {
+  // Enough spares for the usual concurrency without keeping a burst's worth of memory.
+  constexpr size_t kMaxSpare = 8;
+  for (auto& s : graveyard_)
+    if (spare_.size() < kMaxSpare) spare_.push_back(std::move(s));
+  graveyard_.clear();
+}
+
+bool ServerCodecImpl::dispatch(buffer::Buffer& data) {
+  // dispatch() never runs while a completed stream waits for its reap (the connection
+  // manager holds input back until then), so closed streams' heads are free to reuse.
+  recycleClosedStreams();
+  if (closing_) {
+    data.clear();
+    return false;
+  }
+  ++in_nghttp2_;
+  while (!data.empty() && !closing_) {
+    const std::string_view slice = data.firstSlice();
+    const ssize_t n = nghttp2_session_mem_recv(
+        session_, reinterpret_cast<const uint8_t*>(slice.data()), slice.size());
+    if (n < 0) {
+      PLOG_INFO("HTTP/2 connection error: {}", nghttp2_strerror(static_cast<int>(n)));
+      --in_nghttp2_;
+      data.clear();
+      // A bad preface or a fatal error: nghttp2 may have queued a GOAWAY; send it if it can.
+      nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+      flush();
+      closeConnection();
+      return false;
+    }
+    data.drain(static_cast<size_t>(n));
+  }
+  data.clear();  // after a calm(): the rest is not read
+  --in_nghttp2_;
+  flush();
+  return !closing_;
+}
+
+void ServerCodecImpl::flush() {
+  if (in_nghttp2_ > 0 || output_blocked_ || closing_) {
+    flush_wanted_ = true;
+    return;
+  }
+  flush_wanted_ = false;
+  ++in_nghttp2_;
+  // Frames are gathered into one write, in batches so a socket above its watermark
+  // (onOutputWatermark, called from writeToPeer) stops the pull between them.
+  constexpr size_t kBatch = 64 * 1024;
+  while (!output_blocked_) {
+    const uint8_t* bytes = nullptr;
+    const ssize_t n = nghttp2_session_mem_send(session_, &bytes);
+    if (n < 0) {
+      PLOG_INFO("HTTP/2 send error: {}", nghttp2_strerror(static_cast<int>(n)));
+      --in_nghttp2_;
+      closeConnection();
+      return;
+    }
+    if (n == 0) break;
+    if (!settings_sent_) {
+      settings_sent_ = true;
+      std::string first(reinterpret_cast<const char*>(bytes), static_cast<size_t>(n));
+      if (!advertiseStreamLimit(first, settings_.http2.max_concurrent_streams))
+        PLOG_ERROR("HTTP/2: our first SETTINGS frame was not where expected (bug)");
+      out_.append(first);
+      continue;
+    }
+    out_.append(bytes, static_cast<size_t>(n));
+    if (out_.length() >= kBatch) output_.writeToPeer(out_);
+  }
+  if (!out_.empty()) output_.writeToPeer(out_);
+  --in_nghttp2_;
+  // Producers whose stream buffer drained below its low watermark may go on.
+  for (size_t i = 0; i < live_.size(); ++i) live_[i]->notifyWatermarkIfLow();
+  maybeClose();
+}
+
+void ServerCodecImpl::onOutputWatermark(bool above_high) {
+  output_blocked_ = above_high;
+  // Frames were left in the streams while the socket was full: pull them now.
+  if (!above_high) flush();
+}
+
+void ServerCodecImpl::maybeClose() {
+  if (closing_) return;
+  const bool done = !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_);
+  if (done || (input_ended_ && live_.empty())) closeConnection();
+}
+
+void ServerCodecImpl::closeConnection() {
+  if (closing_) return;
+  closing_ = true;
+  output_.closeAfterFlush();
+}
+
+void ServerCodecImpl::onEndOfInput() {
+  // An HTTP/2 client does not half-close; it is gone. Streams in flight are reset.
+  input_ended_ = true;
+  for (size_t i = 0; i < live_.size(); ++i) live_[i]->onConnectionClosing();
+  closeConnection();
+}
+
+bool ServerCodecImpl::idle() const {
+  return live_.empty() && !closing_;
+}
+
+bool ServerCodecImpl::readingHead() const {
+  for (const auto& s : live_)
+    if (s->readingHead()) return true;
+  return false;
+}
+
+void ServerCodecImpl::startDrain() {
+  if (closing_ || goaway_sent_) return;
+  goaway_sent_ = true;
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
+  flush();
+}
+
+void ServerCodecImpl::sendConnectionError(uint16_t status) {
+  (void)status;  // HTTP/2 has no response outside a stream: GOAWAY says it
+  if (closing_) return;
+  for (size_t i = 0; i < live_.size(); ++i) live_[i]->onConnectionClosing();
+  nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+  flush();
+  closeConnection();
+}
+
+void ServerCodecImpl::onRequestStarted(int32_t stream_id) {
+  ++requests_;
+  const uint32_t limit = settings_.max_requests_per_connection;
+  if (limit != 0 && requests_ >= limit && !goaway_sent_) {
+    // This stream is the last: later ones are refused by the GOAWAY, and the client
+    // retries them on a new connection.
+    goaway_sent_ = true;
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_NO_ERROR, nullptr, 0);
+  }
+}
+
+void ServerCodecImpl::calm(const std::string& why) {
+  if (closing_) return;
+  PLOG_WARN("HTTP/2 connection closed: {}", why);
+  callbacks_.onRequestRejected(nullptr, 400, why);
+  for (size_t i = 0; i < live_.size(); ++i) live_[i]->onConnectionClosing();
+  nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+}
+
+// ---- nghttp2 callbacks ---------------------------------------------------------------------
+
+int ServerCodecImpl::onBeginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, void* self) {
+  ServerCodecImpl& c = codecOf(self);
+  for (auto& o : c.observers_) {
+    if (!o->onFrameHeader(hd->type, hd->flags, hd->stream_id, hd->length)) {
+      c.calm(o->reason());
+      break;
+    }
+  }
+  return 0;
+}
+
+int ServerCodecImpl::onBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame,
+                                    void* self) {
+  ServerCodecImpl& c = codecOf(self);
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+  if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    if (c.live_.size() >= c.settings_.http2.max_concurrent_streams) {
+      // Over the limit we advertised: refused, so the client may retry it (no user data: the
+      // rest of its header block is decoded and dropped).
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                NGHTTP2_REFUSED_STREAM);
+      return 0;
+    }
+    ServerStream* stream = c.newServerStream(frame->hd.stream_id);
+    nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, stream);
+  } else if (ServerStream* stream = c.streamOf(frame->hd.stream_id)) {
+    stream->onTrailersBegin();
+  }
+  return 0;
+}
+
+int ServerCodecImpl::onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                              size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
+                              void* self) {
+  ServerStream* stream = codecOf(self).streamOf(frame->hd.stream_id);
+  if (stream == nullptr) return 0;
+  stream->onField({reinterpret_cast<const char*>(name), namelen},
+                  {reinterpret_cast<const char*>(value), valuelen});
+  return 0;
+}
+
+int ServerCodecImpl::onInvalidHeader(nghttp2_session*, const nghttp2_frame* frame,
+                                     const uint8_t* name, size_t namelen, const uint8_t* value,
+                                     size_t valuelen, uint8_t, void* self) {
+  // nghttp2 would silently drop a field with a bad name or value; a request carrying one is
+  // malformed to us (RFC 9113 8.2.1), so it is refused like any other.
+  ServerStream* stream = codecOf(self).streamOf(frame->hd.stream_id);
+  if (stream != nullptr) {
+    stream->onField({reinterpret_cast<const char*>(name), namelen},
+                    {reinterpret_cast<const char*>(value), valuelen});
+  }
+  return 0;
+}
+
+int ServerCodecImpl::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* self) {
+  ServerCodecImpl& c = codecOf(self);
+  const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  switch (frame->hd.type) {
+    case NGHTTP2_HEADERS:
+      if (ServerStream* stream = c.streamOf(frame->hd.stream_id)) {
+        if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+          stream->onHeadersEnd(end_stream);
+        } else {
+          stream->onTrailersEnd();
+        }
+      }
+      break;
+    case NGHTTP2_DATA:
+      if (ServerStream* stream = c.streamOf(frame->hd.stream_id)) stream->onDataEnd(end_stream);
+      break;
+    case NGHTTP2_RST_STREAM:
+      for (auto& o : c.observers_) {
+        if (!o->onPeerReset(frame->hd.stream_id, frame->rst_stream.error_code)) {
+          c.calm(o->reason());
+          break;
+        }
+      }
+      break;
+    default:
+      break;
+  }
+  return 0;
+}
+
+int ServerCodecImpl::onDataChunk(nghttp2_session*, uint8_t, int32_t stream_id,
+                                 const uint8_t* data, size_t len, void* self) {
+  ServerCodecImpl& c = codecOf(self);
+  // The connection window reopens at once, whatever the stream does with the bytes: a
+  // paused stream is bounded by its own window, and must not stall the others.
+  nghttp2_session_consume_connection(c.session_, len);
+  if (ServerStream* stream = c.streamOf(stream_id)) {
+    stream->onDataChunk(data, len);
+  } else {
+    nghttp2_session_consume_stream(c.session_, stream_id, len);
+  }
+  return 0;
+}
+
+int ServerCodecImpl::onFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* self) {
+  if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {
+    if (ServerStream* stream = codecOf(self).streamOf(frame->hd.stream_id))
+      stream->onResponseEnded();
+  }
+  return 0;
+}
+
+int ServerCodecImpl::onStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code,
+                                   void* self) {
+  ServerCodecImpl& c = codecOf(self);
+  ServerStream* stream = c.streamOf(stream_id);
+  if (stream == nullptr) return 0;
+  nghttp2_session_set_stream_user_data(c.session_, stream_id, nullptr);
+  auto it = std::find_if(c.live_.begin(), c.live_.end(),
+                         [stream](const auto& s) { return s.get() == stream; });
+  std::unique_ptr<ServerStream> owned = std::move(*it);
+  c.live_.erase(it);
+  // Kept until the manager reaped the stream that may still read its head.
+  c.graveyard_.push_back(std::move(owned));
+  stream->onClosed(error_code);
+  return 0;
+}
+
+}  // namespace portico::http2
