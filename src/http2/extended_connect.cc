@@ -40,6 +40,7 @@ std::string toWebSocketUpgrade(http::RequestHead& head) {
       nonce[i] = static_cast<unsigned char>(counter >> (i % 8 * 8));
   }
   std::string key = base64(nonce, sizeof nonce);
+  head.upgraded_from_connect.assign(kWebSocketProtocol);
   head.method = http::Method::Get;
   head.method_text = "GET";
   head.headers.remove("Sec-WebSocket-Key");

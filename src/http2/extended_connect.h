@@ -31,8 +31,8 @@ namespace portico::http2 {
 
 inline constexpr std::string_view kWebSocketProtocol = "websocket";
 
-// Turns the extended CONNECT `head` (its :protocol already checked to be websocket, and
-// removed) into the HTTP/1.1 opening handshake for the backend. Returns the
+// Turns the extended CONNECT `head` (its :protocol already checked to be websocket) into the
+// HTTP/1.1 opening handshake for the backend, noting upgraded_from_connect. Returns the
 // Sec-WebSocket-Key it put there, which the answer's Sec-WebSocket-Accept must match.
 std::string toWebSocketUpgrade(http::RequestHead& head);
 

@@ -10,6 +10,7 @@ import pytest
 import websockets
 
 from conftest import RawConn, proxy_config
+from h2_websocket import client_frame
 
 
 def run(coro):
@@ -32,19 +33,6 @@ def limited(ws_server, max_message=None, idle_timeout=None):
               "            proxy: { cluster: app }\n"
               "            websocket: { %s }\n" % ", ".join(keys))
     return proxy_config([ws_server], routes=routes)
-
-
-def masked(opcode, payload, fin=True, key=b"\x11\x22\x33\x44"):
-    """A client frame (RFC 6455 5.2), masked as a client's must be."""
-    head = bytes([(0x80 if fin else 0) | opcode])
-    n = len(payload)
-    if n < 126:
-        head += bytes([0x80 | n])
-    elif n <= 0xFFFF:
-        head += bytes([0x80 | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
 
 
 HANDSHAKE = (b"GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -129,9 +117,9 @@ def test_fragmented_message_on_the_wire_is_cut_before_the_crossing_fragment(port
     try:
         conn.send(HANDSHAKE)
         assert conn.read_head().status == 101
-        conn.send(masked(0x1, b"ok"))  # a whole small message first
-        conn.send(masked(0x2, b"a" * 60, fin=False) + masked(0x9, b"ping") +
-                  masked(0x0, b"b" * 41, fin=True))
+        conn.send(client_frame(0x1, b"ok"))  # a whole small message first
+        conn.send(client_frame(0x2, b"a" * 60, fin=False) + client_frame(0x9, b"ping") +
+                  client_frame(0x0, b"b" * 41, fin=True))
         data = read_until_closed(conn)
     finally:
         conn.close()
@@ -162,7 +150,7 @@ def test_framing_that_is_not_websocket_closes_with_1002(portico, ws_server):
     try:
         conn.send(HANDSHAKE)
         assert conn.read_head().status == 101
-        conn.send(masked(0x3, b"reserved opcode"))
+        conn.send(client_frame(0x3, b"reserved opcode"))
         data = read_until_closed(conn)
     finally:
         conn.close()
