@@ -72,6 +72,14 @@ def test_check_tls_example(tmpdir_path):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_check_http2_example(tmpdir_path):
+    # h2 and h2c listeners, a gRPC route to an h2c cluster, a WebSocket route; its
+    # certificate paths are relative to its own folder, whatever the working directory.
+    r = subprocess.run([BIN, "--check", os.path.join(ROOT, "examples", "http2.yaml")],
+                       cwd=tmpdir_path, capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_check_the_complete_example_of_the_configuration_reference(tmpdir_path):
     # docs/configuration.md promises its "Complete example" uses every key and loads as is:
     # keep that true. Only the static root (which must exist) points into a temp folder.
