@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "http/grpc_local_reply.h"
 #include "http2/extended_connect.h"
 #include "http2/server_codec.h"
 
@@ -414,6 +415,17 @@ void ServerStream::failStream(uint16_t status) {
 void ServerStream::sendLocalReply(uint16_t status) {
   if (response_started_ || closed_) return;
   response_started_ = true;
+  if (http::isGrpcRequest(head_.headers)) {
+    // The codec's own replies (408 body idle, 413, 431) to a gRPC call are gRPC errors too,
+    // like the proxy core's (http/grpc_local_reply.h).
+    http::ResponseHead grpc;
+    http::makeGrpcLocalReply(status, {}, *head_.headers.get("content-type"), grpc);
+    out_.clear();
+    out_end_ = true;
+    submitResponse(grpc.status, grpc.headers, false);
+    codec_.flush();
+    return;
+  }
   std::string body;
   const auto* pages = codec_.settings().error_pages;
   if (pages != nullptr) {

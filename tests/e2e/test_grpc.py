@@ -171,3 +171,26 @@ def test_fault_abort_is_a_grpc_error(portico, grpc_servers, test_ca, server_cert
     assert e.code() == grpc.StatusCode.PERMISSION_DENIED
     assert e.details() == "not for you"
     s.chan.close()
+
+
+def test_request_body_idle_timeout_is_a_grpc_error(portico, grpc_servers, test_ca, server_cert):
+    """The codec's own reply (408 after body_idle on a client stream that stalls) is a gRPC
+    error too."""
+    import threading
+    p = portico(proxy_config([grpc_servers["h2c"].address],
+                             extra_listener="    timeouts: { body_idle: 300ms }\n",
+                             extra_cluster="    protocol: h2c\n"))
+    chan = channel("127.0.0.1:%d" % p.port)
+    release = threading.Event()
+
+    def stalled():
+        yield b"first"
+        release.wait(10)  # silent far longer than body_idle
+
+    try:
+        e = rpc_error(EchoClient(chan).collect, stalled(), timeout=10)
+        assert e.code() == grpc.StatusCode.UNKNOWN
+        assert e.details() == "408 Request Timeout"
+    finally:
+        release.set()
+        chan.close()
