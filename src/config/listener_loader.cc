@@ -177,7 +177,7 @@ void loadHttp2(Reader& reader, const Field& field, http::Http2Options* h2) {
   MapReader map(reader, field,
                 {"cleartext", "max_concurrent_streams", "initial_stream_window",
                  "connection_window", "max_header_list_size", "hpack_table_size",
-                 "max_frame_size", "attack_limits"});
+                 "max_frame_size", "attack_limits", "websocket"});
   if (!map.valid()) return;
   if (const Field* f = map.find("cleartext")) assignIf(&h2->cleartext, readBool(reader, *f));
   if (const Field* f = map.find("max_concurrent_streams"))
@@ -194,6 +194,7 @@ void loadHttp2(Reader& reader, const Field& field, http::Http2Options* h2) {
     assignIf(&h2->max_frame_size, readSize(reader, *f, 16384, 16 * kMiB - 1));
   if (const Field* f = map.find("attack_limits"))
     loadHttp2AttackLimits(reader, *f, &h2->attack_limits);
+  if (const Field* f = map.find("websocket")) assignIf(&h2->websocket, readBool(reader, *f));
 }
 
 void loadErrorPages(Reader& reader, const Field& field, std::map<uint16_t, std::string>* pages) {

@@ -3,7 +3,7 @@
 // one line in this list.
 #include "filters/registry.h"
 
-#define PORTICO_FILTERS(X) X(fault) X(headers) X(compress)
+#define PORTICO_FILTERS(X) X(fault) X(headers) X(compress) X(websocket)
 
 namespace portico::filters {
 

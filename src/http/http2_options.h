@@ -29,6 +29,10 @@ struct Http2Options {
   uint32_t max_frame_size = 16384;
   // Per-connection flood limits (`http2.attack_limits`; http2/flood_guard.h enforces them).
   Http2AttackLimits attack_limits;
+  // WebSocket over HTTP/2 (RFC 8441): SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, and an extended
+  // CONNECT with :protocol websocket becomes an HTTP/1.1 WebSocket handshake to the backend
+  // (http2/extended_connect.h). Off: :protocol is a stream error.
+  bool websocket = true;
 };
 
 }  // namespace portico::http

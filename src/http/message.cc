@@ -51,6 +51,7 @@ void RequestHead::clear() {
   query.clear();
   authority.clear();
   scheme.clear();
+  upgraded_from_connect.clear();
   version = Version{};
   headers.clear();
 }

@@ -33,6 +33,10 @@ struct RequestHead {
   std::string query;        // after '?', without it; empty if none
   std::string authority;    // Host header value or the absolute-form authority
   std::string scheme;       // "http" or "https": how the client reached us
+  // An HTTP/2 extended CONNECT (RFC 8441) that the codec turned into the HTTP/1.1 handshake a
+  // backend knows: its :protocol ("websocket"). The head's method is then the GET sent on;
+  // the access log shows the CONNECT the client sent. Empty otherwise.
+  std::string upgraded_from_connect;
   Version version;
   HeaderMap headers;
 

@@ -60,6 +60,8 @@ void RequestBuilder::reset(http::RequestHead* head, Limits limits) {
   too_large_ = false;
   regular_seen_ = false;
   has_method_ = has_scheme_ = has_path_ = has_authority_ = false;
+  has_protocol_ = false;
+  protocol_.clear();
   path_.clear();
   host_.reset();
   cookie_.clear();
@@ -97,6 +99,8 @@ bool RequestBuilder::addPseudo(std::string_view name, std::string_view value) {
     seen = &has_path_;
   } else if (name == ":authority") {
     seen = &has_authority_;
+  } else if (name == ":protocol") {
+    seen = &has_protocol_;
   } else {
     return fail("unknown pseudo-header");
   }
@@ -112,6 +116,8 @@ bool RequestBuilder::addPseudo(std::string_view name, std::string_view value) {
     head_->scheme.assign(value);
   } else if (name == ":path") {
     path_.assign(value);
+  } else if (name == ":protocol") {
+    protocol_.assign(value);
   } else {
     head_->authority.assign(value);
   }
@@ -152,7 +158,10 @@ bool RequestBuilder::finish(bool end_stream) {
   if (why_ != nullptr) return false;
   if (!has_method_) return fail("missing :method");
   http::RequestHead& h = *head_;
-  if (h.method == http::Method::Connect) {
+  if (has_protocol_ && h.method != http::Method::Connect) return fail(":protocol on a non-CONNECT");
+  if (has_protocol_ && (!has_authority_ || protocol_.empty()))
+    return fail("extended CONNECT without :authority or :protocol");
+  if (h.method == http::Method::Connect && !has_protocol_) {
     // RFC 9113 8.5: CONNECT names only the authority it tunnels to.
     if (has_scheme_ || has_path_) return fail(":scheme or :path on CONNECT");
     if (!has_authority_ || h.authority.empty()) return fail("CONNECT without :authority");

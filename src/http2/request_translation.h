@@ -8,7 +8,8 @@
 //     transfer-encoding, upgrade) and TE other than "trailers";
 //   - pseudo-headers unknown, duplicated, after a regular field, missing (:method, :scheme,
 //     :path; :authority for CONNECT), or where they do not belong (:scheme/:path on CONNECT);
-//     :path empty or neither origin-form nor "*" (OPTIONS only);
+//     :path empty or neither origin-form nor "*" (OPTIONS only); :protocol (RFC 8441) other
+//     than on a CONNECT with :authority, which then also needs :scheme and :path;
 //   - :authority and Host both present and different (8.3.1); only Host: it is the authority;
 //   - Content-Length not a number, several that disagree, or not zero on a bodiless request.
 // A header list over the size or count limit is not malformed but too large: 431.
@@ -52,6 +53,9 @@ class RequestBuilder {
   std::optional<uint64_t> contentLength() const { return content_length_; }
   // "Expect: 100-continue" was sent (and removed): the codec answers 100 itself.
   bool expectsContinue() const { return expect_continue_; }
+  // The :protocol of an extended CONNECT (RFC 8441), or empty. Such a request has :scheme,
+  // :path and :authority like any other; the codec decides what the protocol becomes.
+  const std::string& protocol() const { return protocol_; }
 
  private:
   bool fail(const char* why);
@@ -66,6 +70,8 @@ class RequestBuilder {
   bool too_large_ = false;
   bool regular_seen_ = false;
   bool has_method_ = false, has_scheme_ = false, has_path_ = false, has_authority_ = false;
+  bool has_protocol_ = false;
+  std::string protocol_;
   std::string path_;
   std::optional<std::string> host_;
   std::string cookie_;

@@ -112,8 +112,11 @@ ServerCodecImpl::ServerCodecImpl(http::CodecOutput& output,
       {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, h2.hpack_table_size},
       {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, h2.max_frame_size},
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+      // Last, so that leaving it out is sending one entry fewer (RFC 8441 section 3).
+      {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},
   };
-  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries, std::size(entries));
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries,
+                          std::size(entries) - (h2.websocket ? 0 : 1));
   // The connection window starts at 64 KiB whatever SETTINGS say; open it to what is set.
   nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
                                         static_cast<int32_t>(h2.connection_window));

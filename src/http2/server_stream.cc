@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "http/grpc_local_reply.h"
+#include "http2/extended_connect.h"
 #include "http2/server_codec.h"
 
 namespace portico::http2 {
@@ -44,6 +46,9 @@ void ServerStream::begin(int32_t id, RequestBuilder::Limits limits) {
   in_trailers_ = false;
   rejected_ = false;
   request_ended_ = false;
+  websocket_key_.clear();
+  websocket_ = false;
+  tunnel_ = false;
   out_.clear();
   out_trailers_.clear();
   closeFile();
@@ -115,16 +120,39 @@ void ServerStream::onHeadersEnd(bool end_stream) {
     sendLocalReply(413);
     return;
   }
+  if (!builder_.protocol().empty() && !startExtendedConnect()) return;
   is_head_ = head_.method == http::Method::Head;
   codec_.onRequestStarted(id_);
   active_ = &codec_.callbacks().newStream(*this);
   decoder_ = active_;
-  decoder_->decodeHeaders(head_, end_stream);
+  // A WebSocket handshake is a whole request (a GET); what the client sends next is the
+  // tunnel's, handed on once the backend accepted.
+  decoder_->decodeHeaders(head_, end_stream || websocket_);
   // RFC 9110 10.1.1: the client waits for a 100 before its body unless we already answered.
   if (builder_.expectsContinue() && !end_stream && decoder_ != nullptr && !response_started_ &&
       !closed_) {
     encodeInterim(100, http::HeaderMap());
   }
+}
+
+bool ServerStream::startExtendedConnect() {
+  // nghttp2 already refuses :protocol unless we sent SETTINGS_ENABLE_CONNECT_PROTOCOL; this
+  // keeps a listener with websocket off closed whatever the library does.
+  if (!codec_.settings().http2.websocket) {
+    reject(":protocol on a listener without websocket");
+    return false;
+  }
+  if (builder_.protocol() != kWebSocketProtocol) {
+    // RFC 8441 4: a protocol the server does not support.
+    PLOG_DEBUG("HTTP/2 stream {}: extended CONNECT for unknown protocol {}", id_,
+               builder_.protocol());
+    codec_.callbacks().onRequestRejected(nullptr, 501, "extended CONNECT for unknown protocol");
+    sendLocalReply(501);
+    return false;
+  }
+  websocket_key_ = toWebSocketUpgrade(head_);
+  websocket_ = true;
+  return true;
 }
 
 void ServerStream::onTrailersBegin() {
@@ -155,7 +183,7 @@ void ServerStream::onDataChunk(const uint8_t* data, size_t len) {
     return;
   }
   const uint64_t max_body = codec_.settings().max_body;
-  if (max_body != 0 && body_bytes_ > max_body) {
+  if (max_body != 0 && body_bytes_ > max_body && !websocket_) {
     codec_.callbacks().onRequestRejected(active_, 413, "request body too large");
     failStream(413);
     return;
@@ -177,6 +205,9 @@ void ServerStream::deliverBody() {
     consumeWindow();
     return;
   }
+  // Before the backend accepted the WebSocket, nothing may reach it: the bytes wait here
+  // (bounded by the stream window, which stays shut until they are consumed).
+  if (websocket_ && !tunnel_) return;
   if (inbound_.empty() && !inbound_end_) return;
   const bool end = inbound_end_;
   inbound_end_ = false;
@@ -230,6 +261,20 @@ void ServerStream::encodeInterim(uint16_t status, const http::HeaderMap& headers
 void ServerStream::encodeHeaders(http::ResponseHead& head, bool end_stream) {
   if (response_started_ || closed_) return;
   response_started_ = true;
+  if (websocket_) {
+    switch (toExtendedConnectResponse(head, websocket_key_)) {
+      case UpgradeAnswer::Accepted:
+        tunnel_ = true;
+        break;
+      case UpgradeAnswer::BadUpgrade:
+        PLOG_INFO("HTTP/2 stream {}: the backend did not accept the WebSocket handshake: 502",
+                  id_);
+        end_stream = true;
+        break;
+      case UpgradeAnswer::Refused:
+        break;
+    }
+  }
   if (head.status == 101) {
     // HTTP/2 has no 101 (RFC 9113 8.6): nothing can become a tunnel this way.
     PLOG_INFO("HTTP/2 stream {}: a 101 cannot be sent over HTTP/2", id_);
@@ -240,6 +285,8 @@ void ServerStream::encodeHeaders(http::ResponseHead& head, bool end_stream) {
   out_end_ = end_stream;
   submitResponse(head.status, head.headers, !end_stream);
   codec_.flush();
+  // The tunnel is open: what the client sent meanwhile goes first.
+  if (tunnel_ && !paused_) deliverBody();
 }
 
 void ServerStream::encodeData(buffer::Buffer& data, bool end_stream) {
@@ -370,6 +417,17 @@ void ServerStream::failStream(uint16_t status) {
 void ServerStream::sendLocalReply(uint16_t status) {
   if (response_started_ || closed_) return;
   response_started_ = true;
+  if (http::isGrpcRequest(head_.headers)) {
+    // The codec's own replies (408 body idle, 413, 431) to a gRPC call are gRPC errors too,
+    // like the proxy core's (http/grpc_local_reply.h).
+    http::ResponseHead grpc;
+    http::makeGrpcLocalReply(status, {}, *head_.headers.get("content-type"), grpc);
+    out_.clear();
+    out_end_ = true;
+    submitResponse(grpc.status, grpc.headers, false);
+    codec_.flush();
+    return;
+  }
   const std::string body = http::errorBody(status, codec_.settings().error_pages);
   http::HeaderMap headers;
   headers.add("content-type", "text/plain");

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "buffer/buffer.h"
 #include "http/codec.h"
@@ -88,6 +89,8 @@ class ServerStream final : public http::ResponseEncoder {
   void consumeWindow();
   void checkHighWatermark();
   void closeFile();
+  // The request head is an extended CONNECT (RFC 8441): false when it was answered here.
+  bool startExtendedConnect();
 
   ServerCodecImpl& codec_;
   int32_t id_ = 0;
@@ -110,6 +113,11 @@ class ServerStream final : public http::ResponseEncoder {
   bool in_trailers_ = false;
   bool rejected_ = false;
   bool request_ended_ = false;
+  // WebSocket over HTTP/2 (http2/extended_connect.h): the request went on as an HTTP/1.1
+  // handshake with this key; its DATA is held until the backend's 101 made it a tunnel.
+  std::string websocket_key_;
+  bool websocket_ = false;
+  bool tunnel_ = false;
 
   // Response side.
   buffer::Buffer out_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/log.h"
+#include "http/grpc_local_reply.h"
 
 namespace portico::proxy {
 
@@ -420,6 +421,15 @@ void FilterManager::produceLocalReply(size_t origin, uint16_t status, std::strin
                                       std::string_view content_type, std::string_view extra_name,
                                       std::string_view extra_value) {
   if (stopped_) return;
+  if (request_head_ != nullptr && http::isGrpcRequest(request_head_->headers)) {
+    // A gRPC client reads grpc-status, never an error page (http/grpc_local_reply.h).
+    http::ResponseHead head;
+    makeGrpcLocalReply(status, body, *request_head_->headers.get("Content-Type"), head);
+    if (!extra_name.empty()) head.headers.add(extra_name, extra_value);
+    owner_.info().local_reply = true;
+    produceHeaders(origin, std::move(head), true);
+    return;
+  }
   std::string text = body.empty() ? owner_.errorBody(status) : std::string(body);
   http::ResponseHead head;
   head.status = status;

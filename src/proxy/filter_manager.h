@@ -77,7 +77,8 @@ class FilterManager {
 
   // A local reply of the stream itself: from the terminal position when there is a chain
   // (every response filter sees it), straight to the client when there is none.
-  // `extra_name`/`extra_value` add one field (Allow, Location).
+  // `extra_name`/`extra_value` add one field (Allow, Location). Every local reply to a gRPC
+  // request (filters' included) becomes a trailers-only gRPC error (http/grpc_local_reply.h).
   void sendLocalReply(uint16_t status, std::string_view body, std::string_view content_type,
                       std::string_view extra_name = {}, std::string_view extra_value = {});
 

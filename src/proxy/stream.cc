@@ -338,8 +338,10 @@ void ActiveStream::sendInterim(uint16_t status, const http::HeaderMap& headers) 
 void ActiveStream::sendHeaders(http::ResponseHead& head, bool end_stream) {
   if (complete_ || encoder_ == nullptr) return;
   applyFinalHeaders(head);
-  info_.status = head.status;
   encoder_->encodeHeaders(head, end_stream);
+  // What the client got: an HTTP/2 codec answers a backend's 101 to a WebSocket handshake
+  // with 200 (RFC 8441), or with 502 when the backend did not really accept it.
+  info_.status = head.status;
 }
 
 void ActiveStream::sendData(buffer::Buffer& data, bool end_stream) {

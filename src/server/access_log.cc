@@ -18,6 +18,13 @@ std::string_view protocolName(const http::Version& v) {
   if (v.major == 2) return "HTTP/2.0";
   return v.minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
 }
+
+// The method the client sent: an HTTP/2 WebSocket (extended CONNECT) went to its backend as
+// a GET handshake, but the client asked with CONNECT.
+std::string_view loggedMethod(const http::RequestHead& request) {
+  return request.upgraded_from_connect.empty() ? std::string_view(request.method_text)
+                                               : std::string_view("CONNECT");
+}
 constexpr size_t kFlushBytes = 32 * 1024;
 constexpr size_t kMaxQueuedBytes = 64 * 1024 * 1024;
 constexpr int64_t kFlushIntervalMs = 1000;
@@ -180,7 +187,7 @@ void AccessLogger::formatCombined(const http::RequestHead* request, const filter
   b += timestamp(wall);
   b += "] \"";
   if (request != nullptr) {
-    appendEscaped(b, request->method_text, false);
+    appendEscaped(b, loggedMethod(*request), false);
     b += ' ';
     appendEscaped(b, request->target.empty() ? request->path : request->target, false);
     b += ' ';
@@ -215,6 +222,10 @@ void AccessLogger::formatCombined(const http::RequestHead* request, const filter
   } else {
     b.push_back('-');
   }
+  if (request != nullptr && !request->upgraded_from_connect.empty()) {
+    b += " upgrade=";
+    appendEscaped(b, request->upgraded_from_connect, false);
+  }
   if (!info.failure.empty()) {
     b += " err=\"";
     appendEscaped(b, info.failure, false);
@@ -239,7 +250,7 @@ void AccessLogger::formatJson(const http::RequestHead* request, const filters::S
   fmt::format_to(std::back_inserter(b), "\"time\":{}.{:06}", wall / 1000000, wall % 1000000);
   field("client", peer.hostString());
   if (request != nullptr) {
-    field("method", request->method_text);
+    field("method", loggedMethod(*request));
     field("path", request->target.empty() ? request->path : request->target);
     field("protocol", protocolName(request->version));
     field("host", request->authority);
@@ -261,6 +272,8 @@ void AccessLogger::formatJson(const http::RequestHead* request, const filters::S
   } else {
     b += ",\"upstream_ms\":null";
   }
+  if (request != nullptr && !request->upgraded_from_connect.empty())
+    field("upgrade", request->upgraded_from_connect);
   if (!info.failure.empty()) field("error", info.failure);
   b += "}\n";
 }

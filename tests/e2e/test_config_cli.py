@@ -73,6 +73,8 @@ def test_check_tls_example(tmpdir_path):
 
 
 def test_check_http2_example(tmpdir_path):
+    # h2 and h2c listeners, a gRPC route to an h2c cluster, a WebSocket route; its
+    # certificate paths are relative to its own folder, whatever the working directory.
     r = subprocess.run([BIN, "--check", os.path.join(ROOT, "examples", "http2.yaml")],
                        cwd=tmpdir_path, capture_output=True, text=True, timeout=20)
     assert r.returncode == 0, r.stdout + r.stderr

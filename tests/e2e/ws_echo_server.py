@@ -6,6 +6,7 @@ Paths:
   /headers  sends the opening handshake's request headers as one JSON message, then echoes
   /push     sends "push 0".."push 2" without being asked, then echoes
   /close    closes the connection at once with code 1001 "going away"
+  /double   answers every message with the message twice over (text or binary)
 Prints "ready" once listening.
 """
 import argparse
@@ -26,7 +27,7 @@ async def handler(ws, path=None):
         for i in range(3):
             await ws.send("push %d" % i)
     async for message in ws:
-        await ws.send(message)
+        await ws.send(message * 2 if path == "/double" else message)
 
 
 async def main():

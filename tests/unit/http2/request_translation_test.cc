@@ -93,6 +93,35 @@ TEST(RequestTranslationTest, ConnectNamesOnlyAnAuthority) {
   EXPECT_FALSE(build({{":method", "CONNECT"}}).ok);
 }
 
+// RFC 8441 4: an extended CONNECT carries :protocol and, unlike a plain CONNECT, :scheme
+// and :path too.
+TEST(RequestTranslationTest, ExtendedConnectHasProtocolSchemeAndPath) {
+  Fields f = {{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"},
+              {":path", "/chat?room=1"}, {":authority", "ex.com"}};
+  RequestBuilder builder;
+  http::RequestHead head;
+  builder.reset(&head, RequestBuilder::Limits{});
+  for (const auto& [n, v] : f) ASSERT_TRUE(builder.addField(n, v));
+  ASSERT_TRUE(builder.finish(false)) << builder.why();
+  EXPECT_EQ(builder.protocol(), "websocket");
+  EXPECT_EQ(head.path, "/chat");
+  EXPECT_EQ(head.query, "room=1");
+  EXPECT_EQ(head.authority, "ex.com");
+
+  Fields no_path = {{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"},
+                    {":authority", "ex.com"}};
+  EXPECT_FALSE(build(no_path, false).ok);
+  Fields no_authority = {{":method", "CONNECT"}, {":protocol", "websocket"},
+                         {":scheme", "https"}, {":path", "/"}};
+  EXPECT_FALSE(build(no_authority, false).ok);
+  Fields not_connect = basic();
+  not_connect.insert(not_connect.begin() + 1, {":protocol", "websocket"});
+  EXPECT_FALSE(build(not_connect).ok);
+  Fields twice = f;
+  twice.insert(twice.begin() + 1, {":protocol", "websocket"});
+  EXPECT_FALSE(build(twice, false).ok);
+}
+
 TEST(RequestTranslationTest, OptionsAsteriskOnly) {
   Fields f = basic("*");
   f[0].second = "OPTIONS";

@@ -408,6 +408,39 @@ TEST(FilterManagerTest, AnswerFromTheMiddlePassesOnlyTheFiltersInFront) {
   EXPECT_EQ(terminal_seen, "");
 }
 
+// A gRPC request answered locally gets a gRPC error, never the error page: the filters in
+// front see a head-only response carrying grpc-status.
+TEST(FilterManagerTest, LocalReplyToAGrpcRequestIsATrailersOnlyGrpcError) {
+  RecordingOwner owner;
+  Arena arena;
+  FilterManager chain(owner);
+  chain.addFilter(filters::arenaNew<AnswerFilter>(arena.resource), arena.resource);
+  owner.request.headers.add("Content-Type", "application/grpc");
+  chain.bindRequest(owner.request);
+  chain.decodeHeaders(owner.request, false);
+  EXPECT_EQ(owner.heads_sent, 1);
+  EXPECT_EQ(owner.status, 200);
+  EXPECT_TRUE(owner.ended);
+  EXPECT_EQ(owner.body, "");
+  EXPECT_EQ(*owner.response_headers.get("content-type"), "application/grpc");
+  EXPECT_EQ(*owner.response_headers.get("grpc-status"), "7");  // 403: PERMISSION_DENIED
+  EXPECT_EQ(*owner.response_headers.get("grpc-message"), "no entry%0A");
+  EXPECT_TRUE(owner.info().local_reply);
+  chain.clear();
+}
+
+TEST(FilterManagerTest, LocalReplyWithoutAChainToAGrpcRequestIsAGrpcError) {
+  RecordingOwner owner;
+  FilterManager chain(owner);
+  owner.request.headers.add("Content-Type", "application/grpc+proto");
+  chain.bindRequest(owner.request);
+  chain.sendLocalReply(404, {}, "text/plain");
+  EXPECT_EQ(owner.status, 200);
+  EXPECT_TRUE(owner.ended);
+  EXPECT_EQ(*owner.response_headers.get("grpc-status"), "12");  // UNIMPLEMENTED
+  EXPECT_EQ(*owner.response_headers.get("grpc-message"), "404 Not Found");
+}
+
 // Pauses the response head, then replaces the response with its own answer.
 class ReplaceOnResponse final : public filters::Filter {
  public:
