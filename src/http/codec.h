@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -86,6 +87,14 @@ class ResponseEncoder {
   // has not opened the stream's window for what we have); the stream's producer should wait.
   // HTTP/1 has no per-stream buffer: the connection's watermark says it all.
   virtual bool sendBlocked() const { return false; }
+  // For the send idle timeout of a codec with per-stream buffers (HTTP/2): body bytes of this
+  // stream that left for the connection so far, and bytes still waiting in the stream (for the
+  // client's window). Null where the connection's progress is the stream's (HTTP/1).
+  struct SendProgress {
+    uint64_t sent = 0;
+    uint64_t pending = 0;
+  };
+  virtual std::optional<SendProgress> sendProgress() const { return std::nullopt; }
 };
 
 class RequestDecoder {

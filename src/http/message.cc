@@ -64,6 +64,17 @@ void ResponseHead::clear() {
   transfer_codings.clear();
 }
 
+std::string errorBody(uint16_t status, const std::map<uint16_t, std::string>* pages) {
+  if (pages != nullptr) {
+    if (auto it = pages->find(status); it != pages->end()) return it->second;
+  }
+  std::string text = std::to_string(status);
+  text += ' ';
+  text += reasonPhrase(status);
+  text += '\n';
+  return text;
+}
+
 std::string_view reasonPhrase(uint16_t status) {
   switch (status) {
     case 100:

@@ -5,6 +5,7 @@
 // objects are reused per connection, so steady-state parsing does not allocate.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -62,6 +63,10 @@ std::string hostWithoutPort(std::string_view authority);
 
 // Standard reason phrase for a status code ("OK", "Not Found"); "Unknown" if none.
 std::string_view reasonPhrase(uint16_t status);
+
+// The body of a local error reply: the listener's error page for `status` if `pages` has
+// one, else "404 Not Found\n". What every codec and the proxy core answer with.
+std::string errorBody(uint16_t status, const std::map<uint16_t, std::string>* pages);
 
 // The class a status is counted and logged under: 1..5. Backends may send 600..999 (RFC 9110
 // 15 leaves them undefined); like nginx and HAProxy we pass them on, and count them as 5xx.

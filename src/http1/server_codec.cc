@@ -147,19 +147,7 @@ void ServerCodecImpl::onParseError() {
 
 void ServerCodecImpl::writeLocalError(uint16_t status, std::string_view why) {
   (void)why;
-  std::string_view body;
-  std::string default_body;
-  if (settings_.error_pages) {
-    auto it = settings_.error_pages->find(status);
-    if (it != settings_.error_pages->end()) body = it->second;
-  }
-  if (body.empty()) {
-    default_body = std::to_string(status);
-    default_body += ' ';
-    default_body += http::reasonPhrase(status);
-    default_body += '\n';
-    body = default_body;
-  }
+  const std::string body = http::errorBody(status, settings_.error_pages);
   appendStatusLine(out_, status, {});
   out_.append("Content-Type: text/plain\r\nContent-Length: ");
   appendDecimal(out_, body.size());

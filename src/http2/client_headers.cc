@@ -46,8 +46,8 @@ void addRegularFields(const http::HeaderMap& headers, bool request, HeaderList* 
     if (connectionSpecific(n) || (request && n == "host") || namedByConnection(headers, n)) {
       return;
     }
-    // TE is allowed only as "trailers" (RFC 9113 8.2.2).
-    if (n == "te" && !http::equalsIgnoreCase(value, "trailers")) return;
+    // TE is allowed only as "trailers" (RFC 9113 8.2.2); a request always carries that one.
+    if (n == "te" && (request || !http::equalsIgnoreCase(value, "trailers"))) return;
     out->add(n, value);
   });
 }
@@ -84,7 +84,7 @@ void requestHeaderList(const http::RequestHead& head, std::string_view scheme, H
   // Portico reads trailers on every HTTP/2 response (and drops them for a client that cannot
   // take them), so it says so; gRPC backends require it. The client's own TE is hop-by-hop
   // and was removed with the other such fields.
-  if (!head.headers.has("te")) out->add("te", "trailers");
+  out->add("te", "trailers");
 }
 
 void trailerHeaderList(const http::HeaderMap& trailers, HeaderList* out) {

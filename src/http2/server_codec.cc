@@ -84,6 +84,7 @@ ServerCodecImpl::ServerCodecImpl(http::CodecOutput& output,
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(c, &ServerCodecImpl::onDataChunk);
     nghttp2_session_callbacks_set_on_frame_send_callback(c, &ServerCodecImpl::onFrameSend);
     nghttp2_session_callbacks_set_on_stream_close_callback(c, &ServerCodecImpl::onStreamClose);
+    nghttp2_session_callbacks_set_error_callback2(c, &ServerCodecImpl::onError);
   });
   const http::Http2Options& h2 = settings_.http2;
   nghttp2_option* option = nullptr;
@@ -294,6 +295,13 @@ void ServerCodecImpl::calm(const std::string& why) {
 }
 
 // ---- nghttp2 callbacks ---------------------------------------------------------------------
+
+int ServerCodecImpl::onError(nghttp2_session*, int, const char* msg, size_t len, void*) {
+  // What nghttp2 found wrong with the client's frames (it answers them itself: RST_STREAM or
+  // GOAWAY); said once here so an operator sees why a client's streams failed.
+  PLOG_INFO("HTTP/2 protocol error from a client: {}", std::string_view(msg, len));
+  return 0;
+}
 
 int ServerCodecImpl::onBeginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, void* self) {
   ServerCodecImpl& c = codecOf(self);

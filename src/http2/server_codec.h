@@ -72,6 +72,8 @@ class ServerCodecImpl final : public http::ServerCodec {
   static int onDataChunk(nghttp2_session*, uint8_t flags, int32_t stream_id, const uint8_t* data,
                          size_t len, void* self);
   static int onFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* self);
+  static int onError(nghttp2_session*, int lib_error_code, const char* msg, size_t len,
+                     void* self);
   static int onStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* self);
 
   ServerStream* streamOf(int32_t id);

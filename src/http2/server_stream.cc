@@ -53,6 +53,7 @@ void ServerStream::begin(int32_t id, RequestBuilder::Limits limits) {
   out_trailers_.clear();
   closeFile();
   file_offset_ = 0;
+  bytes_sent_ = 0;
   response_started_ = false;
   is_head_ = false;
   no_body_ = false;
@@ -353,6 +354,7 @@ ssize_t ServerStream::readBody(uint8_t* buf, size_t length, uint32_t* data_flags
     file_left_ -= n;
     if (file_left_ == 0) closeFile();
   }
+  bytes_sent_ += n;
   if (above_high_ && out_.length() <= codec_.streamBufferLimit() / 2) watermark_low_pending_ = true;
   if (out_.empty() && file_fd_ < 0 && out_end_) {
     *data_flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -426,17 +428,7 @@ void ServerStream::sendLocalReply(uint16_t status) {
     codec_.flush();
     return;
   }
-  std::string body;
-  const auto* pages = codec_.settings().error_pages;
-  if (pages != nullptr) {
-    if (auto it = pages->find(status); it != pages->end()) body = it->second;
-  }
-  if (body.empty()) {
-    body = std::to_string(status);
-    body += ' ';
-    body += http::reasonPhrase(status);
-    body += '\n';
-  }
+  const std::string body = http::errorBody(status, codec_.settings().error_pages);
   http::HeaderMap headers;
   headers.add("content-type", "text/plain");
   headers.add("content-length", std::to_string(body.size()));

@@ -50,6 +50,9 @@ class ServerStream final : public http::ResponseEncoder {
   void failStream(uint16_t status) override;
   void pauseRequestBody(bool pause) override;
   bool sendBlocked() const override { return above_high_; }
+  std::optional<SendProgress> sendProgress() const override {
+    return SendProgress{bytes_sent_, out_.length() + file_left_};
+  }
 
   // ---- driven by the codec ----
   int32_t id() const { return id_; }
@@ -122,6 +125,7 @@ class ServerStream final : public http::ResponseEncoder {
   int file_fd_ = -1;
   uint64_t file_offset_ = 0;
   uint64_t file_left_ = 0;
+  uint64_t bytes_sent_ = 0;  // body bytes nghttp2 took for DATA frames
   bool response_started_ = false;
   bool is_head_ = false;
   bool no_body_ = false;

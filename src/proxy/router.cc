@@ -83,8 +83,11 @@ void RouterFilter::startAttempt() {
   const auto& tls = cluster_->config().tls;
   const std::string server_name =
       tls && tls->sni_from_host ? http::hostWithoutPort(request_->authority) : std::string();
-  pending_ = true;
-  pending_ = pool_->newStream(*this, server_name);  // may call back before returning
+  // The pool may call back before returning; a failure then may already have started the
+  // next attempt, whose own wait must not be overwritten by this one's result.
+  const uint32_t attempt = attempts_;
+  const bool waiting = pool_->newStream(*this, server_name);
+  if (attempts_ == attempt) pending_ = waiting;
 }
 
 bool RouterFilter::needsTunnel() const {
@@ -289,6 +292,11 @@ void RouterFilter::onResponseError(const http::ResponseError& error) {
     buffer::Buffer empty;
     callbacks_->encodeData(empty, true);
     return;
+  }
+  if (error.not_processed && error.nothing_received && !replay_whole_) {
+    PLOG_WARN("request {}: not retried: the backend did not process it, but its body went "
+              "past the {} bytes kept for a replay",
+              callbacks_->info().request_id, kReplayLimit);
   }
   if (error.not_processed && error.nothing_received && replay_whole_) {
     // The backend says the request had no effect (REFUSED_STREAM, GOAWAY): send it again,

@@ -91,6 +91,9 @@ void ActiveStream::startSendIdle() {
   // Waiting on the producer (a backend has its own timeouts) or on a slow client to read.
   timer_mode_ = TimerMode::SendIdle;
   written_at_timer_ = manager_.connection().bytesWritten();
+  if (encoder_ != nullptr) {
+    if (auto progress = encoder_->sendProgress()) stream_sent_at_timer_ = progress->sent;
+  }
   timer_.armAfterMs(manager_.listener().config.timeouts.send_idle_ms);
 }
 
@@ -121,8 +124,18 @@ void ActiveStream::onTimer() {
                   connection.peerAddress().toString(), info_.request_id);
         info_.failure = "client send timeout";
         // The client reads nothing of the connection, so every stream on it is stuck: the
-        // connection goes. (HTTP/2 will add a stream whose window stays shut, reset alone.)
+        // connection goes.
         manager_.closeNow();
+        return;
+      }
+      if (auto progress = encoder_->sendProgress();
+          progress && progress->pending > 0 && progress->sent == stream_sent_at_timer_) {
+        // HTTP/2: the client reads the connection but keeps this stream's window shut. Only
+        // this stream is stuck, so only it is reset.
+        ++manager_.worker().counters().timeouts;
+        PLOG_INFO("{}: client {} did not open the window of a stream (request {})",
+                  listener.name, connection.peerAddress().toString(), info_.request_id);
+        resetStream("client send timeout");
         return;
       }
       startSendIdle();
@@ -353,13 +366,7 @@ void ActiveStream::sendTrailers(http::HeaderMap& trailers) {
 }
 
 std::string ActiveStream::errorBody(uint16_t status) {
-  const auto& pages = manager_.listener().config.error_pages;
-  if (auto it = pages.find(status); it != pages.end()) return it->second;
-  std::string text = std::to_string(status);
-  text += ' ';
-  text += http::reasonPhrase(status);
-  text += '\n';
-  return text;
+  return http::errorBody(status, &manager_.listener().config.error_pages);
 }
 
 void ActiveStream::applyFinalHeaders(http::ResponseHead& head) {

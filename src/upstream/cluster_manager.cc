@@ -30,6 +30,7 @@ PoolStats ClusterManager::totals() const {
       t.connections_reused += s.connections_reused;
       t.connect_failures += s.connect_failures;
       t.connect_timeouts += s.connect_timeouts;
+      t.streams_opened += s.streams_opened;
     }
   }
   return t;

@@ -120,10 +120,13 @@ def test_cleartext_off_means_http11_only(portico, backends):
 
 # ---- normal traffic ---------------------------------------------------------------------------
 
-def test_h2load_all_succeed(h2c_proxy):
-    p, _ = h2c_proxy
-    r = subprocess.run(["h2load", "-c", "4", "-m", "10", "-n", "2000",
-                        "http://127.0.0.1:%d/name" % p.port],
+@pytest.mark.parametrize("transport", ["h2c", "tls"])
+def test_h2load_all_succeed(portico, backends, server_cert, transport):
+    (b1,) = backends(1)
+    tls = transport == "tls"
+    p = portico(tls_proxy_config([b1], [server_cert]) if tls else proxy_config([b1]))
+    url = "%s://127.0.0.1:%d/name" % ("https" if tls else "http", p.port)
+    r = subprocess.run(["h2load", "-c", "4", "-m", "10", "-n", "2000", url],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "2000 succeeded" in r.stdout, r.stdout
@@ -337,6 +340,106 @@ def test_same_request_same_answer_over_h1_and_h2(portico, backends):
         assert {k.lower(): v for k, v in rec["headers"]}["x-added"] == "yes"
 
 
+# ---- responses of every kind ------------------------------------------------------------------
+
+def test_static_file_head_trailers_and_early_hints(portico, backends, tmpdir_path):
+    (b1,) = backends(1)
+    root = os.path.join(tmpdir_path, "www")
+    os.makedirs(root)
+    blob = os.urandom(300 * 1024 + 7)
+    with open(os.path.join(root, "blob.bin"), "wb") as f:
+        f.write(blob)
+    routes = ("          - match: { prefix: /files/ }\n"
+              "            static: { root: %s }\n"
+              "          - match: { prefix: / }\n"
+              "            proxy: { cluster: app }\n") % root
+    p = portico(proxy_config([b1], routes=routes))
+    with H2Client(p.port) as c:
+        # A file body is read into DATA frames as the window allows.
+        r = c.get("/files/blob.bin")
+        assert r.status == 200 and bytes(r.body) == blob
+        # HEAD: the head of the GET, no body.
+        h = c.response(c.request("HEAD", "/files/blob.bin"))
+        assert h.status == 200 and h.body == b"" and h.header("content-length") == str(len(blob))
+        # Trailers from the backend reach the client as a trailing HEADERS frame.
+        t = c.get("/trailers", headers=[("te", "trailers")])
+        assert t.status == 200 and t.body == b"hello"
+        assert ("x-checksum", "abc") in t.trailers
+        # 103 Early Hints pass as an interim response.
+        e = c.get("/early")
+        assert e.status == 200 and e.body == b"after hints"
+        assert e.interim and e.interim[0][0] == (":status", "103")
+
+
+def test_limits_answer_431_and_413(portico, backends):
+    (b1,) = backends(1)
+    p = portico(proxy_config([b1], extra_listener="    limits: { max_header_bytes: 4KiB, "
+                                                  "max_header_line: 4KiB, max_body: 1KiB }\n"))
+    with H2Client(p.port) as c:
+        big = c.get("/big-head", headers=[("x-big", "v" * 5000)])
+        assert big.status == 431
+        declared = c.response(c.request("POST", "/big-body", body=b"x" * 2000,
+                                        headers=[("content-length", "2000")]))
+        assert declared.status == 413
+        streamed = c.response(c.request("POST", "/streamed-body", body=b"x" * 3000))
+        assert streamed.status == 413 or streamed.reset_code is not None
+        assert c.get("/name").body == b"b1"
+    assert paths_seen(b1) == ["/name"]
+
+
+def test_stream_whose_window_stays_shut_is_reset_alone(portico, backends):
+    (b1,) = backends(1)
+    p = portico(proxy_config([b1], extra_listener="    timeouts: { send_idle: 300ms }\n"))
+    with H2Client(p.port) as c:
+        big = c.request("GET", "/bigchunked/%d" % (4 * 1024 * 1024))
+        c.stalled.add(big)
+        r = c.response(big, timeout=10)
+        assert r.reset_code is not None and not r.ended
+        # The connection and its other streams are fine.
+        assert c.get("/name").body == b"b1"
+    assert "did not open the window of a stream" in p.wait_for_log("did not open the window")
+
+
+# ---- connection lifetime ----------------------------------------------------------------------
+
+def test_header_block_that_never_ends_times_out(portico, backends):
+    (b1,) = backends(1)
+    p = portico(proxy_config([b1], extra_listener="    timeouts: { header_read: 300ms }\n"))
+    with H2Client(p.port) as c:
+        # Settings exchanged first: any frame of ours after the raw one would break the block.
+        assert c.wait(lambda: c.remote_settings)
+        # HEADERS without END_HEADERS, and no CONTINUATION ever.
+        block = c.conn.encoder.encode(fields("/never"))
+        frame = (len(block).to_bytes(3, "big") + bytes([0x1, 0x0]) + (1).to_bytes(4, "big") +
+                 block)
+        c.send_raw(frame)
+        assert c.wait_closed(timeout=10)
+    assert "request header read timeout" in p.wait_for_log("request header read timeout")
+    assert paths_seen(b1) == []
+
+
+def test_idle_connection_gets_goaway_then_closes(portico, backends):
+    (b1,) = backends(1)
+    p = portico(proxy_config([b1], extra_listener="    timeouts: { keepalive_idle: 300ms }\n"))
+    with H2Client(p.port) as c:
+        assert c.get("/name").body == b"b1"
+        assert c.wait_closed(timeout=10)
+        assert c.goaway is not None and c.goaway.error_code == 0
+
+
+def test_max_requests_per_connection_sends_goaway(portico, backends):
+    (b1,) = backends(1)
+    p = portico(proxy_config([b1], extra_listener="    limits: { max_requests_per_connection: 3 }\n"))
+    with H2Client(p.port) as c:
+        sids = [c.request("GET", "/name") for _ in range(3)]
+        for sid in sids:
+            assert c.response(sid).body == b"b1"
+        assert c.wait(lambda: c.goaway is not None)
+        assert c.goaway.last_stream_id == sids[-1]
+        assert c.wait_closed()
+    assert len(b1.requests()) == 3
+
+
 # ---- drain ------------------------------------------------------------------------------------
 
 def test_goaway_on_drain_lets_the_stream_in_flight_finish(h2c_proxy):
@@ -353,3 +456,39 @@ def test_goaway_on_drain_lets_the_stream_in_flight_finish(h2c_proxy):
         assert r.status == 200 and r.body == b"slept"
         assert c.wait_closed()
     assert p.proc.wait(timeout=15) == 0
+
+
+# ---- memory -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("transport", ["h2c", "tls"])
+def test_idle_connection_memory(portico, server_cert, test_ca, transport):
+    """An idle HTTP/2 connection is kept whole (never parked: HPACK state and stream ids live
+    with it); what it costs is bounded. The figure is written in docs/http2-grpc-websocket.md
+    (printed with -s)."""
+    tls = transport == "tls"
+    routes = "          - match: { prefix: / }\n            direct_response: { status: 200 }\n"
+    unused = ["127.0.0.1:9"]  # the cluster every config has; nothing is proxied
+    p = portico(tls_proxy_config(unused, [server_cert], routes=routes) if tls
+                else proxy_config(unused, routes=routes))
+    warm = [H2Client(p.port, tls=tls, cafile=test_ca.cert) for _ in range(20)]
+    for c in warm:
+        assert c.get("/warm").status == 200
+        c.close()
+    before = p.rss_kb()
+    count = 300
+    clients = []
+    try:
+        for _ in range(count):
+            c = H2Client(p.port, tls=tls, cafile=test_ca.cert)
+            assert c.get("/x").status == 200
+            clients.append(c)
+        after = p.rss_kb()
+        per_conn_kib = (after - before) / count
+        print("\nidle %s connection: %.1f KiB" % (transport, per_conn_kib))
+        assert per_conn_kib < (64 if tls else 32), per_conn_kib
+        # They are all still usable.
+        assert clients[0].get("/again").status == 200
+        assert clients[-1].get("/again").status == 200
+    finally:
+        for c in clients:
+            c.close()

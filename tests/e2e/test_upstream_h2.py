@@ -11,7 +11,21 @@ import time
 import httpx
 import pytest
 
-from conftest import Backend, Portico, RawConn, free_port, proxy_config
+from conftest import (Backend, Portico, RawConn, assert_no_sanitizer_reports, free_port,
+                      proxy_config)
+
+_STARTED = []
+
+
+@pytest.fixture(autouse=True)
+def no_sanitizer_reports(tmpdir_path):
+    """Every Portico a test started is stopped after it (LeakSanitizer reports at exit) and
+    its error log must hold no sanitizer report (under an ASan build)."""
+    _STARTED.clear()
+    yield
+    for p in _STARTED:
+        p.stop()
+        assert_no_sanitizer_reports(p)
 
 
 @pytest.fixture
@@ -33,7 +47,9 @@ def start(tmpdir_path, backend, cluster_lines, routes=None, workers=1):
     port = free_port()
     config = proxy_config([backend], extra_cluster=cluster_lines, routes=routes,
                           workers=workers).replace("{port}", str(port))
-    return Portico(tmpdir_path, config, port).start()
+    p = Portico(tmpdir_path, config, port).start()
+    _STARTED.append(p)
+    return p
 
 
 def tls_cluster(ca, protocol):
@@ -234,3 +250,35 @@ def test_tunnel_to_an_h2_cluster_is_a_clear_error(tmpdir_path, h2_backend):
     c.close()
     assert "route it to a cluster with protocol: http1" in p.wait_for_log("protocol: http1")
     assert b.requests() == []
+
+
+def test_refused_stream_with_a_body_too_long_to_keep_is_502(tmpdir_path, h2_backend):
+    b = h2_backend()
+    p = start(tmpdir_path, b, "    protocol: h2c\n")
+    r = httpx.post(p.url("/refuse-once/big"), content=b"y" * (100 * 1024), timeout=10)
+    assert r.status_code == 502
+    assert "past the 65536 bytes kept for a replay" in p.wait_for_log("kept for a replay")
+    assert len([x for x in b.requests() if x["path"] == "/refuse-once/big"]) == 1
+
+
+def test_slow_client_stops_only_its_own_stream(tmpdir_path, h2_backend):
+    b = h2_backend()
+    p = start(tmpdir_path, b, "    protocol: h2c\n")
+    big = 8 * 1024 * 1024
+    slow = RawConn(p.port, rcvbuf=16384)
+    slow.send(b"GET /bytes/%d HTTP/1.1\r\nHost: x\r\n\r\n" % big)
+    head = slow.read_head()  # its response started and then stalls: the client reads nothing
+    assert head.status == 200
+    # Another client's stream on the same upstream connection is not held up.
+    r = httpx.get(p.url("/bytes/%d" % (4 * 1024 * 1024)), timeout=10)
+    assert r.status_code == 200 and len(r.content) == 4 * 1024 * 1024
+    assert len({x["conn"] for x in b.requests()}) == 1
+    # The slow client still gets every byte once it reads.
+    received = len(slow.buf)
+    while received < big:
+        chunk = slow.sock.recv(1 << 20)
+        assert chunk
+        received += len(chunk)
+    assert received == big
+    slow.close()
+

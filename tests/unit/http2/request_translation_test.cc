@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -133,6 +134,11 @@ struct Malformed {
   Fields fields;
   bool end_stream;
 };
+
+// gtest would print the struct's raw bytes (padding included) otherwise.
+void PrintTo(const Malformed& m, std::ostream* os) {
+  *os << m.name;
+}
 
 class MalformedTest : public ::testing::TestWithParam<Malformed> {};
 
