@@ -305,8 +305,18 @@ int ServerCodecImpl::onBeginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, 
   for (auto& o : c.observers_) {
     if (!o->onFrameHeader(hd->type, hd->flags, hd->stream_id, hd->length)) {
       c.calm(o->reason());
-      break;
+      return 0;
     }
+  }
+  // A request on a stream id the client skipped (it already opened a higher one): nghttp2
+  // drops its header block silently, and the client would wait for it until its timeout.
+  // Refused instead, so the client hears of it at once and may retry (stream_id_gaps.h).
+  if (hd->type == NGHTTP2_HEADERS && (hd->stream_id & 1) != 0 &&
+      c.stream_ids_.outOfOrder(hd->stream_id)) {
+    PLOG_INFO("HTTP/2 client opened stream {} after a higher one (RFC 9113 5.1.1): refused",
+              hd->stream_id);
+    nghttp2_submit_rst_stream(c.session_, NGHTTP2_FLAG_NONE, hd->stream_id,
+                              NGHTTP2_REFUSED_STREAM);
   }
   return 0;
 }

@@ -24,6 +24,7 @@
 #include "http/codec.h"
 #include "http2/frame_observer.h"
 #include "http2/server_stream.h"
+#include "http2/stream_id_gaps.h"
 
 namespace portico::http2 {
 
@@ -90,6 +91,7 @@ class ServerCodecImpl final : public http::ServerCodec {
   http::ServerConnectionCallbacks& callbacks_;
   const http::ServerCodecSettings& settings_;
   std::vector<std::unique_ptr<FrameObserver>> observers_;
+  StreamIdGaps stream_ids_;  // to refuse requests sent out of stream id order
   nghttp2_session* session_ = nullptr;
   std::vector<std::unique_ptr<ServerStream>> live_;
   std::vector<std::unique_ptr<ServerStream>> graveyard_;
