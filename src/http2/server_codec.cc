@@ -85,6 +85,8 @@ ServerCodecImpl::ServerCodecImpl(http::CodecOutput& output,
     nghttp2_session_callbacks_set_on_frame_send_callback(c, &ServerCodecImpl::onFrameSend);
     nghttp2_session_callbacks_set_on_stream_close_callback(c, &ServerCodecImpl::onStreamClose);
     nghttp2_session_callbacks_set_error_callback2(c, &ServerCodecImpl::onError);
+    nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(c,
+                                                                &ServerCodecImpl::onInvalidFrame);
   });
   const http::Http2Options& h2 = settings_.http2;
   nghttp2_option* option = nullptr;
@@ -297,6 +299,19 @@ int ServerCodecImpl::onError(nghttp2_session*, int, const char* msg, size_t len,
   // What nghttp2 found wrong with the client's frames (it answers them itself: RST_STREAM or
   // GOAWAY); said once here so an operator sees why a client's streams failed.
   PLOG_INFO("HTTP/2 protocol error from a client: {}", std::string_view(msg, len));
+  return 0;
+}
+
+int ServerCodecImpl::onInvalidFrame(nghttp2_session*, const nghttp2_frame* frame,
+                                    int lib_error_code, void* self) {
+  // nghttp2 answers these itself (RST_STREAM, or GOAWAY: e.g. HEADERS on a stream the client
+  // had ended, which ends every stream of the connection) without calling onError; said here
+  // so an operator sees why. Once per connection: a client cannot flood the log this way.
+  ServerCodecImpl& c = codecOf(self);
+  if (c.invalid_frame_logged_) return 0;
+  c.invalid_frame_logged_ = true;
+  PLOG_INFO("HTTP/2 invalid frame from a client (type {}, stream {}): {}", frame->hd.type,
+            frame->hd.stream_id, nghttp2_strerror(lib_error_code));
   return 0;
 }
 

@@ -76,6 +76,8 @@ class ServerCodecImpl final : public http::ServerCodec {
   static int onError(nghttp2_session*, int lib_error_code, const char* msg, size_t len,
                      void* self);
   static int onStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* self);
+  static int onInvalidFrame(nghttp2_session*, const nghttp2_frame* frame, int lib_error_code,
+                            void* self);
 
   ServerStream* streamOf(int32_t id);
   ServerStream* newServerStream(int32_t id);
@@ -104,6 +106,7 @@ class ServerCodecImpl final : public http::ServerCodec {
   bool flush_wanted_ = false;
   bool input_ended_ = false;
   bool goaway_sent_ = false;
+  bool invalid_frame_logged_ = false;  // the first invalid frame of the connection was logged
   bool closing_ = false;
 };
 

@@ -192,6 +192,21 @@ def test_request_on_a_skipped_stream_id_is_refused_not_lost(h2c_proxy):
     assert "opened stream 3 after a higher one" in p.error_log()
 
 
+def test_headers_on_a_stream_the_client_ended_is_logged(h2c_proxy):
+    """A second request HEADERS on a stream the client already ended (what a client that sends
+    from several threads without a lock may do) is a connection error that nghttp2 answers
+    itself with GOAWAY STREAM_CLOSED; the error log says why the connection ended."""
+    p, b1 = h2c_proxy
+    with H2Client(p.port) as c:
+        sid = c.request("GET", "/sleep/300")
+        c.send_raw(raw_frame(HEADERS, END_STREAM_END_HEADERS, sid,
+                             literal_fields(c.headers_for("GET", "/name"))))
+        assert c.wait(lambda: c.goaway is not None)
+        assert int(c.goaway.error_code) == int(ErrorCodes.STREAM_CLOSED)
+    assert wait_until(lambda: "HTTP/2 invalid frame from a client (type 1, stream 1)" in
+                      p.error_log())
+
+
 @pytest.mark.parametrize("transport", ["h2c", "tls"])
 def test_large_bodies_both_ways(portico, backends, server_cert, test_ca, transport):
     (b1,) = backends(1)
