@@ -85,6 +85,8 @@ ServerCodecImpl::ServerCodecImpl(http::CodecOutput& output,
     nghttp2_session_callbacks_set_on_frame_send_callback(c, &ServerCodecImpl::onFrameSend);
     nghttp2_session_callbacks_set_on_stream_close_callback(c, &ServerCodecImpl::onStreamClose);
     nghttp2_session_callbacks_set_error_callback2(c, &ServerCodecImpl::onError);
+    nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(c,
+                                                                &ServerCodecImpl::onInvalidFrame);
   });
   const http::Http2Options& h2 = settings_.http2;
   nghttp2_option* option = nullptr;
@@ -346,13 +348,38 @@ int ServerCodecImpl::onError(nghttp2_session*, int, const char* msg, size_t len,
   return 0;
 }
 
+int ServerCodecImpl::onInvalidFrame(nghttp2_session*, const nghttp2_frame* frame,
+                                    int lib_error_code, void* self) {
+  // nghttp2 answers these itself (RST_STREAM, or GOAWAY: e.g. HEADERS on a stream the client
+  // had ended, which ends every stream of the connection) without calling onError; said here
+  // so an operator sees why. Once per connection: a client cannot flood the log this way.
+  ServerCodecImpl& c = codecOf(self);
+  if (c.invalid_frame_logged_) return 0;
+  c.invalid_frame_logged_ = true;
+  PLOG_INFO("HTTP/2 invalid frame from a client (type {}, stream {}): {}", frame->hd.type,
+            frame->hd.stream_id, nghttp2_strerror(lib_error_code));
+  return 0;
+}
+
 // An observer's false stops nghttp2 at once (the callback failure makes mem_recv return):
 // the attacker's remaining bytes are not parsed, and no answer is queued for them.
 int ServerCodecImpl::onBeginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, void* self) {
   const bool ok = codecOf(self).observe([hd](FrameObserver& o) {
     return o.onFrameHeader(hd->type, hd->flags, hd->stream_id, hd->length);
   });
-  return ok ? 0 : NGHTTP2_ERR_CALLBACK_FAILURE;
+  if (!ok) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  ServerCodecImpl& c = codecOf(self);
+  // A request on a stream id the client skipped (it already opened a higher one): nghttp2
+  // drops its header block silently, and the client would wait for it until its timeout.
+  // Refused instead, so the client hears of it at once and may retry (stream_id_gaps.h).
+  if (hd->type == NGHTTP2_HEADERS && (hd->stream_id & 1) != 0 &&
+      c.stream_ids_.outOfOrder(hd->stream_id)) {
+    PLOG_INFO("HTTP/2 client opened stream {} after a higher one (RFC 9113 5.1.1): refused",
+              hd->stream_id);
+    nghttp2_submit_rst_stream(c.session_, NGHTTP2_FLAG_NONE, hd->stream_id,
+                              NGHTTP2_REFUSED_STREAM);
+  }
+  return 0;
 }
 
 int ServerCodecImpl::onBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame,

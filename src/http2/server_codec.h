@@ -24,6 +24,7 @@
 #include "http/codec.h"
 #include "http2/frame_observer.h"
 #include "http2/server_stream.h"
+#include "http2/stream_id_gaps.h"
 
 namespace portico::http2 {
 
@@ -75,6 +76,8 @@ class ServerCodecImpl final : public http::ServerCodec {
   static int onError(nghttp2_session*, int lib_error_code, const char* msg, size_t len,
                      void* self);
   static int onStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* self);
+  static int onInvalidFrame(nghttp2_session*, const nghttp2_frame* frame, int lib_error_code,
+                            void* self);
 
   ServerStream* streamOf(int32_t id);
   ServerStream* newServerStream(int32_t id);
@@ -95,6 +98,7 @@ class ServerCodecImpl final : public http::ServerCodec {
   http::ServerConnectionCallbacks& callbacks_;
   const http::ServerCodecSettings& settings_;
   std::vector<std::unique_ptr<FrameObserver>> observers_;
+  StreamIdGaps stream_ids_;  // to refuse requests sent out of stream id order
   nghttp2_session* session_ = nullptr;
   std::vector<std::unique_ptr<ServerStream>> live_;
   std::vector<std::unique_ptr<ServerStream>> graveyard_;
@@ -107,6 +111,7 @@ class ServerCodecImpl final : public http::ServerCodec {
   bool flush_wanted_ = false;
   bool input_ended_ = false;
   bool goaway_sent_ = false;
+  bool invalid_frame_logged_ = false;  // the first invalid frame of the connection was logged
   bool closing_ = false;
   bool calmed_ = false;  // an attack limit tripped: nothing more is read
 };

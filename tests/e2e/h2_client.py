@@ -9,11 +9,16 @@ connection-specific fields on the wire and see what Portico answers.
     r.status, r.headers, r.body, r.trailers, r.reset_code
     c.close()
 
+`c.send_raw(raw_frame(...))` puts a hand-made frame on the wire (what python-h2 refuses to
+send, such as a stream opened below the highest one); with record=True, `c.frames()` lists
+every frame received as (type, flags, stream_id, payload), including those python-h2 swallows.
+
 Flow control: received body bytes are acknowledged (window reopened) as they arrive, except on
 streams listed in `c.stalled`, whose window the client keeps shut. Every wait has a deadline;
 nothing sleeps for a fixed time.
 """
 import socket
+import struct
 import time
 
 import h2.config
@@ -55,9 +60,10 @@ class StreamState:
 
 class H2Client:
     def __init__(self, port, tls=False, cafile=None, server_name="localhost", timeout=10.0,
-                 settings=None, window=None):
+                 settings=None, window=None, record=False):
         """`settings`: extra SETTINGS to send ({h2.settings.SettingCodes.X: value});
-        `window`: this client's initial stream window (default 64 KiB, RFC 9113)."""
+        `window`: this client's initial stream window (default 64 KiB, RFC 9113);
+        `record`: keep every byte received, for frames()."""
         if tls:
             self.sock = tls_connect(port, server_name, cafile, alpn=["h2"], timeout=timeout)
             assert self.sock.selected_alpn_protocol() == "h2", "server did not choose h2"
@@ -84,6 +90,7 @@ class H2Client:
         self.goaway = None       # the GOAWAY event, once received
         self.closed = False      # the server closed the connection
         self.remote_settings = {}
+        self.received = bytearray() if record else None
 
     # ---- sending ------------------------------------------------------------------------
 
@@ -158,6 +165,8 @@ class H2Client:
         if not data:
             self.closed = True
             return False
+        if self.received is not None:
+            self.received += data
         for event in self.conn.receive_data(data):
             self.handle(event)
         self.flush()
@@ -193,6 +202,19 @@ class H2Client:
         elif isinstance(event, h2.events.RemoteSettingsChanged):
             for code, change in event.changed_settings.items():
                 self.remote_settings[int(code)] = change.new_value
+
+    def frames(self):
+        """Every complete frame received so far (needs record=True): (type, flags, stream_id,
+        payload). The server sends no preface: its bytes are frames from the first one."""
+        out, at, data = [], 0, bytes(self.received)
+        while at + 9 <= len(data):
+            length = int.from_bytes(data[at:at + 3], "big")
+            if at + 9 + length > len(data):
+                break
+            sid = struct.unpack(">I", data[at + 5:at + 9])[0] & 0x7fffffff
+            out.append((data[at + 3], data[at + 4], sid, data[at + 9:at + 9 + length]))
+            at += 9 + length
+        return out
 
     def wait(self, predicate, timeout=None):
         """Pumps until predicate() holds; False if the server closed first or time ran out."""
@@ -232,3 +254,20 @@ class H2Client:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def raw_frame(frame_type, flags, stream_id, payload):
+    """One HTTP/2 frame as on the wire (RFC 9113 4.1)."""
+    return (struct.pack(">I", len(payload))[1:] + bytes([frame_type, flags]) +
+            struct.pack(">I", stream_id) + payload)
+
+
+def literal_fields(fields):
+    """A header block of HPACK literals without indexing (RFC 7541 6.2.2): it touches neither
+    side's dynamic table, so it can go beside python-h2's own header blocks. Names and values
+    under 127 bytes."""
+    block = b""
+    for name, value in fields:
+        name, value = name.encode(), value.encode()
+        block += b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+    return block

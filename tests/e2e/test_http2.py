@@ -21,9 +21,11 @@ from h2.settings import SettingCodes
 
 from conftest import (proxy_config, raw_request, status_of, tls_connect, tls_proxy_config,
                       wait_until)
-from h2_client import H2Client
+from h2_client import H2Client, literal_fields, raw_frame
 
 PROTOCOL_ERROR = int(ErrorCodes.PROTOCOL_ERROR)
+HEADERS, RST_STREAM = 0x1, 0x3
+END_STREAM_END_HEADERS = 0x5
 REFUSED_STREAM = int(ErrorCodes.REFUSED_STREAM)
 
 
@@ -142,6 +144,67 @@ def test_100_concurrent_streams_on_one_connection(h2c_proxy):
             assert r.status == 200
             assert json.loads(r.body)["query"] == "n=%d" % i
     assert len(b1.requests()) == 100
+
+
+@pytest.mark.parametrize("transport", ["h2c", "tls"])
+def test_slow_streams_finishing_while_others_arrive(portico, backends, server_cert, test_ca,
+                                                    transport):
+    """Streams complete (and are reaped, their objects reused) while new ones keep arriving on
+    the same connection: every request is answered, and the backend sees each exactly once."""
+    (b1,) = backends(1)
+    tls = transport == "tls"
+    p = portico(tls_proxy_config([b1], [server_cert]) if tls else proxy_config([b1]))
+    with H2Client(p.port, tls=tls, cafile=test_ca.cert) as c:
+        for round_ in range(3):
+            sids = {}
+            for i in range(50):
+                sids[i] = c.request("GET", "/sleep/%d?r=%d&i=%d" % (20 + (i * 7) % 120, round_, i))
+                if i % 10 == 9:  # let some finish before the next ones come
+                    c.pump_once(timeout=1)
+            for i, sid in sids.items():
+                r = c.response(sid)
+                assert r.status == 200 and r.body == b"slept", (round_, i, r.reset_code)
+    seen = [path.split("?", 1)[1] for path in paths_seen(b1)]
+    assert sorted(seen) == sorted("r=%d&i=%d" % (r, i) for r in range(3) for i in range(50))
+
+
+def test_request_on_a_skipped_stream_id_is_refused_not_lost(h2c_proxy):
+    """Regression: a threaded httpx client (httpcore 0.16) sent HEADERS for stream 17 after
+    stream 19. RFC 9113 5.1.1 makes 17 implicitly closed; nghttp2 dropped the request silently
+    and the client waited until its timeout. Portico now refuses it at once (REFUSED_STREAM:
+    not processed, the client may retry) and answers the stream opened in order."""
+    p, b1 = h2c_proxy
+    with H2Client(p.port, record=True) as c:
+        five = c.send_headers(c.headers_for("GET", "/sleep/200?n=5"), stream_id=5)
+        # python-h2 will not open a lower stream id: this one goes on the wire by hand.
+        c.send_raw(raw_frame(HEADERS, END_STREAM_END_HEADERS, 3,
+                             literal_fields(c.headers_for("GET", "/name"))))
+
+        def refused():
+            return [f for f in c.frames() if f[0] == RST_STREAM and f[2] == 3]
+        assert c.wait(refused, timeout=5), "stream 3 got no answer"
+        assert int.from_bytes(refused()[0][3], "big") == REFUSED_STREAM
+        r = c.response(five)
+        assert r.status == 200 and r.body == b"slept"
+        # The connection goes on taking streams in order.
+        assert c.get("/name").body == b"b1"
+    assert paths_seen(b1) == ["/sleep/200?n=5", "/name"]
+    assert "opened stream 3 after a higher one" in p.error_log()
+
+
+def test_headers_on_a_stream_the_client_ended_is_logged(h2c_proxy):
+    """A second request HEADERS on a stream the client already ended (what a client that sends
+    from several threads without a lock may do) is a connection error that nghttp2 answers
+    itself with GOAWAY STREAM_CLOSED; the error log says why the connection ended."""
+    p, b1 = h2c_proxy
+    with H2Client(p.port) as c:
+        sid = c.request("GET", "/sleep/300")
+        c.send_raw(raw_frame(HEADERS, END_STREAM_END_HEADERS, sid,
+                             literal_fields(c.headers_for("GET", "/name"))))
+        assert c.wait(lambda: c.goaway is not None)
+        assert int(c.goaway.error_code) == int(ErrorCodes.STREAM_CLOSED)
+    assert wait_until(lambda: "HTTP/2 invalid frame from a client (type 1, stream 1)" in
+                      p.error_log())
 
 
 @pytest.mark.parametrize("transport", ["h2c", "tls"])

@@ -185,6 +185,95 @@ TEST_F(ConnectionManagerH2Test, PausedStreamHoldsItsBodyWhileOthersFlow) {
   EXPECT_EQ(client_->streams[paused].body, "echo:held");
 }
 
+// A frame as on the wire (RFC 9113 4.1).
+std::string rawFrame(uint8_t type, uint8_t flags, int32_t id, const std::string& payload) {
+  std::string frame;
+  frame += static_cast<char>(payload.size() >> 16);
+  frame += static_cast<char>(payload.size() >> 8);
+  frame += static_cast<char>(payload.size());
+  frame += static_cast<char>(type);
+  frame += static_cast<char>(flags);
+  for (int shift = 24; shift >= 0; shift -= 8) frame += static_cast<char>(id >> shift);
+  return frame + payload;
+}
+
+// The HEADERS frame of a POST on client stream `id` (its body follows), its fields as HPACK
+// literals that touch no table, so it can be written beside the nghttp2 client's preface, in
+// any stream id order (which the nghttp2 client would not do).
+std::string rawPostHeaders(int32_t id, const std::string& path) {
+  std::string block;
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {":method", "POST"}, {":scheme", "http"}, {":path", path}, {":authority", "a"}}) {
+    block += '\0';  // literal field without indexing, new name (RFC 7541 6.2.2)
+    block += static_cast<char>(name.size());
+    block += name;
+    block += static_cast<char>(value.size());
+    block += value;
+  }
+  return rawFrame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, id, block);
+}
+
+struct RawFrame {
+  uint8_t type;
+  int32_t stream_id;
+  std::string payload;
+};
+
+// Splits what arrived so far into frames (the server sends no preface: frames from byte 0).
+std::vector<RawFrame> rawFrames(const std::string& bytes) {
+  std::vector<RawFrame> frames;
+  size_t at = 0;
+  while (at + 9 <= bytes.size()) {
+    const auto* b = reinterpret_cast<const uint8_t*>(bytes.data() + at);
+    const size_t length = (size_t{b[0]} << 16) | (size_t{b[1]} << 8) | b[2];
+    if (at + 9 + length > bytes.size()) break;
+    const int32_t id = static_cast<int32_t>(((b[5] & 0x7fu) << 24) | (b[6] << 16) | (b[7] << 8) | b[8]);
+    frames.push_back({b[3], id, bytes.substr(at + 9, length)});
+    at += 9 + length;
+  }
+  return frames;
+}
+
+// Regression: a threaded httpx client sent HEADERS for stream 17 after stream 19; nghttp2
+// dropped the request silently and the client timed out. It is refused now, and the stream
+// opened in order is answered as usual.
+TEST_F(ConnectionManagerH2Test, RequestOutOfStreamIdOrderIsRefusedNotLost) {
+  start();
+  client_->send();  // the client preface and SETTINGS only
+  const std::string frames = rawPostHeaders(5, "/five") + rawPostHeaders(3, "/three") +
+                             rawFrame(NGHTTP2_DATA, NGHTTP2_FLAG_END_STREAM, 5, "x");
+  ASSERT_EQ(::write(client_fd_, frames.data(), frames.size()),
+            static_cast<ssize_t>(frames.size()));
+  std::string got;
+  auto refused = [&] {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(client_fd_, buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
+    for (const RawFrame& f : rawFrames(got))
+      if (f.type == NGHTTP2_RST_STREAM && f.stream_id == 3) return true;
+    return false;
+  };
+  ASSERT_TRUE(testing::runUntil(worker_.loop(), refused, 3000));
+  for (const RawFrame& f : rawFrames(got)) {
+    if (f.type != NGHTTP2_RST_STREAM) continue;
+    EXPECT_EQ(f.stream_id, 3);
+    ASSERT_EQ(f.payload.size(), 4u);
+    EXPECT_EQ(static_cast<uint8_t>(f.payload[3]), NGHTTP2_REFUSED_STREAM);
+  }
+  ASSERT_TRUE(testing::runUntil(worker_.loop(), [&] { return board_.ready.count("/five") == 1; }));
+  EXPECT_EQ(cm_->streamCount(), 1u);  // stream 3 never became a request
+  board_.ready.at("/five")->answer();
+  std::string body;
+  auto answered = [&] {
+    refused();
+    body.clear();
+    for (const RawFrame& f : rawFrames(got))
+      if (f.type == NGHTTP2_DATA && f.stream_id == 5) body += f.payload;
+    return body == "echo:x";
+  };
+  ASSERT_TRUE(testing::runUntil(worker_.loop(), answered, 3000));
+}
+
 TEST_F(ConnectionManagerH2Test, IsNeverParked) {
   start();
   const int32_t id = client_->open("/x");
