@@ -19,7 +19,7 @@ import time
 import hpack
 import pytest
 
-from conftest import proxy_config, tls_connect, tls_listener, wait_until
+from conftest import SANITIZED, proxy_config, tls_connect, tls_listener, wait_until
 from h2_client import H2Client
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -270,8 +270,10 @@ def test_rapid_reset(setup):
                 next_id += 2
             return out
         flood(conn, batch)
-        # Closed long before an unlimited attacker would have opened this many streams.
-        assert next_id // 2 < 5000
+        # Closed long before an unlimited attacker would have opened this many streams. Under
+        # ASan Portico reads several times slower, so more of the flood is written before the
+        # client sees the close: the bound grows with it and still proves the attacker stopped.
+        assert next_id // 2 < (20000 if SANITIZED else 5000)
     run_attack(p, ca, attack, [CLOSED, "rapid reset"])
 
 
