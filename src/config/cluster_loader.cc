@@ -138,12 +138,12 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   }
   const Field* protocol = map.find("protocol");
   if (protocol != nullptr) {
-    assignIf(&cluster.protocol, readEnum<upstream::UpstreamProtocol>(
-                                    reader, *protocol,
-                                    {{"http1", upstream::UpstreamProtocol::Http1},
-                                     {"h2", upstream::UpstreamProtocol::H2},
-                                     {"h2c", upstream::UpstreamProtocol::H2c},
-                                     {"auto", upstream::UpstreamProtocol::Auto}}));
+    assignIf(&cluster.protocol,
+             readEnum<upstream::UpstreamProtocol>(reader, *protocol,
+                                                  {{"http1", upstream::UpstreamProtocol::Http1},
+                                                   {"h2", upstream::UpstreamProtocol::H2},
+                                                   {"h2c", upstream::UpstreamProtocol::H2c},
+                                                   {"auto", upstream::UpstreamProtocol::Auto}}));
   }
   if (const Field* f = map.find("http2")) loadHttp2(reader, *f, &cluster);
   // After protocol: the TLS context offers the ALPN list the protocol needs.

@@ -174,10 +174,10 @@ void loadForwarding(Reader& reader, const Field& field, proxy::ForwardingConfig*
 // `http2:` of a listener. Ranges: what RFC 9113 allows, narrowed where a larger value would
 // only let one connection hold more memory (windows, tables) than any client needs.
 void loadHttp2(Reader& reader, const Field& field, http::Http2Options* h2) {
-  MapReader map(reader, field,
-                {"cleartext", "max_concurrent_streams", "initial_stream_window",
-                 "connection_window", "max_header_list_size", "hpack_table_size",
-                 "max_frame_size", "attack_limits", "websocket"});
+  MapReader map(
+      reader, field,
+      {"cleartext", "max_concurrent_streams", "initial_stream_window", "connection_window",
+       "max_header_list_size", "hpack_table_size", "max_frame_size", "attack_limits", "websocket"});
   if (!map.valid()) return;
   if (const Field* f = map.find("cleartext")) assignIf(&h2->cleartext, readBool(reader, *f));
   if (const Field* f = map.find("max_concurrent_streams"))

@@ -62,7 +62,8 @@ class ClientCodecImpl final : public http::ClientConnectionCodec, public http::C
   http::ClientCodecCallbacks& callbacks_;
   http::ClientStreamWatermarkCallbacks* watermark_cb_ = nullptr;
   bool head_written_ = false;
-  bool used_ = false;  // an exchange was started  // some byte of the current request went to the output
+  bool used_ =
+      false;  // an exchange was started  // some byte of the current request went to the output
   http::ResponseHead head_;
   ResponseParser parser_;
   http::HeaderMap trailers_;

@@ -11,7 +11,9 @@ namespace {
 // Bytes serialized before they are handed to the output, so a burst leaves in few writes.
 constexpr size_t kWriteChunk = 64 * 1024;
 
-ClientCodec* self(void* user_data) { return static_cast<ClientCodec*>(user_data); }
+ClientCodec* self(void* user_data) {
+  return static_cast<ClientCodec*>(user_data);
+}
 
 }  // namespace
 
@@ -102,7 +104,9 @@ void ClientCodec::bury(ClientStreamImpl* s) {
   if (depth_ == 0) reap();
 }
 
-void ClientCodec::reap() { dead_.clear(); }
+void ClientCodec::reap() {
+  dead_.clear();
+}
 
 ClientStreamImpl* ClientCodec::streamOf(int32_t stream_id) const {
   return static_cast<ClientStreamImpl*>(nghttp2_session_get_stream_user_data(session_, stream_id));
@@ -209,13 +213,12 @@ int ClientCodec::onHeader(nghttp2_session*, const nghttp2_frame* frame, const ui
   return 0;
 }
 
-int ClientCodec::onInvalidHeader(nghttp2_session*, const nghttp2_frame* frame,
-                                 const uint8_t* name, size_t namelen, const uint8_t*, size_t,
-                                 uint8_t, void* user_data) {
+int ClientCodec::onInvalidHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                                 size_t namelen, const uint8_t*, size_t, uint8_t, void* user_data) {
   // nghttp2 would drop the field silently; a response it cannot carry whole is malformed.
   if (ClientStreamImpl* s = self(user_data)->streamOf(frame->hd.stream_id)) {
-    s->malformed_ = "invalid response field " +
-                    std::string(reinterpret_cast<const char*>(name), namelen);
+    s->malformed_ =
+        "invalid response field " + std::string(reinterpret_cast<const char*>(name), namelen);
   }
   return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 }
@@ -257,8 +260,9 @@ int ClientCodec::onFrameSend(nghttp2_session*, const nghttp2_frame* frame, void*
   if (frame->hd.type == NGHTTP2_RST_STREAM && s->malformed_.empty() && !s->released_ &&
       frame->rst_stream.error_code == NGHTTP2_PROTOCOL_ERROR) {
     // nghttp2's own HTTP checks (RFC 9113 8.1.1, 8.2) refused what the backend sent.
-    s->malformed_ = "response breaks the HTTP/2 message rules (fields, pseudo-headers or "
-                    "Content-Length against DATA)";
+    s->malformed_ =
+        "response breaks the HTTP/2 message rules (fields, pseudo-headers or "
+        "Content-Length against DATA)";
   }
   if (frame->hd.type != NGHTTP2_HEADERS) return 0;
   if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) s->headers_sent_ = true;

@@ -27,11 +27,12 @@ bool namedByConnection(const http::HeaderMap& headers, std::string_view lower_na
     size_t start = 0;
     while (start <= value.size()) {
       size_t comma = value.find(',', start);
-      std::string_view token =
-          value.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                              : comma - start);
-      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
-      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+      std::string_view token = value.substr(
+          start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+      while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+        token.remove_prefix(1);
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
+        token.remove_suffix(1);
       if (http::equalsIgnoreCase(token, lower_name)) named = true;
       if (comma == std::string_view::npos) break;
       start = comma + 1;
@@ -113,12 +114,12 @@ bool ResponseHeaderReader::add(std::string_view name, std::string_view value,
     if (regular_seen_) return fail("pseudo-header after a regular response field");
     if (name != ":status") return fail("unknown response pseudo-header " + std::string(name));
     if (status_seen_) return fail("repeated :status");
-    if (value.size() != 3 || !std::all_of(value.begin(), value.end(),
-                                          [](char c) { return c >= '0' && c <= '9'; })) {
+    if (value.size() != 3 ||
+        !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return fail("invalid :status");
     }
-    const uint16_t status = static_cast<uint16_t>((value[0] - '0') * 100 +
-                                                  (value[1] - '0') * 10 + (value[2] - '0'));
+    const uint16_t status =
+        static_cast<uint16_t>((value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0'));
     if (status < 100) return fail("invalid :status");
     status_seen_ = true;
     head->status = status;
@@ -126,8 +127,7 @@ bool ResponseHeaderReader::add(std::string_view name, std::string_view value,
     return true;
   }
   regular_seen_ = true;
-  if (nghttp2_check_header_name(reinterpret_cast<const uint8_t*>(name.data()), name.size()) ==
-      0) {
+  if (nghttp2_check_header_name(reinterpret_cast<const uint8_t*>(name.data()), name.size()) == 0) {
     return fail("invalid response field name");
   }
   for (char c : name) {

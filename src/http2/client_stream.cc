@@ -59,8 +59,8 @@ void ClientStreamImpl::encodeTrailers(const http::HeaderMap& trailers) {
   codec_.flush();
 }
 
-ssize_t ClientStreamImpl::readRequestBody(nghttp2_session* session, int32_t stream_id,
-                                          uint8_t* buf, size_t length, uint32_t* flags,
+ssize_t ClientStreamImpl::readRequestBody(nghttp2_session* session, int32_t stream_id, uint8_t* buf,
+                                          size_t length, uint32_t* flags,
                                           nghttp2_data_source* source, void*) {
   auto* s = static_cast<ClientStreamImpl*>(source->ptr);
   size_t n = std::min(length, s->request_body_.length());
@@ -234,10 +234,10 @@ void ClientStreamImpl::onClosed(uint32_t error_code, bool goaway_refused) {
                   .not_processed = true});
     return;
   }
-  const std::string why = error_code == NGHTTP2_NO_ERROR
-                              ? std::string("backend ended the stream early")
-                              : std::string("backend reset the stream: ") +
-                                    nghttp2_http2_strerror(error_code);
+  const std::string why =
+      error_code == NGHTTP2_NO_ERROR
+          ? std::string("backend ended the stream early")
+          : std::string("backend reset the stream: ") + nghttp2_http2_strerror(error_code);
   failResponse({.why = why, .nothing_received = !response_bytes_});
 }
 

@@ -83,9 +83,9 @@ class ClientStreamImpl final : public http::ClientStream {
   http::ResponseHead head_;
   http::HeaderMap trailers_;
   bool in_trailers_ = false;
-  bool final_head_ = false;       // the final (non-1xx) head was delivered
-  bool response_bytes_ = false;   // any response frame for this stream arrived
-  std::string malformed_;         // why we rejected the response, if we did
+  bool final_head_ = false;      // the final (non-1xx) head was delivered
+  bool response_bytes_ = false;  // any response frame for this stream arrived
+  std::string malformed_;        // why we rejected the response, if we did
   std::optional<uint64_t> content_length_;
   uint64_t data_received_ = 0;
   buffer::Buffer held_;         // response bytes not yet delivered (paused)

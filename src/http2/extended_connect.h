@@ -40,9 +40,9 @@ std::string toWebSocketUpgrade(http::RequestHead& head);
 std::string webSocketAccept(std::string_view key);
 
 enum class UpgradeAnswer {
-  Accepted,     // 101 with the right accept: now 200, the tunnel starts
-  Refused,      // the backend refused (not 101, not 2xx): its answer goes on unchanged
-  BadUpgrade,   // a 101 with a wrong or missing accept, or a 2xx that is no upgrade: now 502
+  Accepted,    // 101 with the right accept: now 200, the tunnel starts
+  Refused,     // the backend refused (not 101, not 2xx): its answer goes on unchanged
+  BadUpgrade,  // a 101 with a wrong or missing accept, or a 2xx that is no upgrade: now 502
 };
 
 // Turns the backend's answer to toWebSocketUpgrade()'s request (sent with `key`) into the

@@ -170,8 +170,8 @@ std::string FloodGuard::describeCounts() const {
   return fmt::format(
       "streams {}, rst_stream {}, stream_errors {}, ping {}, settings {}, empty_data {}, "
       "window_update {}, priority {}, continuation {}",
-      c.streams, c.rst_stream, c.stream_errors, c.ping, c.settings, c.empty_data,
-      c.window_update, c.priority, c.continuation);
+      c.streams, c.rst_stream, c.stream_errors, c.ping, c.settings, c.empty_data, c.window_update,
+      c.priority, c.continuation);
 }
 
 }  // namespace portico::http2

@@ -80,8 +80,7 @@ class FloodGuard {
   static constexpr uint32_t kPrioritiesPerStream = 2;
 
   // `max_header_list_size`: what the codec accepts (and advertises) per header list.
-  FloodGuard(const http::Http2AttackLimits& limits, uint64_t max_header_list_size,
-             int64_t now_ms);
+  FloodGuard(const http::Http2AttackLimits& limits, uint64_t max_header_list_size, int64_t now_ms);
 
   // A frame header from the client, before its payload. Counts PING, SETTINGS, WINDOW_UPDATE,
   // PRIORITY(_UPDATE), RST_STREAM and CONTINUATION frames, and bounds each header block.

@@ -6,12 +6,11 @@
 
 namespace portico::http2 {
 
-FloodObserver::FloodObserver(const http::Http2AttackLimits& limits,
-                             uint64_t max_header_list_size, Clock clock)
+FloodObserver::FloodObserver(const http::Http2AttackLimits& limits, uint64_t max_header_list_size,
+                             Clock clock)
     : clock_(clock), guard_(limits, max_header_list_size, clock()) {}
 
-bool FloodObserver::onFrameHeader(uint8_t type, uint8_t flags, int32_t stream_id,
-                                  size_t length) {
+bool FloodObserver::onFrameHeader(uint8_t type, uint8_t flags, int32_t stream_id, size_t length) {
   FrameHeader h;
   h.type = type;
   h.flags = flags;

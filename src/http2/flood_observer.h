@@ -17,8 +17,7 @@ class FloodObserver final : public FrameObserver {
  public:
   using Clock = int64_t (*)();  // monotonic milliseconds
 
-  FloodObserver(const http::Http2AttackLimits& limits, uint64_t max_header_list_size,
-                Clock clock);
+  FloodObserver(const http::Http2AttackLimits& limits, uint64_t max_header_list_size, Clock clock);
 
   bool onFrameHeader(uint8_t type, uint8_t flags, int32_t stream_id, size_t length) override;
   bool onDataFrame(int32_t stream_id, size_t data_length, bool end_stream) override;

@@ -66,7 +66,8 @@ class FrameObserverFactory {
  public:
   virtual ~FrameObserverFactory() = default;
   // One observer for a new connection with these settings.
-  virtual std::unique_ptr<FrameObserver> create(const http::ServerCodecSettings& settings) const = 0;
+  virtual std::unique_ptr<FrameObserver> create(
+      const http::ServerCodecSettings& settings) const = 0;
 };
 
 }  // namespace portico::http2

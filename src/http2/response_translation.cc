@@ -52,8 +52,8 @@ void HeaderBlock::finalize() {
   nv_.clear();
   auto* base = reinterpret_cast<uint8_t*>(bytes_.data());
   for (const Span& s : spans_) {
-    nv_.push_back({base + s.name_off, base + s.value_off, s.name_len, s.value_len,
-                   NGHTTP2_NV_FLAG_NONE});
+    nv_.push_back(
+        {base + s.name_off, base + s.value_off, s.name_len, s.value_len, NGHTTP2_NV_FLAG_NONE});
   }
 }
 

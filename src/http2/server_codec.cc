@@ -14,8 +14,7 @@ ServerCodecImpl& codecOf(void* self) {
 }
 
 // nghttp2 callbacks are the same for every session: built once per thread.
-nghttp2_session_callbacks* sharedCallbacks(
-    void (*fill)(nghttp2_session_callbacks* callbacks)) {
+nghttp2_session_callbacks* sharedCallbacks(void (*fill)(nghttp2_session_callbacks* callbacks)) {
   struct Holder {
     nghttp2_session_callbacks* callbacks = nullptr;
     ~Holder() {
@@ -86,7 +85,7 @@ ServerCodecImpl::ServerCodecImpl(http::CodecOutput& output,
     nghttp2_session_callbacks_set_on_stream_close_callback(c, &ServerCodecImpl::onStreamClose);
     nghttp2_session_callbacks_set_error_callback2(c, &ServerCodecImpl::onError);
     nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(c,
-                                                                &ServerCodecImpl::onInvalidFrame);
+                                                                 &ServerCodecImpl::onInvalidFrame);
   });
   const http::Http2Options& h2 = settings_.http2;
   nghttp2_option* option = nullptr;
@@ -104,9 +103,9 @@ ServerCodecImpl::ServerCodecImpl(http::CodecOutput& output,
   nghttp2_session_server_new2(&session_, cbs, this, option);
   nghttp2_option_del(option);
 
-  const uint32_t list_size =
-      h2.max_header_list_size != 0 ? h2.max_header_list_size
-                                   : static_cast<uint32_t>(settings_.max_header_bytes);
+  const uint32_t list_size = h2.max_header_list_size != 0
+                                 ? h2.max_header_list_size
+                                 : static_cast<uint32_t>(settings_.max_header_bytes);
   const nghttp2_settings_entry entries[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kUnlimitedStreams},  // see above
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h2.initial_stream_window},
@@ -376,8 +375,7 @@ int ServerCodecImpl::onBeginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, 
       c.stream_ids_.outOfOrder(hd->stream_id)) {
     PLOG_INFO("HTTP/2 client opened stream {} after a higher one (RFC 9113 5.1.1): refused",
               hd->stream_id);
-    nghttp2_submit_rst_stream(c.session_, NGHTTP2_FLAG_NONE, hd->stream_id,
-                              NGHTTP2_REFUSED_STREAM);
+    nghttp2_submit_rst_stream(c.session_, NGHTTP2_FLAG_NONE, hd->stream_id, NGHTTP2_REFUSED_STREAM);
   }
   return 0;
 }
@@ -467,8 +465,8 @@ int ServerCodecImpl::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, v
   return 0;
 }
 
-int ServerCodecImpl::onDataChunk(nghttp2_session*, uint8_t, int32_t stream_id,
-                                 const uint8_t* data, size_t len, void* self) {
+int ServerCodecImpl::onDataChunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data,
+                                 size_t len, void* self) {
   ServerCodecImpl& c = codecOf(self);
   // The connection window reopens at once, whatever the stream does with the bytes: a
   // paused stream is bounded by its own window, and must not stall the others.

@@ -73,8 +73,7 @@ class ServerCodecImpl final : public http::ServerCodec {
   static int onDataChunk(nghttp2_session*, uint8_t flags, int32_t stream_id, const uint8_t* data,
                          size_t len, void* self);
   static int onFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* self);
-  static int onError(nghttp2_session*, int lib_error_code, const char* msg, size_t len,
-                     void* self);
+  static int onError(nghttp2_session*, int lib_error_code, const char* msg, size_t len, void* self);
   static int onStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* self);
   static int onInvalidFrame(nghttp2_session*, const nghttp2_frame* frame, int lib_error_code,
                             void* self);
@@ -105,7 +104,7 @@ class ServerCodecImpl final : public http::ServerCodec {
   std::vector<std::unique_ptr<ServerStream>> spare_;
   buffer::Buffer out_;
   uint32_t requests_ = 0;
-  int in_nghttp2_ = 0;  // nesting depth of mem_recv/mem_send: no flush from inside
+  int in_nghttp2_ = 0;          // nesting depth of mem_recv/mem_send: no flush from inside
   bool settings_sent_ = false;  // our first SETTINGS left (with the stream limit rewritten)
   bool output_blocked_ = false;
   bool flush_wanted_ = false;

@@ -14,8 +14,8 @@ namespace portico::http2 {
 
 namespace {
 
-ssize_t readBodyThunk(nghttp2_session*, int32_t, uint8_t* buf, size_t length,
-                      uint32_t* data_flags, nghttp2_data_source* source, void*) {
+ssize_t readBodyThunk(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* data_flags,
+                      nghttp2_data_source* source, void*) {
   return static_cast<ServerStream*>(source->ptr)->readBody(buf, length, data_flags);
 }
 
@@ -239,8 +239,7 @@ void ServerStream::pauseRequestBody(bool pause) {
 
 // ---- response side -------------------------------------------------------------------------
 
-void ServerStream::submitResponse(uint16_t status, const http::HeaderMap& headers,
-                                  bool with_body) {
+void ServerStream::submitResponse(uint16_t status, const http::HeaderMap& headers, bool with_body) {
   block_.buildResponse(status, headers);
   nghttp2_data_provider provider;
   provider.source.ptr = this;
@@ -267,8 +266,7 @@ void ServerStream::encodeHeaders(http::ResponseHead& head, bool end_stream) {
         tunnel_ = true;
         break;
       case UpgradeAnswer::BadUpgrade:
-        PLOG_INFO("HTTP/2 stream {}: the backend did not accept the WebSocket handshake: 502",
-                  id_);
+        PLOG_INFO("HTTP/2 stream {}: the backend did not accept the WebSocket handshake: 502", id_);
         end_stream = true;
         break;
       case UpgradeAnswer::Refused:
@@ -456,7 +454,7 @@ void ServerStream::onClosed(uint32_t error_code) {
     http::RequestDecoder* d = decoder_;
     decoder_ = nullptr;
     d->onStreamReset(error_code == NGHTTP2_NO_ERROR ? http::StreamResetReason::ConnectionTermination
-                                                   : http::StreamResetReason::ProtocolError);
+                                                    : http::StreamResetReason::ProtocolError);
   }
   decoder_ = nullptr;
   if (active_ != nullptr) {

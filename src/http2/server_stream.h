@@ -129,7 +129,7 @@ class ServerStream final : public http::ResponseEncoder {
   bool response_started_ = false;
   bool is_head_ = false;
   bool no_body_ = false;
-  bool out_end_ = false;       // the producer ended the body
+  bool out_end_ = false;  // the producer ended the body
   bool trailers_pending_ = false;
   bool response_ended_ = false;  // our END_STREAM went out
   bool above_high_ = false;

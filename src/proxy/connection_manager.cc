@@ -331,8 +331,8 @@ void ConnectionManager::refreshTimer() {
 
 bool ConnectionManager::parkable() const {
   return !closed_ && codec_ && codec_->parkable() && !end_of_input_ && !paused_by_stream_ &&
-         streams_.empty() && codec_->idle() && !reap_task_.scheduled() && !tunnel_task_.scheduled() &&
-         !worker_.draining() && connection_->quiescent();
+         streams_.empty() && codec_->idle() && !reap_task_.scheduled() &&
+         !tunnel_task_.scheduled() && !worker_.draining() && connection_->quiescent();
 }
 
 int64_t ConnectionManager::keepaliveLeftMs() const {

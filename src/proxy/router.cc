@@ -101,9 +101,10 @@ void RouterFilter::onPoolReady(upstream::UpstreamStream& stream, bool reused) {
   if (needsTunnel() && !stream.codec().canTunnel()) {
     // RFC 8441's extended CONNECT is not offered to backends: a WebSocket or CONNECT tunnel
     // must be routed to a cluster that speaks HTTP/1.1.
-    PLOG_WARN("cluster {}: request {} needs a tunnel (Upgrade or CONNECT), which {} backends "
-              "cannot carry; route it to a cluster with protocol: http1",
-              cluster_->config().name, callbacks_->info().request_id, stream.protocol());
+    PLOG_WARN(
+        "cluster {}: request {} needs a tunnel (Upgrade or CONNECT), which {} backends "
+        "cannot carry; route it to a cluster with protocol: http1",
+        cluster_->config().name, callbacks_->info().request_id, stream.protocol());
     upstream_ = nullptr;
     pool_->release(&stream);
     fail(502, "tunnel requested on an HTTP/2 cluster");
@@ -294,9 +295,10 @@ void RouterFilter::onResponseError(const http::ResponseError& error) {
     return;
   }
   if (error.not_processed && error.nothing_received && !replay_whole_) {
-    PLOG_WARN("request {}: not retried: the backend did not process it, but its body went "
-              "past the {} bytes kept for a replay",
-              callbacks_->info().request_id, kReplayLimit);
+    PLOG_WARN(
+        "request {}: not retried: the backend did not process it, but its body went "
+        "past the {} bytes kept for a replay",
+        callbacks_->info().request_id, kReplayLimit);
   }
   if (error.not_processed && error.nothing_received && replay_whole_) {
     // The backend says the request had no effect (REFUSED_STREAM, GOAWAY): send it again,
@@ -309,8 +311,7 @@ void RouterFilter::onResponseError(const http::ResponseError& error) {
   // Retry only what cannot have had an effect: no response byte came back, and either no
   // request byte left us or the request is idempotent and met a stale keep-alive connection.
   // retryOrFail() also wants the whole request still here to send again.
-  bool stale_keepalive =
-      reused_ && error.connection_closed && http::isIdempotent(request_->method);
+  bool stale_keepalive = reused_ && error.connection_closed && http::isIdempotent(request_->method);
   if (error.nothing_received && (nothing_sent || stale_keepalive)) {
     if (reused_ && attempts_ <= cluster_->config().max_retries) {
       // The endpoint is fine; the connection was old. A fresh one to any endpoint will do.

@@ -133,8 +133,8 @@ void ActiveStream::onTimer() {
         // HTTP/2: the client reads the connection but keeps this stream's window shut. Only
         // this stream is stuck, so only it is reset.
         ++manager_.worker().counters().timeouts;
-        PLOG_INFO("{}: client {} did not open the window of a stream (request {})",
-                  listener.name, connection.peerAddress().toString(), info_.request_id);
+        PLOG_INFO("{}: client {} did not open the window of a stream (request {})", listener.name,
+                  connection.peerAddress().toString(), info_.request_id);
         resetStream("client send timeout");
         return;
       }

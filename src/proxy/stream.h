@@ -115,7 +115,7 @@ class ActiveStream final : public http::RequestDecoder, public FilterChainOwner 
   TimerMode timer_mode_ = TimerMode::None;
   uint64_t written_at_timer_ = 0;
   uint64_t stream_sent_at_timer_ = 0;  // the encoder's own progress, where it has one
-  bool source_paused_ = false;  // we asked the encoder to stop delivering the request body
+  bool source_paused_ = false;         // we asked the encoder to stop delivering the request body
 
   bool request_complete_ = false;
   bool complete_ = false;

@@ -78,8 +78,8 @@ class Worker final : public proxy::WorkerServices, private ParkedConnections::Ca
   void logAccess(const http::RequestHead* request, const filters::StreamInfo& info,
                  const net::Address& peer) override;
   void onConnectionClosed(proxy::ConnectionManager* connection) override;
-  void onHttp2Attack(http::Http2Attack attack, std::string_view listener,
-                     const net::Address& peer, std::string_view detail) override;
+  void onHttp2Attack(http::Http2Attack attack, std::string_view listener, const net::Address& peer,
+                     std::string_view detail) override;
   bool parkIdleConnection(proxy::ConnectionManager& connection) override;
 
   void onAccepted(int fd, const net::Address& peer, const proxy::ListenerRuntime& listener);

@@ -29,8 +29,8 @@ class PooledConnection final : public net::ConnectionCallbacks,
   // Streams this connection may take now.
   bool hasRoom() const {
     return state_ != State::Closed && state_ != State::Connecting && codec_ &&
-           codec_->acceptsNewStreams() && lent_ < codec_->streamLimit() &&
-           !connection_->closed() && !connection_->remoteClosed();
+           codec_->acceptsNewStreams() && lent_ < codec_->streamLimit() && !connection_->closed() &&
+           !connection_->remoteClosed();
   }
 
   // net::ConnectionCallbacks
@@ -96,9 +96,9 @@ class PooledConnection final : public net::ConnectionCallbacks,
   // Requesters waiting for the connect to finish (several only when the cluster's protocol
   // multiplexes).
   std::vector<PoolCallbacks*> waiters_;
-  uint32_t lent_ = 0;      // streams handed out and not yet released
-  uint32_t streams_ = 0;   // streams carried so far
-  event::Timer timer_;     // connect timeout, then idle timeout
+  uint32_t lent_ = 0;     // streams handed out and not yet released
+  uint32_t streams_ = 0;  // streams carried so far
+  event::Timer timer_;    // connect timeout, then idle timeout
   // The TLS name this connection was made for (SNI and verified name taken from a request's
   // host); empty when every connection of the pool is alike. Only requests for the same name
   // may use it.
@@ -107,13 +107,16 @@ class PooledConnection final : public net::ConnectionCallbacks,
 };
 
 bool UpstreamStream::requestSent() const {
-  return stream_->requestStarted() &&
-         connection_.connection_->bytesWritten() > written_at_start_;
+  return stream_->requestStarted() && connection_.connection_->bytesWritten() > written_at_start_;
 }
 
-bool UpstreamStream::connectionClosed() const { return connection_.connection_->closed(); }
+bool UpstreamStream::connectionClosed() const {
+  return connection_.connection_->closed();
+}
 
-std::string_view UpstreamStream::protocol() const { return connection_.codec_->protocol(); }
+std::string_view UpstreamStream::protocol() const {
+  return connection_.codec_->protocol();
+}
 
 ConnPool::ConnPool(event::EventLoop& loop, const ClusterConfig& cluster,
                    const EndpointConfig& endpoint, const net::TransportSocketFactory& transport,
@@ -331,7 +334,8 @@ void ConnPool::onTimeout(PooledConnection* c) {
     std::vector<PoolCallbacks*> waiters;
     waiters.swap(c->waiters_);
     c->connection_->close(net::CloseType::NoFlush);
-    for (PoolCallbacks* w : waiters) w->onPoolFailure(PoolFailure::ConnectTimeout, "connect timed out");
+    for (PoolCallbacks* w : waiters)
+      w->onPoolFailure(PoolFailure::ConnectTimeout, "connect timed out");
     return;
   }
   // Idle, or a finished tunnel that could not flush in time.

@@ -107,7 +107,8 @@ std::string closeFrame(uint16_t code, std::string_view reason, bool masked, uint
         static_cast<unsigned char>(mask_key >> 24), static_cast<unsigned char>(mask_key >> 16),
         static_cast<unsigned char>(mask_key >> 8), static_cast<unsigned char>(mask_key)};
     frame.append(reinterpret_cast<const char*>(key), 4);
-    for (size_t k = 0; k < payload.size(); ++k) payload[k] = static_cast<char>(payload[k] ^ key[k % 4]);
+    for (size_t k = 0; k < payload.size(); ++k)
+      payload[k] = static_cast<char>(payload[k] ^ key[k % 4]);
   }
   frame += payload;
   return frame;

@@ -71,8 +71,8 @@ FilterStatus WebSocketFilter::scan(Direction& dir, bool from_client, buffer::Buf
   }
   const int n = data.iovecs(slices, static_cast<int>(count));
   for (int k = 0; k < n && dir.scanner.verdict() == FrameScanner::Verdict::Ok; ++k) {
-    dir.scanner.feed(std::string_view(static_cast<const char*>(slices[k].iov_base),
-                                      slices[k].iov_len));
+    dir.scanner.feed(
+        std::string_view(static_cast<const char*>(slices[k].iov_base), slices[k].iov_len));
   }
   dir.held.moveFrom(data);  // held = everything this call works on, in order
   switch (dir.scanner.verdict()) {

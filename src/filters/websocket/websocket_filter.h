@@ -65,8 +65,8 @@ class WebSocketFilter final : public Filter {
   void onTimer();
 
   const WebSocketConfig& config_;
-  Direction client_;   // client -> backend (masked frames)
-  Direction backend_;  // backend -> client
+  Direction client_;      // client -> backend (masked frames)
+  Direction backend_;     // backend -> client
   bool upgrade_ = false;  // the request asked for a WebSocket
   bool tunnel_ = false;   // the backend accepted: bytes are frames
   bool closing_ = false;  // close frames sent; the reset follows
