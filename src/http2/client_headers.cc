@@ -1,5 +1,7 @@
 #include "http2/client_headers.h"
 
+#include "http2/connection_fields.h"
+
 #include <algorithm>
 
 namespace portico::http2 {
@@ -10,13 +12,6 @@ std::string lower(std::string_view s) {
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
-}
-
-// Fields that only mean something to one HTTP/1 connection (RFC 9113 8.2.2).
-bool connectionSpecific(std::string_view lower_name) {
-  return lower_name == "connection" || lower_name == "keep-alive" ||
-         lower_name == "proxy-connection" || lower_name == "transfer-encoding" ||
-         lower_name == "upgrade";
 }
 
 // Whether `lower_name` is listed in the Connection field's tokens (they are hop-by-hop too).

@@ -1,16 +1,12 @@
 #include "http2/request_translation.h"
 
+#include "http2/connection_fields.h"
+
 #include "http/tokens.h"
 
 namespace portico::http2 {
 
 namespace {
-
-// RFC 9113 8.2.2: fields that only mean something on one HTTP/1 connection.
-bool connectionSpecific(std::string_view name) {
-  return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
-         name == "transfer-encoding" || name == "upgrade";
-}
 
 std::optional<uint64_t> parseLength(std::string_view v) {
   if (v.empty() || v.size() > 19) return std::nullopt;
