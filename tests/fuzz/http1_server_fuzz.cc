@@ -68,6 +68,9 @@ std::string configText(size_t buffer) {
          "    limits: { buffer: " +
          std::to_string(buffer) +
          ", max_header_bytes: 8192, max_body: 100000 }\n"
+         // HTTP/1 only: a prior-knowledge preface would switch the connection to HTTP/2,
+         // which this target's response checker does not read (http2_server covers it).
+         "    http2: { cleartext: false }\n"
          "    virtual_hosts:\n"
          "      - name: all\n"
          "        domains: ['*']\n"
