@@ -25,7 +25,7 @@ std::string endpointProblem(const std::string& text) {
 
 upstream::EndpointConfig loadEndpoint(Reader& reader, const Field& field, UniqueValues* seen) {
   upstream::EndpointConfig endpoint;
-  MapReader map(reader, field, {"address", "weight"});
+  MapReader map(reader, field, {"address", "weight", "priority"});
   if (!map.valid()) return endpoint;
   if (const Field* f = map.require("address")) {
     std::optional<std::string> text = readString(reader, *f);
@@ -44,6 +44,9 @@ upstream::EndpointConfig loadEndpoint(Reader& reader, const Field& field, Unique
     }
   }
   if (const Field* f = map.find("weight")) assignIf(&endpoint.weight, readInt(reader, *f, 1, 1000));
+  if (const Field* f = map.find("priority")) {
+    assignIf(&endpoint.priority, readInt(reader, *f, 0, 15));
+  }
   return endpoint;
 }
 
@@ -110,7 +113,7 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   ClusterConfig cluster;
   MapReader map(reader, field,
                 {"name", "lb", "endpoints", "timeouts", "keepalive", "max_retries",
-                 "max_connections_per_endpoint", "tls", "protocol", "http2"});
+                 "max_connections_per_endpoint", "tls", "protocol", "http2", "panic_threshold"});
   if (!map.valid()) return cluster;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -132,6 +135,9 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   if (const Field* f = map.find("keepalive")) loadKeepalive(reader, *f, &cluster);
   if (const Field* f = map.find("max_connections_per_endpoint")) {
     assignIf(&cluster.max_connections_per_endpoint, readInt(reader, *f, 0, 1000000));
+  }
+  if (const Field* f = map.find("panic_threshold")) {
+    assignIf(&cluster.panic_threshold_percent, readInt(reader, *f, 0, 100));
   }
   if (const Field* f = map.find("max_retries")) {
     assignIf(&cluster.max_retries, readInt(reader, *f, 0, 10));

@@ -21,8 +21,8 @@ filters::FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bo
   request_ = &head;
   request_end_ = end_stream;
   cluster_ = worker_.clusters().get(route_.cluster_index);
-  if (cluster_ == nullptr || cluster_->endpointCount() == 0) {
-    fail(503, "cluster has no endpoints");
+  if (cluster_ == nullptr) {
+    fail(503, "no such cluster");
     return filters::FilterStatus::Respond;
   }
   const RouteConfig& rc = *route_.config;
@@ -30,53 +30,37 @@ filters::FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bo
     head.path = *rc.rewrite_prefix + head.path.substr(rc.match.path.size());
     if (head.path.empty() || head.path[0] != '/') head.path.insert(0, 1, '/');
   }
-  tried_.assign(cluster_->endpointCount(), false);
+  tried_.reset(cluster_->hosts().indexLimit());
   ++worker_.counters().upstream_requests;
   startAttempt();
   return phase_ == Phase::Done && callbacks_->responseStarted() ? filters::FilterStatus::Respond
                                                                 : filters::FilterStatus::Continue;
 }
 
-int RouterFilter::pickEndpoint() {
-  const bool limited = cluster_->config().max_connections_per_endpoint != 0;
-  // Endpoints at their connection limit count as tried for this pick (they are not marked:
-  // one may have room again for a later attempt).
-  std::vector<bool>& excluded = limited ? excluded_ : tried_;
-  bool any_room = !limited;
-  if (limited) {
-    excluded_.resize(tried_.size());
-    for (size_t i = 0; i < tried_.size(); ++i) {
-      const bool room = cluster_->pool(i).hasCapacity();
-      excluded_[i] = tried_[i] || !room;
-      any_room = any_room || room;
-    }
-    if (!any_room) return -1;
-  }
-  int index = cluster_->loadBalancer().pick(excluded);
-  if (index >= 0) return index;
-  // Every endpoint with room was tried: a fresh connection to one already tried is still
-  // worth it for the stale keep-alive case, so clear and pick again once.
-  tried_.assign(tried_.size(), false);
-  if (limited) {
-    for (size_t i = 0; i < tried_.size(); ++i) excluded_[i] = !cluster_->pool(i).hasCapacity();
-  }
-  return cluster_->loadBalancer().pick(excluded);
-}
-
 void RouterFilter::startAttempt() {
-  int index = pickEndpoint();
-  if (index < 0) {
-    ++worker_.counters().upstream_overflows;
-    PLOG_WARN("cluster {}: every endpoint is at its connection limit ({}); request {} gets 503",
-              cluster_->config().name, cluster_->config().max_connections_per_endpoint,
-              callbacks_->info().request_id);
-    fail(503, "every endpoint is at its connection limit");
+  const upstream::HostChoice choice = cluster_->chooseHost(std::nullopt, tried_);
+  if (choice.host == nullptr) {
+    if (choice.refusal == upstream::HostChoice::Refusal::AtCapacity) {
+      ++worker_.counters().upstream_overflows;
+      PLOG_WARN("cluster {}: every endpoint is at its connection limit ({}); request {} gets 503",
+                cluster_->config().name, cluster_->config().max_connections_per_endpoint,
+                callbacks_->info().request_id);
+      fail(503, "every endpoint is at its connection limit");
+    } else {
+      PLOG_WARN("cluster {}: no healthy endpoint; request {} gets 503", cluster_->config().name,
+                callbacks_->info().request_id);
+      fail(503, "no healthy endpoint");
+    }
     return;
   }
-  tried_[static_cast<size_t>(index)] = true;
+  host_ = choice.host;
+  outcome_reported_ = false;
+  cluster_->attemptStarted(*host_);
+  tried_.add(*host_);
   ++attempts_;
   callbacks_->info().upstream_attempts = attempts_;
-  pool_ = &cluster_->pool(static_cast<size_t>(index));
+  attempt_start_ms_ = worker_.loop().now();
+  pool_ = &cluster_->pool(*host_);
   callbacks_->info().upstream_address = pool_->endpoint().address_text;
   phase_ = Phase::Connecting;
   // A cluster whose TLS names follow the request's host gets connections made for that name.
@@ -155,25 +139,77 @@ void RouterFilter::onPoolFailure(upstream::PoolFailure reason, std::string_view 
   ++worker_.counters().upstream_failures;
   PLOG_WARN("upstream {}: {} (attempt {} of request {})", pool_->endpoint().address_text, why,
             attempts_, callbacks_->info().request_id);
-  uint16_t status = reason == upstream::PoolFailure::ConnectTimeout ? 504 : 502;
-  // Nothing was sent, and the body that arrived meanwhile is held: safe to try elsewhere.
-  retryOrFail(status, why);
+  upstream::AttemptError error;
+  error.failure = reason == upstream::PoolFailure::ConnectTimeout
+                      ? upstream::AttemptFailure::ConnectTimeout
+                      : upstream::AttemptFailure::ConnectFailed;
+  reportOutcome(reason == upstream::PoolFailure::ConnectTimeout
+                    ? upstream::AttemptOutcome::Kind::Timeout
+                    : upstream::AttemptOutcome::Kind::ConnectFailure);
+  finishAttempt();
+  onAttemptFailed(error, why);
 }
 
-void RouterFilter::retryOrFail(uint16_t status, std::string_view why) {
-  const uint32_t max_retries = cluster_->config().max_retries;
-  if (attempts_ <= max_retries && replayable_ && !callbacks_->responseStarted()) {
-    ++worker_.counters().upstream_retries;
-    PLOG_WARN("request {}: retrying after \"{}\" (attempt {} of at most {})",
-              callbacks_->info().request_id, why, attempts_ + 1, max_retries + 1);
-    startAttempt();
-    return;
+void RouterFilter::onAttemptFailed(const upstream::AttemptError& error, std::string_view why) {
+  const upstream::RetryPolicy policy{cluster_->config().max_retries};
+  upstream::RetryFacts facts;
+  facts.attempts = attempts_;
+  facts.idempotent = http::isIdempotent(request_->method);
+  facts.client_got_response = callbacks_->responseStarted();
+  // What a new attempt needs is the request as the failed one had it: still held because none
+  // of its body went to a connection, or kept whole for a replay and safe to send again.
+  const bool replay_usable =
+      replay_whole_ &&
+      (!error.request_sent || error.failure == upstream::AttemptFailure::NotProcessed);
+  facts.request_held = replayable_ || replay_usable;
+  switch (upstream::decideRetry(policy, error, facts)) {
+    case upstream::RetryVerdict::RetryAnyHost:
+      tried_.clear();
+      [[fallthrough]];
+    case upstream::RetryVerdict::Retry:
+      if (!replayable_) restoreReplay();
+      ++worker_.counters().upstream_retries;
+      PLOG_WARN("request {}: retrying after \"{}\" (attempt {} of at most {})",
+                callbacks_->info().request_id, why, attempts_ + 1, policy.max_retries + 1);
+      startAttempt();
+      return;
+    case upstream::RetryVerdict::RequestNotHeld:
+      if (error.failure == upstream::AttemptFailure::NotProcessed) {
+        PLOG_WARN(
+            "request {}: not retried: the backend did not process it, but its body went "
+            "past the {} bytes kept for a replay",
+            callbacks_->info().request_id, kReplayLimit);
+      } else {
+        PLOG_WARN("request {}: not retried: its body already went to the failed connection",
+                  callbacks_->info().request_id);
+      }
+      break;
+    case upstream::RetryVerdict::Unsafe:
+    case upstream::RetryVerdict::NoAttemptsLeft:
+      break;
   }
-  if (!replayable_ && attempts_ <= max_retries && !callbacks_->responseStarted()) {
-    PLOG_WARN("request {}: not retried: its body already went to the failed connection",
-              callbacks_->info().request_id);
-  }
-  fail(status, why);
+  fail(error.status(), why);
+}
+
+void RouterFilter::reportOutcome(upstream::AttemptOutcome::Kind kind, uint16_t status) {
+  if (host_ == nullptr || outcome_reported_) return;
+  outcome_reported_ = true;
+  upstream::AttemptOutcome outcome;
+  outcome.kind = kind;
+  outcome.status = status;
+  const filters::StreamInfo& info = callbacks_->info();
+  const int64_t since = kind == upstream::AttemptOutcome::Kind::Response && info.upstream_start_ms
+                            ? info.upstream_start_ms
+                            : attempt_start_ms_;
+  outcome.latency_ms = worker_.loop().now() - since;
+  cluster_->attemptOutcome(*host_, outcome);
+}
+
+void RouterFilter::finishAttempt() {
+  if (host_ == nullptr) return;
+  reportOutcome(upstream::AttemptOutcome::Kind::Cancelled);
+  cluster_->attemptFinished(*host_);
+  host_ = nullptr;
 }
 
 void RouterFilter::fail(uint16_t status, std::string_view why) {
@@ -240,6 +276,7 @@ void RouterFilter::decodeInterim(http::ResponseHead& head) {
 void RouterFilter::decodeHeaders(http::ResponseHead& head, bool end_stream) {
   filters::StreamInfo& info = callbacks_->info();
   info.upstream_headers_ms = worker_.loop().now();
+  reportOutcome(upstream::AttemptOutcome::Kind::Response, head.status);
   if (!head.transfer_codings.empty() && request_->version.minor == 0) {
     // The body keeps the backend's transfer codings, which an HTTP/1.0 client cannot be told
     // about (RFC 9112 6.1): it would take gzip bytes for the body.
@@ -254,13 +291,17 @@ void RouterFilter::decodeHeaders(http::ResponseHead& head, bool end_stream) {
   tunnel_ =
       head.status == 101 || (request_->method == http::Method::Connect && head.status / 100 == 2);
   phase_ = end_stream ? Phase::Done : Phase::ReceivingBody;
+  if (end_stream) finishAttempt();
   armTimerForPhase();
   applyUpstreamResponseForwarding(listener_.forwarding, head, tunnel_);
   callbacks_->encodeHeaders(std::move(head), end_stream);
 }
 
 void RouterFilter::decodeData(buffer::Buffer& data, bool end_stream) {
-  if (end_stream && !tunnel_) phase_ = Phase::Done;
+  if (end_stream && !tunnel_) {
+    phase_ = Phase::Done;
+    finishAttempt();
+  }
   armTimerForPhase();
   callbacks_->encodeData(data, end_stream);
   if (tunnel_ && end_stream && upstream_ != nullptr && upstream_->connectionClosed()) {
@@ -274,12 +315,19 @@ void RouterFilter::decodeData(buffer::Buffer& data, bool end_stream) {
 void RouterFilter::decodeTrailers(http::HeaderMap& trailers) {
   phase_ = Phase::Done;
   timer_.disarm();
+  finishAttempt();
   callbacks_->encodeTrailers(std::move(trailers));
 }
 
 void RouterFilter::onResponseError(const http::ResponseError& error) {
   upstream::UpstreamStream* failed = upstream_;
-  bool nothing_sent = failed != nullptr && !failed->requestSent();
+  upstream::AttemptError attempt;
+  attempt.request_sent = failed != nullptr && failed->requestSent();
+  attempt.response_received = !error.nothing_received;
+  attempt.reused_connection = reused_;
+  attempt.failure = error.not_processed       ? upstream::AttemptFailure::NotProcessed
+                    : error.connection_closed ? upstream::AttemptFailure::ConnectionClosed
+                                              : upstream::AttemptFailure::Reset;
   if (failed != nullptr) {
     upstream_ = nullptr;
     pool_->release(failed);  // not reusable: abandoned
@@ -287,6 +335,8 @@ void RouterFilter::onResponseError(const http::ResponseError& error) {
   ++worker_.counters().upstream_failures;
   PLOG_WARN("upstream {}: {} (request {})", pool_->endpoint().address_text, error.why,
             callbacks_->info().request_id);
+  reportOutcome(upstream::AttemptOutcome::Kind::Reset);
+  finishAttempt();
   if (tunnel_) {
     // A tunnel ends when either side closes.
     phase_ = Phase::Done;
@@ -294,34 +344,7 @@ void RouterFilter::onResponseError(const http::ResponseError& error) {
     callbacks_->encodeData(empty, true);
     return;
   }
-  if (error.not_processed && error.nothing_received && !replay_whole_) {
-    PLOG_WARN(
-        "request {}: not retried: the backend did not process it, but its body went "
-        "past the {} bytes kept for a replay",
-        callbacks_->info().request_id, kReplayLimit);
-  }
-  if (error.not_processed && error.nothing_received && replay_whole_) {
-    // The backend says the request had no effect (REFUSED_STREAM, GOAWAY): send it again,
-    // whatever its method, from what was kept of it. The endpoint itself is fine.
-    restoreReplay();
-    std::fill(tried_.begin(), tried_.end(), false);
-    retryOrFail(502, error.why);
-    return;
-  }
-  // Retry only what cannot have had an effect: no response byte came back, and either no
-  // request byte left us or the request is idempotent and met a stale keep-alive connection.
-  // retryOrFail() also wants the whole request still here to send again.
-  bool stale_keepalive = reused_ && error.connection_closed && http::isIdempotent(request_->method);
-  if (error.nothing_received && (nothing_sent || stale_keepalive)) {
-    if (reused_ && attempts_ <= cluster_->config().max_retries) {
-      // The endpoint is fine; the connection was old. A fresh one to any endpoint will do.
-      std::fill(tried_.begin(), tried_.end(), false);
-    }
-    if (nothing_sent && replay_whole_) restoreReplay();
-    retryOrFail(502, error.why);
-    return;
-  }
-  fail(502, error.why);
+  onAttemptFailed(attempt, error.why);
 }
 
 void RouterFilter::keepForReplay(const buffer::Buffer& data) {
@@ -390,6 +413,8 @@ void RouterFilter::onTimeout() {
   upstream::UpstreamStream* s = upstream_;
   upstream_ = nullptr;
   if (s != nullptr) pool_->release(s);  // mid-exchange: abandoned (HTTP/2: this stream only)
+  reportOutcome(upstream::AttemptOutcome::Kind::Timeout);
+  finishAttempt();
   fail(504, what);
 }
 
@@ -410,6 +435,7 @@ void RouterFilter::onDestroy() {
   destroyed_ = true;
   timer_.disarm();
   releaseStream();
+  finishAttempt();
 }
 
 }  // namespace portico::proxy

@@ -4,17 +4,17 @@
 // HTTP/2: a stream on a shared connection), sends the request, and streams the response back
 // into the stream's response path. It never knows which protocol the backend speaks.
 //
-// Retries (Error policy as data, not branches): an attempt that failed before any byte of the
-// request left Portico (connect refused, connect timeout, a connection that closed before the
-// request was written) is retried on another endpoint, up to the cluster's max_retries. So is
-// an idempotent request whose reused keep-alive connection was closed by the backend before
-// any response byte (the stale keep-alive race), and any request the backend said it did not
-// process (HTTP/2 REFUSED_STREAM, or a stream above a GOAWAY's last stream id), as long as
-// what was sent of its body is still held (kReplayLimit). A request whose bytes reached a
-// backend is otherwise never retried, nor is one that got any response byte, nor one whose
-// body or trailers went to a connection and could not be kept: those get 502 and their
-// stream is abandoned. Failures map to statuses: 502 refused, reset or invalid response;
-// 503 no endpoint; 504 timeouts (per stream: other streams on the same connection go on).
+// The host comes from the cluster (ThreadLocalCluster::chooseHost: capacity, then the
+// balancer), and every attempt's outcome goes back to it (status and latency, or how it
+// failed) for balancers that learn from traffic.
+//
+// Retries: a failed attempt is described as an upstream::AttemptError (what failed, whether
+// request bytes may have reached the backend, whether a response byte came back) and
+// upstream::decideRetry() says whether it may be sent again (see retry_policy.h): only when
+// it cannot have had an effect, and only while what was sent of its body is still held
+// (kReplayLimit). Otherwise the client gets the error's status and the stream is abandoned:
+// 502 refused, reset or invalid response; 503 no healthy endpoint or all at their connection
+// limit; 504 timeouts (per stream: other streams on the same connection go on).
 
 #include <string>
 #include <vector>
@@ -24,7 +24,9 @@
 #include "proxy/route_config.h"
 #include "proxy/route_table.h"
 #include "proxy/worker_services.h"
+#include "upstream/cluster_manager.h"
 #include "upstream/conn_pool.h"
+#include "upstream/retry_policy.h"
 
 namespace portico::proxy {
 
@@ -63,9 +65,13 @@ class RouterFilter final : public filters::Filter,
 
  private:
   enum class Phase { Idle, Connecting, Sending, AwaitingHeaders, ReceivingBody, Done };
-  int pickEndpoint();  // -1: every endpoint is at its connection limit
   void startAttempt();
-  void retryOrFail(uint16_t status, std::string_view why);
+  // The attempt failed: retry it (upstream::decideRetry says whether that is safe) or answer.
+  void onAttemptFailed(const upstream::AttemptError& error, std::string_view why);
+  // Tells the cluster how the attempt went (once: response headers or failure) and, when the
+  // attempt is over, that it ended (balancers' active-request counts).
+  void reportOutcome(upstream::AttemptOutcome::Kind kind, uint16_t status = 0);
+  void finishAttempt();
   void fail(uint16_t status, std::string_view why);
   void onTimeout();
   void releaseStream();
@@ -81,13 +87,15 @@ class RouterFilter final : public filters::Filter,
   const RouteEntry& route_;
   upstream::ThreadLocalCluster* cluster_ = nullptr;
   http::RequestHead* request_ = nullptr;
+  upstream::Host* host_ = nullptr;  // the current attempt's host, until finishAttempt()
+  bool outcome_reported_ = false;
+  int64_t attempt_start_ms_ = 0;
   upstream::ConnPool* pool_ = nullptr;
   bool pending_ = false;                          // waiting for the pool
   upstream::UpstreamStream* upstream_ = nullptr;  // request in flight
   event::Timer timer_;
   Phase phase_ = Phase::Idle;
-  std::vector<bool> tried_;
-  std::vector<bool> excluded_;  // tried or at the connection limit (limited clusters only)
+  upstream::HostExclusions tried_;  // hosts this request's attempts went to
   uint32_t attempts_ = 0;
   bool reused_ = false;
   bool request_end_ = false;  // the client finished its request

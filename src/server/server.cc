@@ -54,6 +54,10 @@ Server::Server(config::ServerConfig config) : config_(std::move(config)) {}
 
 Server::~Server() = default;
 
+void Server::deliverHostSet(size_t cluster_index, upstream::HostSetPtr set) {
+  for (auto& w : workers_) w->setHosts(cluster_index, set);
+}
+
 int Server::run() {
   // Block the signals in every thread (workers inherit the mask); the main loop reads them.
   sigset_t set;
@@ -121,6 +125,8 @@ int Server::run() {
         std::make_unique<Worker>(w, snapshot_, access_log_.get(), format, config_.io_uring));
   }
   for (size_t w = 0; w < worker_count; ++w) workers_[w]->start(std::move(fds[w]));
+  hosts_ = std::make_unique<upstream::HostPublisher>(snapshot_->clusters,
+                                                     static_cast<upstream::HostSetSink&>(*this));
   PLOG_INFO("portico {} started: {} worker(s), listeners: {}", PORTICO_VERSION, worker_count,
             fmt::join(addresses, ", "));
 

@@ -11,10 +11,11 @@
 #include "proxy/snapshot.h"
 #include "server/access_log.h"
 #include "server/worker.h"
+#include "upstream/host_publisher.h"
 
 namespace portico::server {
 
-class Server {
+class Server final : private upstream::HostSetSink {
  public:
   explicit Server(config::ServerConfig config);
   ~Server();
@@ -22,10 +23,15 @@ class Server {
   int run();
 
  private:
+  // upstream::HostSetSink: a new host set goes to every worker.
+  void deliverHostSet(size_t cluster_index, upstream::HostSetPtr set) override;
+
   config::ServerConfig config_;
   std::shared_ptr<const proxy::ProxySnapshot> snapshot_;
   std::unique_ptr<AccessLogWriter> access_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  // Main thread: what health checks and outlier detection call after changing a host's health.
+  std::unique_ptr<upstream::HostPublisher> hosts_;
 };
 
 }  // namespace portico::server

@@ -104,7 +104,7 @@ Worker::Worker(size_t index, std::shared_ptr<const proxy::ProxySnapshot> snapsho
                config::IoUringMode io_uring)
     : index_(index),
       snapshot_(std::move(snapshot)),
-      clusters_(std::make_unique<upstream::ClusterManager>(loop_, snapshot_->clusters)),
+      clusters_(std::make_unique<upstream::ClusterManager>(loop_, snapshot_->clusters, index)),
       access_log_(loop_, access_log, format),
       access_log_enabled_(access_log != nullptr),
       io_uring_(io_uring) {}
@@ -247,6 +247,14 @@ void Worker::countClosed(const proxy::ListenerRuntime& listener) {
 void Worker::logAccess(const http::RequestHead* request, const filters::StreamInfo& info,
                        const net::Address& peer) {
   if (access_log_enabled_) access_log_.log(request, info, peer);
+}
+
+void Worker::setHosts(size_t cluster_index, upstream::HostSetPtr hosts) {
+  loop_.post([this, cluster_index, hosts = std::move(hosts)]() mutable {
+    if (upstream::ThreadLocalCluster* c = clusters_->get(static_cast<int>(cluster_index))) {
+      c->setHosts(std::move(hosts));
+    }
+  });
 }
 
 void Worker::drain() {

@@ -63,6 +63,9 @@ class Worker final : public proxy::WorkerServices, private ParkedConnections::Ca
   // Main thread: close every connection now and exit the loop.
   void forceStop();
   void join();
+  // Main thread: balance cluster `cluster_index` over `hosts` from the worker's next pick on
+  // (upstream::HostPublisher; posted to the worker's loop).
+  void setHosts(size_t cluster_index, upstream::HostSetPtr hosts);
   // Main thread: counters are read by posting to the worker; returns a copy.
   size_t index() const { return index_; }
   size_t connectionCount() const { return open_connections_.load(); }

@@ -41,6 +41,7 @@ struct EndpointConfig {
   net::Address address;
   std::string address_text;  // as written, for logs and metrics
   uint32_t weight = 1;       // 1..1000
+  uint32_t priority = 0;     // 0 = primary; higher = backup level (see upstream/host_set.h)
 };
 
 struct ClusterConfig {
@@ -52,6 +53,9 @@ struct ClusterConfig {
   int64_t idle_timeout_ms = 60000;             // gap between reads/writes on an active request
   uint32_t keepalive_max_idle = 32;            // idle pooled connections per worker and endpoint
   int64_t keepalive_idle_timeout_ms = 60000;   // an idle pooled connection is closed after it
+  // Below this percentage of healthy hosts a priority level is not enough on its own; when
+  // no level is, every host takes traffic (upstream/host_set.h). 0 = never.
+  uint32_t panic_threshold_percent = 50;
   uint32_t max_retries = 2;  // extra attempts on other endpoints when nothing was sent yet
   // Connections (busy, idle or connecting) per worker and endpoint; 0 = unlimited. A request
   // that finds every endpoint at its limit gets 503 at once instead of piling onto a

@@ -2,36 +2,114 @@
 
 namespace portico::upstream {
 
-ThreadLocalCluster::ThreadLocalCluster(event::EventLoop& loop, ClusterState& state)
-    : state_(state), lb_(makeLoadBalancer(state.config, &state.rr_position)) {
-  for (const EndpointConfig& e : state.config.endpoints) {
-    pools_.push_back(
-        std::make_unique<ConnPool>(loop, state.config, e, *state.transport, kUpstreamBufferLimit));
+ClusterState::ClusterState(ClusterConfig c) : config(std::move(c)) {
+  for (size_t i = 0; i < config.endpoints.size(); ++i) {
+    hosts.push_back(std::make_shared<Host>(config.endpoints[i], static_cast<uint32_t>(i)));
   }
+  initial_hosts = HostSet::build(hosts, config.panic_threshold_percent);
+}
+
+ThreadLocalCluster::ThreadLocalCluster(event::EventLoop& loop, ClusterState& state, uint64_t seed)
+    : loop_(loop), state_(state), lb_(makeLoadBalancer(state.config, seed)) {
+  setHosts(state.initial_hosts);
+}
+
+ThreadLocalCluster::~ThreadLocalCluster() = default;
+
+void ThreadLocalCluster::setHosts(HostSetPtr hosts) {
+  hosts_ = std::move(hosts);
+  lb_->setHosts(hosts_);
+}
+
+ConnPool& ThreadLocalCluster::pool(Host& host) {
+  const size_t i = host.index();
+  if (i >= pools_.size()) {
+    pools_.resize(i + 1);
+    pool_hosts_.resize(i + 1);
+  }
+  if (!pools_[i]) {
+    for (const HostPtr& h : hosts_->all()) {
+      if (h.get() == &host) pool_hosts_[i] = h;
+    }
+    pools_[i] = std::make_unique<ConnPool>(loop_, state_.config, host.config(), *state_.transport,
+                                           kUpstreamBufferLimit);
+  }
+  return *pools_[i];
+}
+
+HostChoice ThreadLocalCluster::chooseHost(const std::optional<uint64_t>& hash_key,
+                                          HostExclusions& tried) {
+  HostChoice choice;
+  if (hosts_->candidates().empty()) {
+    choice.refusal = HostChoice::Refusal::NoHealthyHost;
+    return choice;
+  }
+  LoadBalancerContext context;
+  context.hash_key = hash_key;
+  const bool limited = state_.config.max_connections_per_endpoint != 0;
+  if (!limited) {
+    context.avoid = &tried;
+    choice.host = lb_->pick(context);
+    if (choice.host == nullptr) {
+      tried.clear();
+      choice.host = lb_->pick(context);
+    }
+    return choice;
+  }
+  // Hosts at their connection limit are avoided for this pick only: one may have room again
+  // for a later attempt.
+  auto build = [&] {
+    scratch_.reset(hosts_->indexLimit());
+    bool any_room = false;
+    for (const HostPtr& h : hosts_->candidates()) {
+      const bool room = pool(*h).hasCapacity();
+      any_room = any_room || room;
+      if (!room || tried.has(*h)) scratch_.add(*h);
+    }
+    return any_room;
+  };
+  if (!build()) {
+    choice.refusal = HostChoice::Refusal::AtCapacity;
+    return choice;
+  }
+  context.avoid = &scratch_;
+  choice.host = lb_->pick(context);
+  if (choice.host == nullptr) {
+    tried.clear();
+    build();
+    choice.host = lb_->pick(context);
+  }
+  if (choice.host == nullptr) choice.refusal = HostChoice::Refusal::AtCapacity;
+  return choice;
+}
+
+void ThreadLocalCluster::attemptOutcome(Host& host, const AttemptOutcome& outcome) {
+  if (outcome.kind != AttemptOutcome::Kind::Cancelled) lb_->onAttemptOutcome(host, outcome);
 }
 
 ClusterManager::ClusterManager(event::EventLoop& loop,
-                               const std::vector<std::unique_ptr<ClusterState>>& states) {
-  for (const auto& s : states) clusters_.push_back(std::make_unique<ThreadLocalCluster>(loop, *s));
+                               const std::vector<std::unique_ptr<ClusterState>>& states,
+                               uint64_t seed) {
+  for (const auto& s : states) {
+    clusters_.push_back(std::make_unique<ThreadLocalCluster>(loop, *s, seed));
+  }
 }
 
 void ClusterManager::closeIdle() {
-  for (auto& c : clusters_) {
-    for (size_t i = 0; i < c->endpointCount(); ++i) c->pool(i).closeIdle();
-  }
+  for (auto& c : clusters_) c->forEachPool([](ConnPool& p) { p.closeIdle(); });
 }
 
 PoolStats ClusterManager::totals() const {
   PoolStats t;
   for (const auto& c : clusters_) {
-    for (size_t i = 0; i < c->endpointCount(); ++i) {
-      const PoolStats& s = c->pool(i).stats();
+    c->forEachPool([&](const ConnPool& p) {
+      const PoolStats& s = p.stats();
       t.connections_opened += s.connections_opened;
       t.connections_reused += s.connections_reused;
       t.connect_failures += s.connect_failures;
       t.connect_timeouts += s.connect_timeouts;
       t.streams_opened += s.streams_opened;
-    }
+    });
   }
   return t;
 }

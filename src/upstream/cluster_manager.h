@@ -1,47 +1,95 @@
 #pragma once
-// Clusters as each worker sees them. ClusterState is shared, immutable configuration plus the
-// few atomics that must be global (round-robin position); ThreadLocalCluster is one worker's
-// balancer and connection pools for it. Nothing here takes a lock.
+// Clusters as each worker sees them.
+//
+// ClusterState is shared and lives in the snapshot: the configuration, the cluster's Host
+// objects (shared by every worker; see host.h) and the host set they started with.
+// ThreadLocalCluster is one worker's view: the host set it balances over now (swapped in by
+// setHosts when the main thread publishes a new one), its balancer, and its connection pools
+// (one per host, made when the host is first chosen). Choosing a host is two separate
+// questions: may this host take one more request (capacity: max_connections_per_endpoint,
+// later circuit breakers), and which of those that may does the algorithm prefer (the
+// balancer). Nothing here takes a lock.
 
-#include <atomic>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "event/event_loop.h"
 #include "upstream/cluster_config.h"
 #include "upstream/conn_pool.h"
+#include "upstream/host_set.h"
 #include "upstream/load_balancer.h"
 
 namespace portico::upstream {
 
 struct ClusterState {
-  explicit ClusterState(ClusterConfig c) : config(std::move(c)) {}
+  explicit ClusterState(ClusterConfig c);
   ClusterConfig config;
   // Makes each upstream connection's transport: plain, or TLS with the cluster's context.
   std::shared_ptr<const net::TransportSocketFactory> transport = net::plainTransportFactory();
-  std::atomic<uint64_t> rr_position{0};
+  // One per configured endpoint, index = position in config.endpoints.
+  std::vector<HostPtr> hosts;
+  // The set every worker starts with; later sets are posted to workers by the main thread.
+  HostSetPtr initial_hosts;
 };
 
 // Default per-connection buffer limit towards backends.
 inline constexpr size_t kUpstreamBufferLimit = 64 * 1024;
 
+struct HostChoice {
+  enum class Refusal { None, NoHealthyHost, AtCapacity };
+  Host* host = nullptr;
+  Refusal refusal = Refusal::None;
+};
+
 class ThreadLocalCluster {
  public:
-  ThreadLocalCluster(event::EventLoop& loop, ClusterState& state);
+  // `seed` tells workers apart (balancers start their rotations apart).
+  ThreadLocalCluster(event::EventLoop& loop, ClusterState& state, uint64_t seed);
+  ~ThreadLocalCluster();
   const ClusterConfig& config() const { return state_.config; }
-  LoadBalancer& loadBalancer() { return *lb_; }
-  ConnPool& pool(size_t endpoint) { return *pools_[endpoint]; }
-  size_t endpointCount() const { return pools_.size(); }
+  const HostSet& hosts() const { return *hosts_; }
+  // Worker thread: balance over `hosts` from the next pick on. Pools of hosts that left the
+  // set stay until their connections are done.
+  void setHosts(HostSetPtr hosts);
+
+  // The host for a request's next attempt: one the balancer picks among the candidates that
+  // `tried` does not hold and that have capacity. When every candidate with capacity was
+  // tried already, `tried` is cleared and one is picked again (a fresh connection to a host
+  // that failed on a stale keep-alive connection is still worth it).
+  HostChoice chooseHost(const std::optional<uint64_t>& hash_key, HostExclusions& tried);
+  ConnPool& pool(Host& host);
+
+  // Accounting around each attempt on a host: attemptStarted() when it is chosen, at most one
+  // attemptOutcome() (response headers, or how it failed: what the balancer learns from), and
+  // exactly one attemptFinished() when the exchange is over (active requests, which
+  // least-request balancing compares, count until then).
+  void attemptStarted(Host& host) { host.requestStarted(); }
+  void attemptOutcome(Host& host, const AttemptOutcome& outcome);
+  void attemptFinished(Host& host) { host.requestFinished(); }
+
+  template <typename Fn>
+  void forEachPool(Fn&& fn) const {
+    for (const auto& p : pools_) {
+      if (p) fn(*p);
+    }
+  }
 
  private:
+  event::EventLoop& loop_;
   ClusterState& state_;
+  HostSetPtr hosts_;
   std::unique_ptr<LoadBalancer> lb_;
-  std::vector<std::unique_ptr<ConnPool>> pools_;
+  std::vector<HostPtr> pool_hosts_;  // keeps each pool's host alive; declared before pools_
+  std::vector<std::unique_ptr<ConnPool>> pools_;  // by Host::index()
+  HostExclusions scratch_;                        // tried + full, rebuilt per choice
 };
 
 class ClusterManager {
  public:
-  ClusterManager(event::EventLoop& loop, const std::vector<std::unique_ptr<ClusterState>>& states);
+  // `seed` tells workers apart (see ThreadLocalCluster).
+  ClusterManager(event::EventLoop& loop, const std::vector<std::unique_ptr<ClusterState>>& states,
+                 uint64_t seed);
   ThreadLocalCluster* get(int index) {
     return index >= 0 && static_cast<size_t>(index) < clusters_.size()
                ? clusters_[static_cast<size_t>(index)].get()

@@ -1,54 +1,83 @@
 #pragma once
-// Load balancers pick an endpoint of a cluster for each attempt. Worker-local: each worker
-// keeps its own balancer state, so picks take no lock (the cost: with several workers, round
-// robin is exact per worker, not globally).
+// Load balancers choose the host for each attempt of a request.
+//
+// A balancer lives in one worker (ThreadLocalCluster owns it) and is told, on that worker's
+// thread, of every new host set (setHosts) and of how each attempt ended (onAttemptOutcome).
+// A pick sees the request through LoadBalancerContext: its hash key, and the hosts it must
+// not return (already tried by this request, or without capacity: capacity is the cluster's
+// business, not the algorithm's). Each implementation says which of its state is per worker
+// and which, if any, is shared.
 
-#include <atomic>
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "upstream/cluster_config.h"
+#include "upstream/host_set.h"
 
 namespace portico::upstream {
+
+// Hosts one pick must skip, by Host::index().
+class HostExclusions {
+ public:
+  void reset(uint32_t index_limit) { excluded_.assign(index_limit, false); }
+  void add(const Host& host) {
+    if (host.index() >= excluded_.size()) excluded_.resize(host.index() + 1, false);
+    excluded_[host.index()] = true;
+  }
+  bool has(const Host& host) const {
+    return host.index() < excluded_.size() && excluded_[host.index()];
+  }
+  void clear() { std::fill(excluded_.begin(), excluded_.end(), false); }
+
+ private:
+  std::vector<bool> excluded_;
+};
+
+struct LoadBalancerContext {
+  // Consistent-hash key from the route's hash policy (client IP, header, cookie, path, query
+  // parameter); absent when the request has none, and hashing balancers then choose freely.
+  std::optional<uint64_t> hash_key;
+  // Hosts not to return; never null inside pick().
+  const HostExclusions* avoid = nullptr;
+};
+
+// How one attempt on a host ended, for balancers that learn from traffic (latency) and for
+// outlier detection.
+struct AttemptOutcome {
+  enum class Kind {
+    Response,        // response headers arrived: `status` and `latency_ms` are set
+    ConnectFailure,  // refused, unreachable, or TLS handshake failed
+    Timeout,         // connect, response header or idle timeout
+    Reset,           // the connection or stream broke, or the response was invalid
+    Cancelled,       // the client went away first: says nothing about the host
+  };
+  Kind kind = Kind::Response;
+  uint16_t status = 0;
+  // Request handed to the backend -> response headers (or -> the failure).
+  int64_t latency_ms = 0;
+};
 
 class LoadBalancer {
  public:
   virtual ~LoadBalancer() = default;
-  // Picks an endpoint index, skipping those with excluded[i] set (endpoints already tried by
-  // this request). Returns -1 when none is left.
-  virtual int pick(const std::vector<bool>& excluded) = 0;
+  // A new host set: called once before the first pick, then whenever the main thread
+  // publishes one. Per-host state of hosts that remain (same index) should survive.
+  virtual void setHosts(const HostSetPtr& hosts) = 0;
+  // A host among the set's candidates that context.avoid does not hold; nullptr when every
+  // candidate is avoided (or there is none).
+  virtual Host* pick(const LoadBalancerContext& context) = 0;
+  // An attempt on `host` (chosen by this balancer) ended.
+  virtual void onAttemptOutcome(Host& host, const AttemptOutcome& outcome) {
+    (void)host;
+    (void)outcome;
+  }
 };
 
-// Plain rotation; weights are ignored. The position is one relaxed atomic counter shared by
-// all workers (it lives in the cluster's snapshot state), so the rotation is exact across
-// workers: successive requests alternate even when they land on different workers. One
-// uncontended-in-practice fetch_add per pick is the price; no lock is taken.
-class RoundRobinBalancer final : public LoadBalancer {
- public:
-  RoundRobinBalancer(size_t endpoint_count, std::atomic<uint64_t>* position)
-      : count_(endpoint_count), position_(position) {}
-  int pick(const std::vector<bool>& excluded) override;
-
- private:
-  size_t count_;
-  std::atomic<uint64_t>* position_;
-};
-
-// Smooth weighted round robin: over sum(weights) picks each endpoint is chosen `weight` times,
-// interleaved rather than in bursts (weights 5,1,1 give a a b a c a a, not a a a a a b c).
-class WeightedRoundRobinBalancer final : public LoadBalancer {
- public:
-  explicit WeightedRoundRobinBalancer(const std::vector<EndpointConfig>& endpoints);
-  int pick(const std::vector<bool>& excluded) override;
-
- private:
-  std::vector<int64_t> weights_;
-  std::vector<int64_t> current_;
-};
-
-// `rr_position` is the cluster's shared round-robin position (see RoundRobinBalancer).
-std::unique_ptr<LoadBalancer> makeLoadBalancer(const ClusterConfig& config,
-                                               std::atomic<uint64_t>* rr_position);
+// `seed` differs per worker, so workers do not start their rotations or random sequences in
+// step.
+std::unique_ptr<LoadBalancer> makeLoadBalancer(const ClusterConfig& config, uint64_t seed);
 
 }  // namespace portico::upstream

@@ -27,7 +27,7 @@ class FuzzWorker final : public proxy::WorkerServices {
  public:
   // `batched`: sockets go through the io_uring batch.
   FuzzWorker(std::shared_ptr<proxy::ProxySnapshot> snapshot, bool batched)
-      : snapshot_(std::move(snapshot)), clusters_(loop_, snapshot_->clusters) {
+      : snapshot_(std::move(snapshot)), clusters_(loop_, snapshot_->clusters, 0) {
     if (batched) loop_.enableIoBatching(64);
   }
   event::EventLoop& loop() override { return loop_; }

@@ -23,7 +23,7 @@ class FakeWorker final : public proxy::WorkerServices {
     std::string failure;
   };
 
-  FakeWorker() : clusters_(loop_, no_clusters_) {}
+  FakeWorker() : clusters_(loop_, no_clusters_, 0) {}
   event::EventLoop& loop() override { return loop_; }
   upstream::ClusterManager& clusters() override { return clusters_; }
   proxy::WorkerCounters& counters() override { return counters_; }

@@ -5,64 +5,107 @@
 #include <map>
 #include <string>
 
+#include "upstream/round_robin.h"
+
 namespace portico::upstream {
 namespace {
 
-ClusterConfig cluster(std::vector<uint32_t> weights, LbPolicy policy) {
-  ClusterConfig c;
-  c.lb = policy;
+std::vector<HostPtr> hostsWithWeights(std::vector<uint32_t> weights) {
+  std::vector<HostPtr> hosts;
   for (uint32_t w : weights) {
     EndpointConfig e;
     e.weight = w;
-    c.endpoints.push_back(e);
+    hosts.push_back(std::make_shared<Host>(e, static_cast<uint32_t>(hosts.size())));
   }
+  return hosts;
+}
+
+ClusterConfig withPolicy(LbPolicy policy) {
+  ClusterConfig c;
+  c.lb = policy;
   return c;
 }
 
-TEST(LoadBalancerTest, RoundRobinAlternatesAndSkipsExcluded) {
-  std::atomic<uint64_t> position{0};
-  auto lb = makeLoadBalancer(cluster({1, 1, 1}, LbPolicy::RoundRobin), &position);
-  std::vector<bool> none(3, false);
-  EXPECT_EQ(lb->pick(none), 0);
-  EXPECT_EQ(lb->pick(none), 1);
-  EXPECT_EQ(lb->pick(none), 2);
-  EXPECT_EQ(lb->pick(none), 0);
-  std::vector<bool> skip1 = {false, true, false};
-  EXPECT_NE(lb->pick(skip1), 1);
-  std::vector<bool> all = {true, true, true};
-  EXPECT_EQ(lb->pick(all), -1);
+struct Picker {
+  explicit Picker(std::unique_ptr<LoadBalancer> b, HostSetPtr set) : lb(std::move(b)) {
+    lb->setHosts(set);
+    context.avoid = &avoid;
+  }
+  int pick() {
+    Host* h = lb->pick(context);
+    return h == nullptr ? -1 : static_cast<int>(h->index());
+  }
+  std::unique_ptr<LoadBalancer> lb;
+  HostExclusions avoid;
+  LoadBalancerContext context;
+};
+
+TEST(LoadBalancerTest, RoundRobinRotatesAndSkipsAvoidedHosts) {
+  auto hosts = hostsWithWeights({1, 1, 1});
+  Picker p(makeLoadBalancer(withPolicy(LbPolicy::RoundRobin), 0), HostSet::build(hosts, 50));
+  EXPECT_EQ(p.pick(), 0);
+  EXPECT_EQ(p.pick(), 1);
+  EXPECT_EQ(p.pick(), 2);
+  EXPECT_EQ(p.pick(), 0);
+  p.avoid.add(*hosts[1]);
+  for (int i = 0; i < 6; ++i) EXPECT_NE(p.pick(), 1);
+  p.avoid.add(*hosts[0]);
+  p.avoid.add(*hosts[2]);
+  EXPECT_EQ(p.pick(), -1);
 }
 
-TEST(LoadBalancerTest, RoundRobinSharesPositionAcrossWorkers) {
-  std::atomic<uint64_t> position{0};
-  auto c = cluster({1, 1}, LbPolicy::RoundRobin);
-  auto worker_a = makeLoadBalancer(c, &position);
-  auto worker_b = makeLoadBalancer(c, &position);
-  std::vector<bool> none(2, false);
-  EXPECT_EQ(worker_a->pick(none), 0);
-  EXPECT_EQ(worker_b->pick(none), 1);
-  EXPECT_EQ(worker_a->pick(none), 0);
+TEST(LoadBalancerTest, RoundRobinIgnoresWeights) {
+  auto hosts = hostsWithWeights({5, 1});
+  Picker p(makeLoadBalancer(withPolicy(LbPolicy::RoundRobin), 0), HostSet::build(hosts, 50));
+  std::map<int, int> counts;
+  for (int i = 0; i < 100; ++i) ++counts[p.pick()];
+  EXPECT_EQ(counts[0], 50);
+  EXPECT_EQ(counts[1], 50);
+}
+
+TEST(LoadBalancerTest, WorkersStartTheirRotationsApart) {
+  // Each worker keeps its own position (no shared counter); the seed staggers the starts so
+  // that workers together still spread the first requests.
+  auto set = HostSet::build(hostsWithWeights({1, 1, 1}), 50);
+  Picker worker0(makeLoadBalancer(withPolicy(LbPolicy::RoundRobin), 0), set);
+  Picker worker1(makeLoadBalancer(withPolicy(LbPolicy::RoundRobin), 1), set);
+  Picker worker2(makeLoadBalancer(withPolicy(LbPolicy::RoundRobin), 2), set);
+  EXPECT_EQ(worker0.pick(), 0);
+  EXPECT_EQ(worker1.pick(), 1);
+  EXPECT_EQ(worker2.pick(), 2);
 }
 
 TEST(LoadBalancerTest, WeightedIsProportionalAndSmooth) {
-  std::atomic<uint64_t> position{0};
-  auto lb = makeLoadBalancer(cluster({5, 1, 1}, LbPolicy::WeightedRoundRobin), &position);
-  std::vector<bool> none(3, false);
+  auto set = HostSet::build(hostsWithWeights({5, 1, 1}), 50);
+  Picker p(makeLoadBalancer(withPolicy(LbPolicy::WeightedRoundRobin), 0), set);
   std::string seq;
-  for (int i = 0; i < 7; ++i) seq += static_cast<char>('a' + lb->pick(none));
+  for (int i = 0; i < 7; ++i) seq += static_cast<char>('a' + p.pick());
   EXPECT_EQ(seq, "aabacaa");  // interleaved, not "aaaaabc"
   std::map<int, int> counts;
-  for (int i = 0; i < 700; ++i) ++counts[lb->pick(none)];
+  for (int i = 0; i < 700; ++i) ++counts[p.pick()];
   EXPECT_EQ(counts[0], 500);
   EXPECT_EQ(counts[1], 100);
   EXPECT_EQ(counts[2], 100);
 }
 
-TEST(LoadBalancerTest, WeightedSkipsExcluded) {
-  std::atomic<uint64_t> position{0};
-  auto lb = makeLoadBalancer(cluster({10, 1}, LbPolicy::WeightedRoundRobin), &position);
-  std::vector<bool> skip0 = {true, false};
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(lb->pick(skip0), 1);
+TEST(LoadBalancerTest, WeightedSkipsAvoidedHosts) {
+  auto hosts = hostsWithWeights({10, 1});
+  Picker p(makeLoadBalancer(withPolicy(LbPolicy::WeightedRoundRobin), 0),
+           HostSet::build(hosts, 50));
+  p.avoid.add(*hosts[0]);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(p.pick(), 1);
+}
+
+TEST(LoadBalancerTest, PicksOnlyFromTheNewSetAfterSetHosts) {
+  auto hosts = hostsWithWeights({1, 1, 1});
+  Picker p(makeLoadBalancer(withPolicy(LbPolicy::RoundRobin), 0), HostSet::build(hosts, 50));
+  hosts[1]->setHealthFlag(HealthFlag::FailedActiveCheck, true);
+  // The flag alone changes nothing: picking follows the published set.
+  std::map<int, int> before;
+  for (int i = 0; i < 30; ++i) ++before[p.pick()];
+  EXPECT_EQ(before[1], 10);
+  p.lb->setHosts(HostSet::build(hosts, 50));
+  for (int i = 0; i < 30; ++i) EXPECT_NE(p.pick(), 1);
 }
 
 }  // namespace
