@@ -113,7 +113,8 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   ClusterConfig cluster;
   MapReader map(reader, field,
                 {"name", "lb", "endpoints", "timeouts", "keepalive", "max_retries",
-                 "max_connections_per_endpoint", "tls", "protocol", "http2", "panic_threshold"});
+                 "max_connections_per_endpoint", "tls", "protocol", "http2", "panic_threshold",
+                 "retry", "circuit_breakers", "outlier_detection"});
   if (!map.valid()) return cluster;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -140,7 +141,14 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
     assignIf(&cluster.panic_threshold_percent, readInt(reader, *f, 0, 100));
   }
   if (const Field* f = map.find("max_retries")) {
-    assignIf(&cluster.max_retries, readInt(reader, *f, 0, 10));
+    assignIf(&cluster.retry.max_retries, readInt(reader, *f, 0, 10));
+  }
+  if (const Field* f = map.find("retry")) loadRetry(reader, *f, &cluster.retry);
+  if (const Field* f = map.find("circuit_breakers")) {
+    loadCircuitBreakers(reader, *f, &cluster.circuit_breakers);
+  }
+  if (const Field* f = map.find("outlier_detection")) {
+    loadOutlierDetection(reader, *f, &cluster.outlier_detection);
   }
   const Field* protocol = map.find("protocol");
   if (protocol != nullptr) {

@@ -52,6 +52,10 @@ struct RouteContext {
 void loadListeners(Reader& reader, const Field& field, std::vector<proxy::ListenerConfig>* out,
                    RouteContext* routes);
 void loadClusters(Reader& reader, const Field& field, std::vector<upstream::ClusterConfig>* out);
+void loadRetry(Reader& reader, const Field& field, upstream::RetryPolicy* policy);
+void loadCircuitBreakers(Reader& reader, const Field& field, upstream::CircuitBreakerLimits* out);
+void loadOutlierDetection(Reader& reader, const Field& field,
+                          upstream::OutlierDetectionConfig* out);
 proxy::RouteConfig loadRoute(Reader& reader, const Field& field, RouteContext* routes);
 // `tls:` of a listener and of a cluster; each also builds the context, so a certificate that
 // cannot be served is a load error at its key.

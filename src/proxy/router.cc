@@ -1,17 +1,33 @@
 #include "proxy/router.h"
 
+#include <random>
+
 #include "core/log.h"
 #include "proxy/forwarding.h"
 #include "proxy/route_table.h"
 
 namespace portico::proxy {
 
+namespace {
+
+using Load = upstream::ClusterLoad::Kind;
+
+// Backoff jitter; per thread, so workers draw independently and take no lock.
+double jitter() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+}  // namespace
+
 RouterFilter::RouterFilter(WorkerServices& worker, const ListenerConfig& listener,
                            const RouteEntry& route)
     : worker_(worker),
       listener_(listener),
       route_(route),
-      timer_(worker.loop(), [this] { onTimeout(); }) {}
+      timer_(worker.loop(), [this] { onTimeout(); }),
+      per_try_timer_(worker.loop(), [this] { onPerTryTimeout(); }),
+      backoff_timer_(worker.loop(), [this] { startAttempt(); }) {}
 
 RouterFilter::~RouterFilter() {
   onDestroy();
@@ -30,6 +46,12 @@ filters::FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bo
     head.path = *rc.rewrite_prefix + head.path.substr(rc.match.path.size());
     if (head.path.empty() || head.path[0] != '/') head.path.insert(0, 1, '/');
   }
+  if (!cluster_->load().tryAcquire(Load::Requests,
+                                   cluster_->config().circuit_breakers.max_requests)) {
+    overflow(Load::Requests, cluster_->config().circuit_breakers.max_requests);
+    return filters::FilterStatus::Respond;
+  }
+  holds_request_slot_ = true;
   tried_.reset(cluster_->hosts().indexLimit());
   ++worker_.counters().upstream_requests;
   startAttempt();
@@ -37,14 +59,23 @@ filters::FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bo
                                                                 : filters::FilterStatus::Continue;
 }
 
+void RouterFilter::overflow(upstream::ClusterLoad::Kind kind, uint32_t limit) {
+  ++worker_.counters().upstream_overflows;
+  PLOG_WARN("cluster {}: {} ({}) reached; request {} gets 503", cluster_->config().name,
+            upstream::limitName(kind), limit, callbacks_->info().request_id);
+  fail(503, upstream::limitName(kind));
+}
+
 void RouterFilter::startAttempt() {
   const upstream::HostChoice choice = cluster_->chooseHost(std::nullopt, tried_);
   if (choice.host == nullptr) {
     if (choice.refusal == upstream::HostChoice::Refusal::AtCapacity) {
       ++worker_.counters().upstream_overflows;
-      PLOG_WARN("cluster {}: every endpoint is at its connection limit ({}); request {} gets 503",
-                cluster_->config().name, cluster_->config().max_connections_per_endpoint,
-                callbacks_->info().request_id);
+      PLOG_WARN(
+          "cluster {}: every endpoint is at its connection limit (max_connections_per_endpoint "
+          "{}, circuit_breakers.max_connections {}); request {} gets 503",
+          cluster_->config().name, cluster_->config().max_connections_per_endpoint,
+          cluster_->config().circuit_breakers.max_connections, callbacks_->info().request_id);
       fail(503, "every endpoint is at its connection limit");
     } else {
       PLOG_WARN("cluster {}: no healthy endpoint; request {} gets 503", cluster_->config().name,
@@ -70,8 +101,25 @@ void RouterFilter::startAttempt() {
   // The pool may call back before returning; a failure then may already have started the
   // next attempt, whose own wait must not be overwritten by this one's result.
   const uint32_t attempt = attempts_;
+  const int64_t per_try = cluster_->config().retry.per_try_timeout_ms;
+  if (per_try > 0) per_try_timer_.armAfterMs(per_try);
   const bool waiting = pool_->newStream(*this, server_name);
-  if (attempts_ == attempt) pending_ = waiting;
+  if (attempts_ != attempt || !waiting) return;
+  const uint32_t max_pending = cluster_->config().circuit_breakers.max_pending_requests;
+  if (!cluster_->load().tryAcquire(Load::Pending, max_pending)) {
+    pool_->cancel(*this);
+    per_try_timer_.disarm();
+    finishAttempt();
+    overflow(Load::Pending, max_pending);
+    return;
+  }
+  pending_ = true;
+}
+
+void RouterFilter::stopWaitingForPool() {
+  if (!pending_) return;
+  pending_ = false;
+  cluster_->load().release(Load::Pending);
 }
 
 bool RouterFilter::needsTunnel() const {
@@ -79,7 +127,7 @@ bool RouterFilter::needsTunnel() const {
 }
 
 void RouterFilter::onPoolReady(upstream::UpstreamStream& stream, bool reused) {
-  pending_ = false;
+  stopWaitingForPool();
   upstream_ = &stream;
   reused_ = reused;
   if (needsTunnel() && !stream.codec().canTunnel()) {
@@ -135,7 +183,7 @@ void RouterFilter::onPoolReady(upstream::UpstreamStream& stream, bool reused) {
 }
 
 void RouterFilter::onPoolFailure(upstream::PoolFailure reason, std::string_view why) {
-  pending_ = false;
+  stopWaitingForPool();
   ++worker_.counters().upstream_failures;
   PLOG_WARN("upstream {}: {} (attempt {} of request {})", pool_->endpoint().address_text, why,
             attempts_, callbacks_->info().request_id);
@@ -150,45 +198,90 @@ void RouterFilter::onPoolFailure(upstream::PoolFailure reason, std::string_view 
   onAttemptFailed(error, why);
 }
 
-void RouterFilter::onAttemptFailed(const upstream::AttemptError& error, std::string_view why) {
-  const upstream::RetryPolicy policy{cluster_->config().max_retries};
+upstream::RetryFacts RouterFilter::retryFacts(bool request_held) const {
   upstream::RetryFacts facts;
   facts.attempts = attempts_;
   facts.idempotent = http::isIdempotent(request_->method);
   facts.client_got_response = callbacks_->responseStarted();
+  facts.request_held = request_held;
+  // The retry budget: retries in flight at most budget_percent of the cluster's requests in
+  // flight (at least budget_min_concurrency), and within circuit_breakers.max_retries.
+  const upstream::RetryPolicy& policy = cluster_->config().retry;
+  const upstream::ClusterLoad& load = cluster_->load();
+  const uint32_t retries = load.current(Load::Retries);
+  const uint32_t budget = std::max<uint32_t>(
+      policy.budget_min_concurrency, load.current(Load::Requests) * policy.budget_percent / 100);
+  const uint32_t breaker = cluster_->config().circuit_breakers.max_retries;
+  facts.retry_allowed_now = retries < budget && (breaker == 0 || retries < breaker);
+  return facts;
+}
+
+void RouterFilter::onAttemptFailed(const upstream::AttemptError& error, std::string_view why) {
+  const upstream::RetryPolicy& policy = cluster_->config().retry;
   // What a new attempt needs is the request as the failed one had it: still held because none
-  // of its body went to a connection, or kept whole for a replay and safe to send again.
-  const bool replay_usable =
-      replay_whole_ &&
-      (!error.request_sent || error.failure == upstream::AttemptFailure::NotProcessed);
-  facts.request_held = replayable_ || replay_usable;
-  switch (upstream::decideRetry(policy, error, facts)) {
+  // of its body went to a connection, or kept whole for a replay (decideRetry() says whether
+  // sending it again is safe).
+  const upstream::RetryVerdict verdict =
+      upstream::decideRetry(policy, error, retryFacts(replayable_ || replay_whole_));
+  if (!retryOrExplain(verdict, why, error.failure == upstream::AttemptFailure::NotProcessed)) {
+    fail(error.status(), why);
+  }
+}
+
+bool RouterFilter::retryOrExplain(upstream::RetryVerdict verdict, std::string_view why,
+                                  bool not_processed) {
+  const upstream::RetryPolicy& policy = cluster_->config().retry;
+  const std::string& id = callbacks_->info().request_id;
+  switch (verdict) {
     case upstream::RetryVerdict::RetryAnyHost:
-      tried_.clear();
-      [[fallthrough]];
-    case upstream::RetryVerdict::Retry:
+    case upstream::RetryVerdict::Retry: {
       if (!replayable_) restoreReplay();
       ++worker_.counters().upstream_retries;
-      PLOG_WARN("request {}: retrying after \"{}\" (attempt {} of at most {})",
-                callbacks_->info().request_id, why, attempts_ + 1, policy.max_retries + 1);
-      startAttempt();
-      return;
+      PLOG_WARN("request {}: retrying after \"{}\" (attempt {} of at most {})", id, why,
+                attempts_ + 1, policy.max_retries + 1);
+      endRetry();
+      cluster_->load().tryAcquire(Load::Retries, 0);
+      counts_as_retry_ = true;
+      if (verdict == upstream::RetryVerdict::RetryAnyHost) {
+        // The host is fine: at once, and any host will do.
+        tried_.clear();
+        startAttempt();
+        return true;
+      }
+      // Another host, after a jittered backoff; always from the timer, so the next attempt
+      // never starts inside the failed exchange's callbacks.
+      phase_ = Phase::Backoff;
+      timer_.disarm();
+      backoff_timer_.armAfterMs(upstream::backoffMs(policy, attempts_, jitter()));
+      return true;
+    }
     case upstream::RetryVerdict::RequestNotHeld:
-      if (error.failure == upstream::AttemptFailure::NotProcessed) {
+      if (not_processed) {
         PLOG_WARN(
             "request {}: not retried: the backend did not process it, but its body went "
             "past the {} bytes kept for a replay",
-            callbacks_->info().request_id, kReplayLimit);
+            id, kReplayLimit);
       } else {
-        PLOG_WARN("request {}: not retried: its body already went to the failed connection",
-                  callbacks_->info().request_id);
+        PLOG_WARN("request {}: not retried: its body already went to the failed connection", id);
       }
-      break;
+      return false;
+    case upstream::RetryVerdict::OverBudget:
+      PLOG_WARN(
+          "request {}: not retried: the retry budget of cluster {} is spent ({} retries in "
+          "flight)",
+          id, cluster_->config().name, cluster_->load().current(Load::Retries));
+      return false;
     case upstream::RetryVerdict::Unsafe:
     case upstream::RetryVerdict::NoAttemptsLeft:
-      break;
+      return false;
   }
-  fail(error.status(), why);
+  return false;
+}
+
+void RouterFilter::endRetry() {
+  if (!counts_as_retry_) return;
+  counts_as_retry_ = false;
+  cluster_->load().release(Load::Retries);
 }
 
 void RouterFilter::reportOutcome(upstream::AttemptOutcome::Kind kind, uint16_t status) {
@@ -206,6 +299,8 @@ void RouterFilter::reportOutcome(upstream::AttemptOutcome::Kind kind, uint16_t s
 }
 
 void RouterFilter::finishAttempt() {
+  per_try_timer_.disarm();
+  endRetry();
   if (host_ == nullptr) return;
   reportOutcome(upstream::AttemptOutcome::Kind::Cancelled);
   cluster_->attemptFinished(*host_);
@@ -276,7 +371,9 @@ void RouterFilter::decodeInterim(http::ResponseHead& head) {
 void RouterFilter::decodeHeaders(http::ResponseHead& head, bool end_stream) {
   filters::StreamInfo& info = callbacks_->info();
   info.upstream_headers_ms = worker_.loop().now();
+  per_try_timer_.disarm();
   reportOutcome(upstream::AttemptOutcome::Kind::Response, head.status);
+  if (head.status >= 500 && retryOnStatus(head.status)) return;
   if (!head.transfer_codings.empty() && request_->version.minor == 0) {
     // The body keeps the backend's transfer codings, which an HTTP/1.0 client cannot be told
     // about (RFC 9112 6.1): it would take gzip bytes for the body.
@@ -295,6 +392,25 @@ void RouterFilter::decodeHeaders(http::ResponseHead& head, bool end_stream) {
   armTimerForPhase();
   applyUpstreamResponseForwarding(listener_.forwarding, head, tunnel_);
   callbacks_->encodeHeaders(std::move(head), end_stream);
+}
+
+bool RouterFilter::retryOnStatus(uint16_t status) {
+  const upstream::RetryVerdict verdict = upstream::decideRetryOnStatus(
+      cluster_->config().retry, status, retryFacts(replayable_ || replay_whole_));
+  if (verdict != upstream::RetryVerdict::Retry) {
+    if (verdict != upstream::RetryVerdict::Unsafe) {
+      retryOrExplain(verdict, "status", false);  // logs why not; the response goes through
+    }
+    return false;
+  }
+  // The response is dropped unseen: this exchange is abandoned (HTTP/1 closes the connection,
+  // HTTP/2 resets the stream) and the request goes to another host.
+  upstream::UpstreamStream* s = upstream_;
+  upstream_ = nullptr;
+  if (s != nullptr) pool_->release(s);
+  finishAttempt();
+  const std::string why = "status " + std::to_string(status);
+  return retryOrExplain(verdict, why, false);
 }
 
 void RouterFilter::decodeData(buffer::Buffer& data, bool end_stream) {
@@ -410,17 +526,45 @@ void RouterFilter::onTimeout() {
                                                       : "upstream idle timeout";
   PLOG_WARN("upstream {}: {} (request {})", pool_->endpoint().address_text, what,
             callbacks_->info().request_id);
+  abandonAttemptAfterTimeout(what);
+}
+
+void RouterFilter::onPerTryTimeout() {
+  if (host_ == nullptr || outcome_reported_) return;  // headers came, or the attempt is over
+  ++worker_.counters().timeouts;
+  PLOG_WARN("upstream {}: per-try timeout ({} ms) (request {})", pool_->endpoint().address_text,
+            cluster_->config().retry.per_try_timeout_ms, callbacks_->info().request_id);
+  abandonAttemptAfterTimeout("upstream per-try timeout");
+}
+
+void RouterFilter::abandonAttemptAfterTimeout(const char* what) {
+  upstream::AttemptError error;
+  error.failure = upstream::AttemptFailure::Timeout;
+  error.request_sent = upstream_ != nullptr && upstream_->requestSent();
+  error.response_received = phase_ == Phase::ReceivingBody;
+  error.reused_connection = reused_;
+  if (pending_) {
+    stopWaitingForPool();
+    pool_->cancel(*this);
+    // A connect still under way: nothing was sent, but a wait this long is the host's fault.
+    error.failure = upstream::AttemptFailure::ConnectTimeout;
+  }
   upstream::UpstreamStream* s = upstream_;
   upstream_ = nullptr;
   if (s != nullptr) pool_->release(s);  // mid-exchange: abandoned (HTTP/2: this stream only)
+  timer_.disarm();
   reportOutcome(upstream::AttemptOutcome::Kind::Timeout);
   finishAttempt();
-  fail(504, what);
+  if (tunnel_) {
+    fail(504, what);
+    return;
+  }
+  onAttemptFailed(error, what);
 }
 
 void RouterFilter::releaseStream() {
   if (pending_) {
-    pending_ = false;
+    stopWaitingForPool();
     pool_->cancel(*this);
   }
   if (upstream_ != nullptr) {
@@ -434,8 +578,13 @@ void RouterFilter::onDestroy() {
   if (destroyed_) return;
   destroyed_ = true;
   timer_.disarm();
+  backoff_timer_.disarm();
   releaseStream();
   finishAttempt();
+  if (holds_request_slot_) {
+    holds_request_slot_ = false;
+    cluster_->load().release(Load::Requests);
+  }
 }
 
 }  // namespace portico::proxy

@@ -64,10 +64,22 @@ class RouterFilter final : public filters::Filter,
   void onStreamWriteWatermark(bool above_high) override;
 
  private:
-  enum class Phase { Idle, Connecting, Sending, AwaitingHeaders, ReceivingBody, Done };
+  enum class Phase { Idle, Connecting, Sending, AwaitingHeaders, ReceivingBody, Backoff, Done };
   void startAttempt();
+  // A circuit breaker said no: 503, a log line naming the limit, a counter.
+  void overflow(upstream::ClusterLoad::Kind kind, uint32_t limit);
+  void stopWaitingForPool();  // ends the wait for a connection (max_pending_requests)
   // The attempt failed: retry it (upstream::decideRetry says whether that is safe) or answer.
   void onAttemptFailed(const upstream::AttemptError& error, std::string_view why);
+  // A 5xx head arrived: true when the request is being retried instead (the response is
+  // dropped unseen), false when the response goes to the client.
+  bool retryOnStatus(uint16_t status);
+  upstream::RetryFacts retryFacts(bool request_held) const;
+  // Starts the retry the verdict allows (true), or logs why there is none (false).
+  bool retryOrExplain(upstream::RetryVerdict verdict, std::string_view why, bool not_processed);
+  void endRetry();  // the retry in flight (if any) no longer counts against the budget
+  void onPerTryTimeout();
+  void abandonAttemptAfterTimeout(const char* what);
   // Tells the cluster how the attempt went (once: response headers or failure) and, when the
   // attempt is over, that it ended (balancers' active-request counts).
   void reportOutcome(upstream::AttemptOutcome::Kind kind, uint16_t status = 0);
@@ -94,6 +106,10 @@ class RouterFilter final : public filters::Filter,
   bool pending_ = false;                          // waiting for the pool
   upstream::UpstreamStream* upstream_ = nullptr;  // request in flight
   event::Timer timer_;
+  event::Timer per_try_timer_;       // retry.per_try_timeout: attempt start -> response headers
+  event::Timer backoff_timer_;       // the wait before a retry on another host
+  bool holds_request_slot_ = false;  // counted in the cluster's requests in flight
+  bool counts_as_retry_ = false;     // this attempt (or the wait for it) is a retry in flight
   Phase phase_ = Phase::Idle;
   upstream::HostExclusions tried_;  // hosts this request's attempts went to
   uint32_t attempts_ = 0;

@@ -9,6 +9,7 @@ std::shared_ptr<ProxySnapshot> buildSnapshot(std::vector<ListenerConfig> listene
   for (auto& c : clusters) {
     snap->cluster_index.emplace(c.name, static_cast<int>(snap->clusters.size()));
     auto state = std::make_unique<upstream::ClusterState>(std::move(c));
+    state->index = snap->clusters.size();
     if (state->config.tls_context)
       state->transport = std::make_shared<tls::ClientTransportFactory>(state->config.tls_context);
     snap->clusters.push_back(std::move(state));

@@ -58,6 +58,13 @@ void Server::deliverHostSet(size_t cluster_index, upstream::HostSetPtr set) {
   for (auto& w : workers_) w->setHosts(cluster_index, set);
 }
 
+void Server::reportOutlier(size_t cluster_index, uint32_t host_index,
+                           upstream::EjectReason reason) {
+  main_loop_->post([this, cluster_index, host_index, reason] {
+    outliers_->eject(cluster_index, host_index, reason);
+  });
+}
+
 int Server::run() {
   // Block the signals in every thread (workers inherit the mask); the main loop reads them.
   sigset_t set;
@@ -120,17 +127,23 @@ int Server::run() {
   snapshot_ =
       proxy::buildSnapshot(std::move(config_.listeners), std::move(config_.clusters), codecs);
 
+  // The main loop exists before the workers: they report outliers to it from the start.
+  event::EventLoop main_loop;
+  main_loop_ = &main_loop;
+  hosts_ = std::make_unique<upstream::HostPublisher>(snapshot_->clusters,
+                                                     static_cast<upstream::HostSetSink&>(*this));
+  outliers_ = std::make_unique<upstream::OutlierDetector>(main_loop, snapshot_->clusters, *hosts_);
+  for (const auto& cluster : snapshot_->clusters) {
+    cluster->outlier_reporter = static_cast<upstream::OutlierReporter*>(this);
+  }
   for (size_t w = 0; w < worker_count; ++w) {
     workers_.push_back(
         std::make_unique<Worker>(w, snapshot_, access_log_.get(), format, config_.io_uring));
   }
   for (size_t w = 0; w < worker_count; ++w) workers_[w]->start(std::move(fds[w]));
-  hosts_ = std::make_unique<upstream::HostPublisher>(snapshot_->clusters,
-                                                     static_cast<upstream::HostSetSink&>(*this));
   PLOG_INFO("portico {} started: {} worker(s), listeners: {}", PORTICO_VERSION, worker_count,
             fmt::join(addresses, ", "));
 
-  event::EventLoop main_loop;
   tls::OcspUpdater ocsp(main_loop);  // stapled OCSP responses, also for reloaded certificates
   bool draining = false;
   event::Timer drain_deadline(main_loop, [&] {
@@ -179,6 +192,8 @@ int Server::run() {
   for (auto& w : workers_) w->forceStop();
   for (auto& w : workers_) w->join();
   workers_.clear();
+  outliers_.reset();  // its timers belong to the main loop, which ends with this function
+  main_loop_ = nullptr;
   if (access_log_) access_log_->flushAndStop();
   PLOG_INFO("shutdown complete");
   return 0;

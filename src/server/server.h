@@ -12,10 +12,11 @@
 #include "server/access_log.h"
 #include "server/worker.h"
 #include "upstream/host_publisher.h"
+#include "upstream/outlier_detection.h"
 
 namespace portico::server {
 
-class Server final : private upstream::HostSetSink {
+class Server final : private upstream::HostSetSink, private upstream::OutlierReporter {
  public:
   explicit Server(config::ServerConfig config);
   ~Server();
@@ -25,6 +26,9 @@ class Server final : private upstream::HostSetSink {
  private:
   // upstream::HostSetSink: a new host set goes to every worker.
   void deliverHostSet(size_t cluster_index, upstream::HostSetPtr set) override;
+  // upstream::OutlierReporter (any thread): the main thread's detector decides.
+  void reportOutlier(size_t cluster_index, uint32_t host_index,
+                     upstream::EjectReason reason) override;
 
   config::ServerConfig config_;
   std::shared_ptr<const proxy::ProxySnapshot> snapshot_;
@@ -32,6 +36,8 @@ class Server final : private upstream::HostSetSink {
   std::vector<std::unique_ptr<Worker>> workers_;
   // Main thread: what health checks and outlier detection call after changing a host's health.
   std::unique_ptr<upstream::HostPublisher> hosts_;
+  event::EventLoop* main_loop_ = nullptr;  // while run() runs
+  std::unique_ptr<upstream::OutlierDetector> outliers_;
 };
 
 }  // namespace portico::server

@@ -10,6 +10,8 @@
 
 #include "net/address.h"
 #include "tls/tls_config.h"
+#include "upstream/circuit_breakers.h"
+#include "upstream/retry_policy.h"
 
 namespace portico::tls {
 class ClientContext;  // tls/client_context.h; declared here to keep OpenSSL out of this header
@@ -37,6 +39,17 @@ struct Http2ClientConfig {
   uint32_t stream_buffer_limit = 64 * 1024;
 };
 
+// Passive outlier detection (upstream/outlier_detection.h); off unless configured.
+struct OutlierDetectionConfig {
+  bool enabled = false;
+  uint32_t consecutive_5xx = 5;               // 0 = this streak is not counted
+  uint32_t consecutive_gateway_errors = 0;    // 502/503/504 and failures to reach the host
+  uint32_t consecutive_connect_failures = 5;  // connect failures, timeouts, resets
+  int64_t base_ejection_ms = 30000;
+  int64_t max_ejection_ms = 300000;
+  uint32_t max_ejection_percent = 10;  // at least one host may always be ejected
+};
+
 struct EndpointConfig {
   net::Address address;
   std::string address_text;  // as written, for logs and metrics
@@ -56,7 +69,9 @@ struct ClusterConfig {
   // Below this percentage of healthy hosts a priority level is not enough on its own; when
   // no level is, every host takes traffic (upstream/host_set.h). 0 = never.
   uint32_t panic_threshold_percent = 50;
-  uint32_t max_retries = 2;  // extra attempts on other endpoints when nothing was sent yet
+  RetryPolicy retry;  // max_retries and retry: (upstream/retry_policy.h)
+  CircuitBreakerLimits circuit_breakers;
+  OutlierDetectionConfig outlier_detection;
   // Connections (busy, idle or connecting) per worker and endpoint; 0 = unlimited. A request
   // that finds every endpoint at its limit gets 503 at once instead of piling onto a
   // struggling backend.

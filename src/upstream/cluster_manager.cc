@@ -32,7 +32,7 @@ ConnPool& ThreadLocalCluster::pool(Host& host) {
       if (h.get() == &host) pool_hosts_[i] = h;
     }
     pools_[i] = std::make_unique<ConnPool>(loop_, state_.config, host.config(), *state_.transport,
-                                           kUpstreamBufferLimit);
+                                           kUpstreamBufferLimit, &state_.load);
   }
   return *pools_[i];
 }
@@ -46,7 +46,8 @@ HostChoice ThreadLocalCluster::chooseHost(const std::optional<uint64_t>& hash_ke
   }
   LoadBalancerContext context;
   context.hash_key = hash_key;
-  const bool limited = state_.config.max_connections_per_endpoint != 0;
+  const bool limited = state_.config.max_connections_per_endpoint != 0 ||
+                       state_.config.circuit_breakers.max_connections != 0;
   if (!limited) {
     context.avoid = &tried;
     choice.host = lb_->pick(context);
@@ -84,6 +85,14 @@ HostChoice ThreadLocalCluster::chooseHost(const std::optional<uint64_t>& hash_ke
 }
 
 void ThreadLocalCluster::attemptOutcome(Host& host, const AttemptOutcome& outcome) {
+  const OutlierDetectionConfig& outliers = state_.config.outlier_detection;
+  if (outliers.enabled) {
+    if (std::optional<EjectReason> reason = countOutcome(host, outcome, outliers)) {
+      if (state_.outlier_reporter != nullptr) {
+        state_.outlier_reporter->reportOutlier(state_.index, host.index(), *reason);
+      }
+    }
+  }
   if (outcome.kind != AttemptOutcome::Kind::Cancelled) lb_->onAttemptOutcome(host, outcome);
 }
 

@@ -19,6 +19,7 @@
 #include "upstream/conn_pool.h"
 #include "upstream/host_set.h"
 #include "upstream/load_balancer.h"
+#include "upstream/outlier_detection.h"
 
 namespace portico::upstream {
 
@@ -31,6 +32,12 @@ struct ClusterState {
   std::vector<HostPtr> hosts;
   // The set every worker starts with; later sets are posted to workers by the main thread.
   HostSetPtr initial_hosts;
+  // What every worker has in flight towards the cluster: circuit breakers, retry budget.
+  ClusterLoad load;
+  size_t index = 0;  // position in the snapshot's cluster list
+  // Where workers report hosts that reached an outlier threshold (set by the server before
+  // the workers start; null: nobody listens, as in unit tests).
+  OutlierReporter* outlier_reporter = nullptr;
 };
 
 // Default per-connection buffer limit towards backends.
@@ -49,6 +56,7 @@ class ThreadLocalCluster {
   ~ThreadLocalCluster();
   const ClusterConfig& config() const { return state_.config; }
   const HostSet& hosts() const { return *hosts_; }
+  ClusterLoad& load() { return state_.load; }
   // Worker thread: balance over `hosts` from the next pick on. Pools of hosts that left the
   // set stay until their connections are done.
   void setHosts(HostSetPtr hosts);

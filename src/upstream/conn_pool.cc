@@ -120,15 +120,17 @@ std::string_view UpstreamStream::protocol() const {
 
 ConnPool::ConnPool(event::EventLoop& loop, const ClusterConfig& cluster,
                    const EndpointConfig& endpoint, const net::TransportSocketFactory& transport,
-                   size_t buffer_limit)
+                   size_t buffer_limit, ClusterLoad* load)
     : loop_(loop),
       cluster_(cluster),
       endpoint_(endpoint),
       transport_(transport),
-      buffer_limit_(buffer_limit) {}
+      buffer_limit_(buffer_limit),
+      load_(load) {}
 
 ConnPool::~ConnPool() {
   for (PooledConnection* c : all_) {
+    if (load_ != nullptr) load_->release(ClusterLoad::Kind::Connections);
     c->state_ = PooledConnection::State::Closed;
     c->connection_->setCallbacks(nullptr);
     delete c;
@@ -181,6 +183,8 @@ bool ConnPool::newStream(PoolCallbacks& callbacks, std::string_view server_name)
   }
   conn->setWriteBufferLimit(buffer_limit_);
   ++stats_.connections_opened;
+  // Counted only (hasCapacity() checked the ceiling); released in destroy().
+  if (load_ != nullptr) load_->tryAcquire(ClusterLoad::Kind::Connections, 0);
   auto* c = new PooledConnection(*this, std::move(conn));
   c->server_name_ = std::string(server_name);
   c->self_ = all_.insert(all_.end(), c);
@@ -305,8 +309,7 @@ size_t ConnPool::idleCount() const {
 }
 
 bool ConnPool::hasCapacity() const {
-  const uint32_t max = cluster_.max_connections_per_endpoint;
-  if (max == 0 || all_.size() < max || !idle_.empty()) return true;
+  if (!idle_.empty()) return true;
   for (PooledConnection* c : shared_) {
     if (c->hasRoom()) return true;
   }
@@ -318,7 +321,12 @@ bool ConnPool::hasCapacity() const {
       }
     }
   }
-  return false;
+  // A new connection is needed: within this endpoint's and the cluster's ceilings?
+  const uint32_t max = cluster_.max_connections_per_endpoint;
+  if (max != 0 && all_.size() >= max) return false;
+  const uint32_t cluster_max = cluster_.circuit_breakers.max_connections;
+  return load_ == nullptr || cluster_max == 0 ||
+         load_->current(ClusterLoad::Kind::Connections) < cluster_max;
 }
 
 void ConnPool::failWaiters(PooledConnection* c, PoolFailure reason, std::string_view why) {
@@ -366,6 +374,7 @@ void ConnPool::onClosed(PooledConnection* c) {
 
 void ConnPool::destroy(PooledConnection* c) {
   all_.erase(c->self_);
+  if (load_ != nullptr) load_->release(ClusterLoad::Kind::Connections);
   // The connection's own callback is on the stack: free it after this loop turn.
   struct Holder : event::Deletable {
     explicit Holder(PooledConnection* conn) : c(conn) {}

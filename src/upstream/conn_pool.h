@@ -79,8 +79,10 @@ class UpstreamStream {
 
 class ConnPool {
  public:
+  // `load`: the cluster's shared counts, for circuit_breakers.max_connections (none in tests).
   ConnPool(event::EventLoop& loop, const ClusterConfig& cluster, const EndpointConfig& endpoint,
-           const net::TransportSocketFactory& transport, size_t buffer_limit);
+           const net::TransportSocketFactory& transport, size_t buffer_limit,
+           ClusterLoad* load = nullptr);
   ~ConnPool();
 
   // Asks for a stream. If a connection has room, callbacks.onPoolReady() runs before this
@@ -104,7 +106,7 @@ class ConnPool {
   // Connections that carry no stream.
   size_t idleCount() const;
   // False when a request would need a new connection and the endpoint is at its limit
-  // (cluster max_connections_per_endpoint).
+  // (cluster max_connections_per_endpoint) or the cluster at circuit_breakers.max_connections.
   bool hasCapacity() const;
   size_t totalCount() const { return all_.size(); }
   // Closes idle connections now (drain, shutdown).
@@ -129,6 +131,7 @@ class ConnPool {
   const EndpointConfig& endpoint_;
   const net::TransportSocketFactory& transport_;
   size_t buffer_limit_;
+  ClusterLoad* load_;
   std::list<PooledConnection*> all_;       // owned
   std::vector<PooledConnection*> idle_;    // one-stream connections, most recent last
   std::vector<PooledConnection*> shared_;  // connected multiplexed connections

@@ -51,6 +51,20 @@ class Host {
   // then publishes a new host set).
   bool setHealthFlag(HealthFlag flag, bool on);
 
+  // Consecutive failures of real traffic, for passive outlier detection
+  // (upstream/outlier_detection.h): counted by whichever worker saw the outcome.
+  struct FailureStreaks {
+    std::atomic<uint32_t> consecutive_5xx{0};
+    std::atomic<uint32_t> consecutive_gateway{0};
+    std::atomic<uint32_t> consecutive_connect{0};
+    void reset() {
+      consecutive_5xx.store(0, std::memory_order_relaxed);
+      consecutive_gateway.store(0, std::memory_order_relaxed);
+      consecutive_connect.store(0, std::memory_order_relaxed);
+    }
+  };
+  FailureStreaks& streaks() { return streaks_; }
+
   uint32_t activeRequests() const { return active_requests_.load(std::memory_order_relaxed); }
   void requestStarted() { active_requests_.fetch_add(1, std::memory_order_relaxed); }
   void requestFinished() { active_requests_.fetch_sub(1, std::memory_order_relaxed); }
@@ -60,6 +74,7 @@ class Host {
   const uint32_t index_;
   std::atomic<uint32_t> health_{0};
   std::atomic<uint32_t> active_requests_{0};
+  FailureStreaks streaks_;
 };
 
 using HostPtr = std::shared_ptr<Host>;

@@ -10,6 +10,7 @@ body), so tests can assert what did or did not reach the backend. Behaviour by p
   /trailers             -> 200, chunked body "hello" with trailer X-Checksum: abc
   /close/N              -> 200, N bytes, no length: the close delimits the body
   /status/N             -> status N, short body (none for 204/304)
+  /slowstatus/N/MS      -> waits MS milliseconds, then status N
   /sleep/MS             -> waits MS milliseconds, then 200 "slept"
   /slowbody/N/MS        -> headers, then N bytes one by one with MS ms between them
   /reset                -> closes the connection without answering
@@ -46,6 +47,7 @@ The record has, besides the fields above, "peer_port" (the source port of the co
 request came on: distinct ports = distinct upstream connections), "body_len" and
 "body_sha256"; bodies over 64 KiB are not stored, only their length and digest.
 
+With --fail-status N every request is recorded and answered with status N (a broken backend).
 With --tls-cert/--tls-key the backend speaks TLS, and records "tls_version", "tls_resumed"
 (the connection resumed a session), "sni" (the server name the client sent, or null) and
 "client_cert_subject" (with --tls-client-ca, which requires a client certificate).
@@ -220,6 +222,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(int(parts[1]) / 1000.0)
         body = self._read_body()
         self._record(body)
+        if ARGS.fail_status:
+            return self._send(ARGS.fail_status, b"failing on purpose")
         if head in ("sha256", "slowread"):
             doc = {"length": len(body), "sha256": hashlib.sha256(body).hexdigest()}
             return self._send(200, json.dumps(doc).encode(), {"Content-Type": "application/json"})
@@ -333,6 +337,9 @@ class Handler(BaseHTTPRequestHandler):
         if head == "sleep":
             time.sleep(int(parts[1]) / 1000.0)
             return self._send(200, b"slept")
+        if head == "slowstatus":
+            time.sleep(int(parts[2]) / 1000.0)
+            return self._send(int(parts[1]), b"slow status")
         if head == "slowbody":
             n, ms = int(parts[1]), int(parts[2])
             self.send_response(200)
@@ -410,6 +417,8 @@ def main():
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--tls-client-ca")
+    p.add_argument("--fail-status", type=int, default=0,
+                   help="answer every request with this status (a broken backend)")
     ARGS = p.parse_args()
     srv = Server(("127.0.0.1", ARGS.port), Handler)
     if ARGS.tls_cert:

@@ -352,7 +352,7 @@ clusters:
   EXPECT_EQ(w.idle_timeout_ms, 90000);
   EXPECT_EQ(w.keepalive_max_idle, 0u);
   EXPECT_EQ(w.keepalive_idle_timeout_ms, 90000);
-  EXPECT_EQ(w.max_retries, 0u);
+  EXPECT_EQ(w.retry.max_retries, 0u);
   EXPECT_EQ(w.max_connections_per_endpoint, 64u);
 }
 
@@ -417,7 +417,7 @@ TEST(ConfigLoaderTest, DefaultsApplyWhenOmitted) {
   EXPECT_EQ(cluster.idle_timeout_ms, 60000);
   EXPECT_EQ(cluster.keepalive_max_idle, 32u);
   EXPECT_EQ(cluster.keepalive_idle_timeout_ms, 60000);
-  EXPECT_EQ(cluster.max_retries, 2u);
+  EXPECT_EQ(cluster.retry.max_retries, 2u);
   EXPECT_EQ(cluster.max_connections_per_endpoint, 0u);
 }
 

@@ -54,7 +54,7 @@ TEST(RetryPolicyTest, NeverAfterResponseBytes) {
   EXPECT_EQ(decideRetry(kPolicy, failed(AttemptFailure::ConnectFailed), f), RetryVerdict::Unsafe);
 }
 
-TEST(RetryPolicyTest, TimeoutsAndResetsAfterSendingAreFinal) {
+TEST(RetryPolicyTest, TimeoutsAndResetsAfterSendingAreFinalByDefault) {
   EXPECT_EQ(decideRetry(kPolicy, failed(AttemptFailure::Timeout, true), facts()),
             RetryVerdict::Unsafe);
   EXPECT_EQ(decideRetry(kPolicy, failed(AttemptFailure::Reset, true), facts()),
@@ -70,6 +70,67 @@ TEST(RetryPolicyTest, AttemptsAndHeldBodyLimitRetries) {
   f.request_held = false;
   EXPECT_EQ(decideRetry(kPolicy, failed(AttemptFailure::NotProcessed, true), f),
             RetryVerdict::RequestNotHeld);
+}
+
+TEST(RetryPolicyTest, ResetAndTimeoutOnlyWhenConfiguredAndIdempotent) {
+  RetryPolicy policy = kPolicy;
+  policy.on |= kRetryReset | kRetryTimeout;
+  EXPECT_EQ(decideRetry(policy, failed(AttemptFailure::Reset, true), facts(true)),
+            RetryVerdict::Retry);
+  EXPECT_EQ(decideRetry(policy, failed(AttemptFailure::Timeout, true), facts(true)),
+            RetryVerdict::Retry);
+  EXPECT_EQ(decideRetry(policy, failed(AttemptFailure::Reset, true), facts(false)),
+            RetryVerdict::Unsafe);
+  policy.non_idempotent = true;
+  EXPECT_EQ(decideRetry(policy, failed(AttemptFailure::Timeout, true), facts(false)),
+            RetryVerdict::Retry);
+}
+
+TEST(RetryPolicyTest, ConnectFailureRetriesCanBeTurnedOff) {
+  RetryPolicy policy = kPolicy;
+  policy.on = kRetryRefusedStream;
+  EXPECT_EQ(decideRetry(policy, failed(AttemptFailure::ConnectFailed), facts()),
+            RetryVerdict::Unsafe);
+  // The stale keep-alive race stays covered: it is a connection's failure, not a policy.
+  EXPECT_EQ(decideRetry(policy, failed(AttemptFailure::ConnectionClosed, true, true), facts()),
+            RetryVerdict::RetryAnyHost);
+}
+
+TEST(RetryPolicyTest, ListedStatusesAreRetriedForIdempotentRequests) {
+  RetryPolicy policy = kPolicy;
+  policy.on |= kRetryStatus;
+  policy.statuses = {503};
+  EXPECT_EQ(decideRetryOnStatus(policy, 503, facts(true)), RetryVerdict::Retry);
+  EXPECT_EQ(decideRetryOnStatus(policy, 502, facts(true)), RetryVerdict::Unsafe);
+  EXPECT_EQ(decideRetryOnStatus(policy, 503, facts(false)), RetryVerdict::Unsafe);
+  EXPECT_EQ(decideRetryOnStatus(kPolicy, 503, facts(true)), RetryVerdict::Unsafe);  // not listed
+}
+
+TEST(RetryPolicyTest, BudgetBoundsOnlyRetriesOfWorkABackendDid) {
+  RetryPolicy policy = kPolicy;
+  policy.on |= kRetryReset | kRetryStatus;
+  policy.statuses = {503};
+  RetryFacts f = facts();
+  f.retry_allowed_now = false;
+  EXPECT_EQ(decideRetry(policy, failed(AttemptFailure::Reset, true), f), RetryVerdict::OverBudget);
+  EXPECT_EQ(decideRetryOnStatus(policy, 503, f), RetryVerdict::OverBudget);
+  // Nothing reached a backend, or it refused the request unprocessed: nothing is done twice.
+  EXPECT_EQ(decideRetry(policy, failed(AttemptFailure::ConnectFailed), f), RetryVerdict::Retry);
+  EXPECT_EQ(decideRetry(policy, failed(AttemptFailure::NotProcessed, true), f),
+            RetryVerdict::RetryAnyHost);
+}
+
+TEST(RetryPolicyTest, BackoffGrowsWithJitterUpToTheMaximum) {
+  RetryPolicy policy;
+  policy.backoff_base_ms = 25;
+  policy.backoff_max_ms = 250;
+  EXPECT_EQ(backoffMs(policy, 1, 0.999), 24);
+  EXPECT_EQ(backoffMs(policy, 2, 0.999), 49);
+  EXPECT_EQ(backoffMs(policy, 3, 0.5), 50);
+  EXPECT_EQ(backoffMs(policy, 10, 0.999), 249);  // capped
+  EXPECT_EQ(backoffMs(policy, 10, 0.0), 0);      // full jitter: anywhere below the ceiling
+  policy.backoff_base_ms = 0;
+  EXPECT_EQ(backoffMs(policy, 3, 0.9), 0);
 }
 
 TEST(RetryPolicyTest, StatusesForTheClient) {
