@@ -1,10 +1,10 @@
 // Micro benchmarks for the hot-path pieces: the HTTP/1 parser, the header map, buffer moves
-// and load balancer picks. Build with -DPORTICO_BENCH=ON; run build/core_bench.
+// and a load balancer pick (lb_bench.cc compares the balancers). Build with -DPORTICO_BENCH=ON; run build/core_bench.
 
 #include <benchmark/benchmark.h>
 
-#include <atomic>
 #include <string>
+#include <vector>
 
 #include "buffer/buffer.h"
 #include "http/header_map.h"
@@ -70,15 +70,18 @@ BENCHMARK(BM_BufferMove64k);
 void BM_WeightedRoundRobinPick(benchmark::State& state) {
   upstream::ClusterConfig c;
   c.lb = upstream::LbPolicy::WeightedRoundRobin;
-  for (int i = 0; i < 16; ++i) {
+  std::vector<upstream::HostPtr> hosts;
+  for (uint32_t i = 0; i < 16; ++i) {
     upstream::EndpointConfig e;
-    e.weight = static_cast<uint32_t>(1 + i % 5);
-    c.endpoints.push_back(e);
+    e.weight = 1 + i % 5;
+    hosts.push_back(std::make_shared<upstream::Host>(e, i));
   }
-  std::atomic<uint64_t> position{0};
-  auto lb = upstream::makeLoadBalancer(c, &position);
-  std::vector<bool> none(16, false);
-  for (auto _ : state) benchmark::DoNotOptimize(lb->pick(none));
+  auto lb = upstream::makeLoadBalancer(c, /*seed=*/0);
+  lb->setHosts(upstream::HostSet::build(hosts, 50));
+  upstream::HostExclusions none;
+  upstream::LoadBalancerContext context;
+  context.avoid = &none;
+  for (auto _ : state) benchmark::DoNotOptimize(lb->pick(context));
 }
 BENCHMARK(BM_WeightedRoundRobinPick);
 

@@ -8,6 +8,8 @@ namespace {
 
 using upstream::ClusterConfig;
 
+constexpr int64_t kOneHourMs = 3600 * 1000;
+
 // Why an endpoint address was refused, worded for the most likely mistake.
 std::string endpointProblem(const std::string& text) {
   size_t colon = text.rfind(':');
@@ -94,6 +96,40 @@ void loadHttp2(Reader& reader, const Field& field, ClusterConfig* cluster) {
   }
 }
 
+// A balancer's own section; `name` is also the `lb` value it belongs to. Settings for a
+// balancer the cluster does not use are an error: they would silently do nothing.
+const Field* lbSection(Reader& reader, MapReader& map, const char* name, upstream::LbPolicy policy,
+                       const ClusterConfig& cluster) {
+  const Field* f = map.find(name);
+  if (f != nullptr && cluster.lb != policy) {
+    reader.error(f->mark, f->path, std::string(name) + " settings apply only with lb: " + name);
+    return nullptr;
+  }
+  return f;
+}
+
+void loadLbSettings(Reader& reader, MapReader& cluster_map, ClusterConfig* cluster) {
+  using upstream::LbPolicy;
+  if (const Field* f =
+          lbSection(reader, cluster_map, "least_request", LbPolicy::LeastRequest, *cluster)) {
+    MapReader map(reader, *f, {"choices"});
+    if (!map.valid()) return;
+    if (const Field* c = map.find("choices")) {
+      assignIf(&cluster->least_request_choices, readInt(reader, *c, 2, 10));
+    }
+  }
+  if (const Field* f = lbSection(reader, cluster_map, "peak_ewma", LbPolicy::PeakEwma, *cluster)) {
+    MapReader map(reader, *f, {"decay", "failure_penalty"});
+    if (!map.valid()) return;
+    if (const Field* d = map.find("decay")) {
+      assignIf(&cluster->peak_ewma.decay_ms, readDurationMs(reader, *d, 100, kOneHourMs));
+    }
+    if (const Field* p = map.find("failure_penalty")) {
+      assignIf(&cluster->peak_ewma.failure_penalty_ms, readDurationMs(reader, *p, 1, kOneHourMs));
+    }
+  }
+}
+
 // protocol vs tls: h2 needs TLS (ALPN), h2c is the plaintext form.
 // `tls`: the cluster has a tls section (valid or not: its own errors are reported there).
 void checkProtocol(Reader& reader, const Field* field, const ClusterConfig& cluster, bool tls) {
@@ -114,7 +150,7 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   MapReader map(reader, field,
                 {"name", "lb", "endpoints", "timeouts", "keepalive", "max_retries",
                  "max_connections_per_endpoint", "tls", "protocol", "http2", "panic_threshold",
-                 "retry", "circuit_breakers", "outlier_detection"});
+                 "retry", "circuit_breakers", "outlier_detection", "least_request", "peak_ewma"});
   if (!map.valid()) return cluster;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -124,8 +160,12 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
     assignIf(&cluster.lb, readEnum<upstream::LbPolicy>(
                               reader, *f,
                               {{"round_robin", upstream::LbPolicy::RoundRobin},
-                               {"weighted_round_robin", upstream::LbPolicy::WeightedRoundRobin}}));
+                               {"weighted_round_robin", upstream::LbPolicy::WeightedRoundRobin},
+                               {"random", upstream::LbPolicy::Random},
+                               {"least_request", upstream::LbPolicy::LeastRequest},
+                               {"peak_ewma", upstream::LbPolicy::PeakEwma}}));
   }
+  loadLbSettings(reader, map, &cluster);
   if (const Field* f = map.require("endpoints")) {
     UniqueValues seen("endpoint address");
     for (const Field& item : itemsOf(reader, *f, /*non_empty=*/true)) {

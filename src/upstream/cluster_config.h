@@ -19,7 +19,15 @@ class ClientContext;  // tls/client_context.h; declared here to keep OpenSSL out
 
 namespace portico::upstream {
 
-enum class LbPolicy { RoundRobin, WeightedRoundRobin };
+enum class LbPolicy { RoundRobin, WeightedRoundRobin, Random, LeastRequest, PeakEwma };
+
+// `lb: peak_ewma` (upstream/peak_ewma.h).
+struct PeakEwmaConfig {
+  // Time constant of the latency average: how fast an estimate falls back after a slow answer.
+  int64_t decay_ms = 10000;
+  // A failed attempt (connect failure, timeout, reset) counts as a response this slow.
+  int64_t failure_penalty_ms = 1000;
+};
 
 // What the cluster's connections speak: HTTP/1.1; HTTP/2 over TLS (ALPN h2 required); HTTP/2
 // over plain TCP with prior knowledge (h2c); or, over TLS, whichever of h2 and http/1.1 the
@@ -60,6 +68,9 @@ struct EndpointConfig {
 struct ClusterConfig {
   std::string name;
   LbPolicy lb = LbPolicy::RoundRobin;
+  // `lb: least_request`: random hosts compared per pick (2 = power of two choices).
+  uint32_t least_request_choices = 2;
+  PeakEwmaConfig peak_ewma;  // `lb: peak_ewma`
   std::vector<EndpointConfig> endpoints;
   int64_t connect_timeout_ms = 5000;
   int64_t response_header_timeout_ms = 60000;  // request fully sent -> response head complete

@@ -1,5 +1,9 @@
 #include "upstream/load_balancer.h"
 
+#include "event/event_loop.h"
+#include "upstream/least_request.h"
+#include "upstream/peak_ewma.h"
+#include "upstream/random_balancer.h"
 #include "upstream/round_robin.h"
 
 namespace portico::upstream {
@@ -8,6 +12,12 @@ std::unique_ptr<LoadBalancer> makeLoadBalancer(const ClusterConfig& config, uint
   switch (config.lb) {
     case LbPolicy::WeightedRoundRobin:
       return std::make_unique<RoundRobinBalancer>(/*use_weights=*/true, seed);
+    case LbPolicy::Random:
+      return std::make_unique<RandomBalancer>(seed);
+    case LbPolicy::LeastRequest:
+      return std::make_unique<LeastRequestBalancer>(config.least_request_choices, seed);
+    case LbPolicy::PeakEwma:
+      return std::make_unique<PeakEwmaBalancer>(config.peak_ewma, seed, event::monotonicNowMs);
     case LbPolicy::RoundRobin:
       break;
   }

@@ -12,6 +12,7 @@ body), so tests can assert what did or did not reach the backend. Behaviour by p
   /status/N             -> status N, short body (none for 204/304)
   /slowstatus/N/MS      -> waits MS milliseconds, then status N
   /sleep/MS             -> waits MS milliseconds, then 200 "slept"
+  (with --delay-ms N every answer waits N ms more: a uniformly slow backend)
   /slowbody/N/MS        -> headers, then N bytes one by one with MS ms between them
   /reset                -> closes the connection without answering
   /garbage              -> answers with bytes that are not HTTP
@@ -222,6 +223,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(int(parts[1]) / 1000.0)
         body = self._read_body()
         self._record(body)
+        if ARGS.delay_ms:
+            time.sleep(ARGS.delay_ms / 1000.0)
         if ARGS.fail_status:
             return self._send(ARGS.fail_status, b"failing on purpose")
         if head in ("sha256", "slowread"):
@@ -419,6 +422,8 @@ def main():
     p.add_argument("--tls-client-ca")
     p.add_argument("--fail-status", type=int, default=0,
                    help="answer every request with this status (a broken backend)")
+    p.add_argument("--delay-ms", type=int, default=0,
+                   help="wait this long before answering every request (a slow backend)")
     ARGS = p.parse_args()
     srv = Server(("127.0.0.1", ARGS.port), Handler)
     if ARGS.tls_cert:

@@ -84,9 +84,10 @@ def wait_for_port(port, timeout=10.0, proc=None):
 class Backend:
     """A backend process (tests/e2e/backend.py) that records what it receives."""
 
-    def __init__(self, tmpdir, name, tls=(), script="backend.py"):
+    def __init__(self, tmpdir, name, tls=(), script="backend.py", args=()):
         """`tls`: extra arguments (backend.py: --tls-cert, --tls-key, --tls-client-ca);
-        `script`: the backend program (h2_backend.py for an HTTP/2 backend)."""
+        `script`: the backend program (h2_backend.py for an HTTP/2 backend); `args`: more
+        arguments (backend.py: --delay-ms N for a slow backend)."""
         self.name = name
         self.port = free_port()
         self.record = os.path.join(tmpdir, "backend-%s.jsonl" % name)
@@ -94,7 +95,7 @@ class Backend:
         self.proc = subprocess.Popen(
             [sys.executable if os.path.exists(sys.executable) else "/usr/bin/python3",
              os.path.join(HERE, script), "--port", str(self.port), "--name", name,
-             "--record", self.record, *tls],
+             "--record", self.record, *tls, *args],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.proc.stdout.readline()
         wait_for_port(self.port, proc=self.proc)

@@ -38,7 +38,7 @@ listeners:
             proxy: { cluster: nope }
 clusters:
   - name: app
-    lb: random
+    lb: fastest
     endpoints:
       - address: 127.0.0.1:1
         weight: 0

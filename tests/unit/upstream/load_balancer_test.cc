@@ -5,40 +5,15 @@
 #include <map>
 #include <string>
 
+#include "upstream/lb_test_support.h"
 #include "upstream/round_robin.h"
 
 namespace portico::upstream {
 namespace {
 
-std::vector<HostPtr> hostsWithWeights(std::vector<uint32_t> weights) {
-  std::vector<HostPtr> hosts;
-  for (uint32_t w : weights) {
-    EndpointConfig e;
-    e.weight = w;
-    hosts.push_back(std::make_shared<Host>(e, static_cast<uint32_t>(hosts.size())));
-  }
-  return hosts;
-}
-
-ClusterConfig withPolicy(LbPolicy policy) {
-  ClusterConfig c;
-  c.lb = policy;
-  return c;
-}
-
-struct Picker {
-  explicit Picker(std::unique_ptr<LoadBalancer> b, HostSetPtr set) : lb(std::move(b)) {
-    lb->setHosts(set);
-    context.avoid = &avoid;
-  }
-  int pick() {
-    Host* h = lb->pick(context);
-    return h == nullptr ? -1 : static_cast<int>(h->index());
-  }
-  std::unique_ptr<LoadBalancer> lb;
-  HostExclusions avoid;
-  LoadBalancerContext context;
-};
+using testing::hostsWithWeights;
+using testing::Picker;
+using testing::withPolicy;
 
 TEST(LoadBalancerTest, RoundRobinRotatesAndSkipsAvoidedHosts) {
   auto hosts = hostsWithWeights({1, 1, 1});
