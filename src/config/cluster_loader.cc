@@ -94,6 +94,59 @@ void loadHttp2(Reader& reader, const Field& field, ClusterConfig* cluster) {
   }
 }
 
+// `ring_hash: { minimum_ring_size, maximum_ring_size }`.
+void loadRingHash(Reader& reader, const Field& field, ClusterConfig* cluster) {
+  MapReader map(reader, field, {"minimum_ring_size", "maximum_ring_size"});
+  if (!map.valid()) return;
+  // 8M points are 96 MiB per worker while building: the most any cluster should need.
+  constexpr int64_t kMaxRing = 8 * 1024 * 1024;
+  upstream::RingHashConfig& ring = cluster->ring_hash;
+  if (const Field* f = map.find("minimum_ring_size")) {
+    assignIf(&ring.minimum_ring_size, readInt(reader, *f, 1, kMaxRing));
+  }
+  if (const Field* f = map.find("maximum_ring_size")) {
+    assignIf(&ring.maximum_ring_size, readInt(reader, *f, 1, kMaxRing));
+    if (ring.maximum_ring_size < ring.minimum_ring_size) {
+      reader.error(f->mark, f->path,
+                   "maximum_ring_size " + std::to_string(ring.maximum_ring_size) +
+                       " is below minimum_ring_size " + std::to_string(ring.minimum_ring_size));
+    }
+  }
+}
+
+bool isPrime(uint32_t n) {
+  if (n < 2) return false;
+  for (uint32_t d = 2; uint64_t{d} * d <= n; ++d) {
+    if (n % d == 0) return false;
+  }
+  return true;
+}
+
+// `maglev: { table_size }`: a prime, so every host's preference list visits every entry.
+void loadMaglev(Reader& reader, const Field& field, ClusterConfig* cluster) {
+  MapReader map(reader, field, {"table_size"});
+  if (!map.valid()) return;
+  if (const Field* f = map.find("table_size")) {
+    std::optional<int64_t> size = readInt(reader, *f, 3, 5000011);
+    if (size && !isPrime(static_cast<uint32_t>(*size))) {
+      reader.error(f->mark, f->path,
+                   "table_size must be a prime (65537, 131071, 524287, 1000003, ...), got " +
+                       std::to_string(*size));
+    } else {
+      assignIf(&cluster->maglev.table_size, size);
+    }
+  }
+}
+
+// A tuning section for a balancer the cluster does not use is a mistake worth reporting.
+void checkLbSection(Reader& reader, const MapReader& map, std::string_view key,
+                    const ClusterConfig& cluster, upstream::LbPolicy wanted) {
+  const Field* f = map.find(key);
+  if (f == nullptr || cluster.lb == wanted) return;
+  reader.error(map.keyMark(key), f->path,
+               std::string(key) + " applies only with lb: " + std::string(key));
+}
+
 // protocol vs tls: h2 needs TLS (ALPN), h2c is the plaintext form.
 // `tls`: the cluster has a tls section (valid or not: its own errors are reported there).
 void checkProtocol(Reader& reader, const Field* field, const ClusterConfig& cluster, bool tls) {
@@ -113,7 +166,8 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   ClusterConfig cluster;
   MapReader map(reader, field,
                 {"name", "lb", "endpoints", "timeouts", "keepalive", "max_retries",
-                 "max_connections_per_endpoint", "tls", "protocol", "http2", "panic_threshold"});
+                 "max_connections_per_endpoint", "tls", "protocol", "http2", "panic_threshold",
+                 "ring_hash", "maglev"});
   if (!map.valid()) return cluster;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -123,8 +177,14 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
     assignIf(&cluster.lb, readEnum<upstream::LbPolicy>(
                               reader, *f,
                               {{"round_robin", upstream::LbPolicy::RoundRobin},
-                               {"weighted_round_robin", upstream::LbPolicy::WeightedRoundRobin}}));
+                               {"weighted_round_robin", upstream::LbPolicy::WeightedRoundRobin},
+                               {"ring_hash", upstream::LbPolicy::RingHash},
+                               {"maglev", upstream::LbPolicy::Maglev}}));
   }
+  if (const Field* f = map.find("ring_hash")) loadRingHash(reader, *f, &cluster);
+  if (const Field* f = map.find("maglev")) loadMaglev(reader, *f, &cluster);
+  checkLbSection(reader, map, "ring_hash", cluster, upstream::LbPolicy::RingHash);
+  checkLbSection(reader, map, "maglev", cluster, upstream::LbPolicy::Maglev);
   if (const Field* f = map.require("endpoints")) {
     UniqueValues seen("endpoint address");
     for (const Field& item : itemsOf(reader, *f, /*non_empty=*/true)) {

@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "proxy/forwarding.h"
+#include "proxy/hash_key.h"
 #include "proxy/route_table.h"
 
 namespace portico::proxy {
@@ -26,6 +27,11 @@ filters::FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bo
     return filters::FilterStatus::Respond;
   }
   const RouteConfig& rc = *route_.config;
+  // Once per request, before rewrite_prefix (a path key is the path as routed), and the same
+  // for every attempt: a retry walks on from where the key landed.
+  if (!rc.proxy.hash_policy.empty()) {
+    hash_key_ = computeHashKey(rc.proxy.hash_policy, head, callbacks_->clientAddress());
+  }
   if (rc.rewrite_prefix && rc.match.kind == PathMatchKind::Prefix) {
     head.path = *rc.rewrite_prefix + head.path.substr(rc.match.path.size());
     if (head.path.empty() || head.path[0] != '/') head.path.insert(0, 1, '/');
@@ -38,7 +44,7 @@ filters::FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bo
 }
 
 void RouterFilter::startAttempt() {
-  const upstream::HostChoice choice = cluster_->chooseHost(std::nullopt, tried_);
+  const upstream::HostChoice choice = cluster_->chooseHost(hash_key_, tried_);
   if (choice.host == nullptr) {
     if (choice.refusal == upstream::HostChoice::Refusal::AtCapacity) {
       ++worker_.counters().upstream_overflows;

@@ -16,6 +16,7 @@
 // 502 refused, reset or invalid response; 503 no healthy endpoint or all at their connection
 // limit; 504 timeouts (per stream: other streams on the same connection go on).
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,7 @@ class RouterFilter final : public filters::Filter,
   event::Timer timer_;
   Phase phase_ = Phase::Idle;
   upstream::HostExclusions tried_;  // hosts this request's attempts went to
+  std::optional<uint64_t> hash_key_;  // from the route's hash_policy; none: balancer's choice
   uint32_t attempts_ = 0;
   bool reused_ = false;
   bool request_end_ = false;  // the client finished its request

@@ -17,7 +17,7 @@ class ClientContext;  // tls/client_context.h; declared here to keep OpenSSL out
 
 namespace portico::upstream {
 
-enum class LbPolicy { RoundRobin, WeightedRoundRobin };
+enum class LbPolicy { RoundRobin, WeightedRoundRobin, RingHash, Maglev };
 
 // What the cluster's connections speak: HTTP/1.1; HTTP/2 over TLS (ALPN h2 required); HTTP/2
 // over plain TCP with prior knowledge (h2c); or, over TLS, whichever of h2 and http/1.1 the
@@ -37,6 +37,20 @@ struct Http2ClientConfig {
   uint32_t stream_buffer_limit = 64 * 1024;
 };
 
+// `lb: ring_hash` (upstream/ring_hash.h): each host gets points on the ring in proportion to
+// its weight; the ring has at least minimum_ring_size points (more hosts or weights than that
+// get one point per weight unit) and never more than maximum_ring_size.
+struct RingHashConfig {
+  uint32_t minimum_ring_size = 1024;
+  uint32_t maximum_ring_size = 8 * 1024 * 1024;
+};
+
+// `lb: maglev` (upstream/maglev.h): the lookup table's size, a prime. Larger spreads keys more
+// evenly over many hosts and moves fewer when one leaves, at 4 bytes per entry per worker.
+struct MaglevConfig {
+  uint32_t table_size = 65537;
+};
+
 struct EndpointConfig {
   net::Address address;
   std::string address_text;  // as written, for logs and metrics
@@ -47,6 +61,8 @@ struct EndpointConfig {
 struct ClusterConfig {
   std::string name;
   LbPolicy lb = LbPolicy::RoundRobin;
+  RingHashConfig ring_hash;
+  MaglevConfig maglev;
   std::vector<EndpointConfig> endpoints;
   int64_t connect_timeout_ms = 5000;
   int64_t response_header_timeout_ms = 60000;  // request fully sent -> response head complete
