@@ -1,7 +1,10 @@
 // Clusters: endpoints, load balancing, upstream timeouts, connection reuse and TLS.
 
+#include <fstream>
+
 #include "config/sections.h"
 #include "config/text_checks.h"
+#include "http/tokens.h"
 
 namespace portico::config::internal {
 namespace {
@@ -138,6 +141,67 @@ void loadMaglev(Reader& reader, const Field& field, ClusterConfig* cluster) {
   }
 }
 
+// The HMAC key of sticky cookies: the file's bytes (a final newline dropped). Errors name the
+// file, never its content.
+std::optional<std::string> readStickySecret(Reader& reader, const Field& field) {
+  constexpr size_t kMinSecret = 16;
+  constexpr size_t kMaxSecret = 4096;
+  std::optional<std::string> path = readFile(reader, field);
+  if (!path) return std::nullopt;
+  std::ifstream in(*path, std::ios::binary);
+  std::string secret(kMaxSecret + 1, '\0');
+  if (in) in.read(secret.data(), static_cast<std::streamsize>(secret.size()));
+  if (!in && !in.eof()) {
+    reader.error(field.mark, field.path, "cannot read " + quote(*path));
+    return std::nullopt;
+  }
+  secret.resize(static_cast<size_t>(in.gcount()));
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.size() < kMinSecret || secret.size() > kMaxSecret) {
+    reader.error(field.mark, field.path,
+                 quote(*path) + " must hold " + std::to_string(kMinSecret) + " to " +
+                     std::to_string(kMaxSecret) + " bytes of secret (for example 32 random "
+                     "bytes, base64), got " + std::to_string(secret.size()));
+    return std::nullopt;
+  }
+  return secret;
+}
+
+bool readStickyCookieName(Reader& reader, const Field& field, std::string* out) {
+  const std::string name = readNonEmptyString(reader, field).value_or("");
+  if (name.empty()) return false;
+  if (!http::isToken(name)) {
+    reader.error(field.mark, field.path,
+                 "a cookie name is a token (letters, digits, -_. etc.), got " + quote(name));
+    return false;
+  }
+  *out = name;
+  return true;
+}
+
+// `sticky: { cookie, ttl, secret_file }`.
+void loadSticky(Reader& reader, const Field& field, ClusterConfig* cluster) {
+  MapReader map(reader, field, {"cookie", "ttl", "secret_file"});
+  if (!map.valid()) return;
+  upstream::StickyConfig sticky;
+  bool ok = true;
+  const Field* cookie = map.require("cookie");
+  ok = cookie != nullptr && readStickyCookieName(reader, *cookie, &sticky.cookie);
+  if (const Field* f = map.find("ttl")) {
+    std::optional<int64_t> ttl = readDurationMs(reader, *f, 1000, 400 * kOneDayMs);
+    assignIf(&sticky.ttl_ms, ttl);
+    ok = ok && ttl.has_value();
+  }
+  if (const Field* f = map.require("secret_file")) {
+    std::optional<std::string> secret = readStickySecret(reader, *f);
+    if (secret) sticky.secret = std::move(*secret);
+    ok = ok && secret.has_value();
+  } else {
+    ok = false;
+  }
+  if (ok) cluster->sticky = std::move(sticky);
+}
+
 // A tuning section for a balancer the cluster does not use is a mistake worth reporting.
 void checkLbSection(Reader& reader, const MapReader& map, std::string_view key,
                     const ClusterConfig& cluster, upstream::LbPolicy wanted) {
@@ -167,7 +231,7 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   MapReader map(reader, field,
                 {"name", "lb", "endpoints", "timeouts", "keepalive", "max_retries",
                  "max_connections_per_endpoint", "tls", "protocol", "http2", "panic_threshold",
-                 "ring_hash", "maglev"});
+                 "ring_hash", "maglev", "sticky"});
   if (!map.valid()) return cluster;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -183,6 +247,7 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   }
   if (const Field* f = map.find("ring_hash")) loadRingHash(reader, *f, &cluster);
   if (const Field* f = map.find("maglev")) loadMaglev(reader, *f, &cluster);
+  if (const Field* f = map.find("sticky")) loadSticky(reader, *f, &cluster);
   checkLbSection(reader, map, "ring_hash", cluster, upstream::LbPolicy::RingHash);
   checkLbSection(reader, map, "maglev", cluster, upstream::LbPolicy::Maglev);
   if (const Field* f = map.require("endpoints")) {

@@ -82,6 +82,8 @@ class RouterFilter final : public filters::Filter,
   void restoreReplay();
   bool needsTunnel() const;
   void armTimerForPhase();
+  // Cluster `sticky`: a response from another host than the cookie named gets a new cookie.
+  void setStickyCookie(http::ResponseHead& head);
 
   WorkerServices& worker_;
   const ListenerConfig& listener_;
@@ -98,6 +100,7 @@ class RouterFilter final : public filters::Filter,
   Phase phase_ = Phase::Idle;
   upstream::HostExclusions tried_;  // hosts this request's attempts went to
   std::optional<uint64_t> hash_key_;  // from the route's hash_policy; none: balancer's choice
+  std::optional<uint64_t> sticky_id_;  // the host a valid sticky cookie names (cluster sticky)
   uint32_t attempts_ = 0;
   bool reused_ = false;
   bool request_end_ = false;  // the client finished its request

@@ -51,6 +51,14 @@ struct MaglevConfig {
   uint32_t table_size = 65537;
 };
 
+// `sticky:` (upstream/sticky.h): Portico sets a signed cookie naming the host that served a
+// client, and later requests carrying it go back to that host while it is a candidate.
+struct StickyConfig {
+  std::string cookie;   // the cookie's name
+  int64_t ttl_ms = 0;   // Max-Age and the signed expiry; 0 = a session cookie, no expiry
+  std::string secret;   // HMAC key, from secret_file; never logged
+};
+
 struct EndpointConfig {
   net::Address address;
   std::string address_text;  // as written, for logs and metrics
@@ -63,6 +71,7 @@ struct ClusterConfig {
   LbPolicy lb = LbPolicy::RoundRobin;
   RingHashConfig ring_hash;
   MaglevConfig maglev;
+  std::optional<StickyConfig> sticky;
   std::vector<EndpointConfig> endpoints;
   int64_t connect_timeout_ms = 5000;
   int64_t response_header_timeout_ms = 60000;  // request fully sent -> response head complete

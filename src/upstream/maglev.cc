@@ -1,6 +1,7 @@
 #include "upstream/maglev.h"
 
 #include <algorithm>
+#include <string>
 #include <utility>
 
 namespace portico::upstream {
@@ -16,6 +17,8 @@ constexpr int kRehashes = 3;
 constexpr uint32_t kEmpty = UINT32_MAX;
 
 struct Permutation {
+  uint32_t slot;  // position in candidates()
+  std::string identity;
   uint64_t offset;
   uint64_t skip;
   uint64_t next = 0;  // how far along its preferences the host got
@@ -34,20 +37,27 @@ void MaglevBalancer::setHosts(const HostSetPtr& hosts) {
   std::vector<Permutation> perms;
   perms.reserve(candidates.size());
   uint64_t max_weight = 0;
-  for (const HostPtr& h : candidates) {
-    const std::string identity = hashIdentity(*h);
-    perms.push_back({hash64(identity, kOffsetSeed) % size,
-                     hash64(identity, kSkipSeed) % (size - 1) + 1});
-    max_weight = std::max<uint64_t>(max_weight, h->weight());
+  for (uint32_t slot = 0; slot < candidates.size(); ++slot) {
+    const Host& h = *candidates[slot];
+    std::string identity = hashIdentity(h);
+    const uint64_t offset = hash64(identity, kOffsetSeed) % size;
+    const uint64_t skip = hash64(identity, kSkipSeed) % (size - 1) + 1;
+    perms.push_back({slot, std::move(identity), offset, skip});
+    max_weight = std::max<uint64_t>(max_weight, h.weight());
   }
+  // Hosts take their turns in address order, not configuration order: when two want the
+  // same entry the first wins, and two processes listing the endpoints differently must
+  // still build the same table.
+  std::sort(perms.begin(), perms.end(),
+            [](const Permutation& a, const Permutation& b) { return a.identity < b.identity; });
   table_.assign(size, kEmpty);
   uint64_t filled = 0;
   // Each round every host earns its weight in credit and takes a turn per max_weight of it:
   // the heaviest hosts claim an entry every round, a host of half their weight every other.
   while (filled < size) {
-    for (uint32_t slot = 0; slot < candidates.size() && filled < size; ++slot) {
-      Permutation& p = perms[slot];
-      p.credit += candidates[slot]->weight();
+    for (size_t turn = 0; turn < perms.size() && filled < size; ++turn) {
+      Permutation& p = perms[turn];
+      p.credit += candidates[p.slot]->weight();
       if (p.credit < max_weight) continue;
       p.credit -= max_weight;
       // The size is prime and 0 < skip < size, so the preferences visit every entry.
@@ -57,7 +67,7 @@ void MaglevBalancer::setHosts(const HostSetPtr& hosts) {
         entry = (p.offset + p.next * p.skip) % size;
       }
       ++p.next;
-      table_[entry] = slot;
+      table_[entry] = p.slot;
       ++filled;
     }
   }

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <string>
 
 #include "config/loader.h"
@@ -108,6 +111,50 @@ TEST(HashLbLoaderTest, BadHashPolicyItems) {
     EXPECT_FALSE(r.config.has_value()) << item;
     EXPECT_NE(firstError(r).find("hash_policy[0]"), std::string::npos) << firstError(r);
   }
+}
+
+// A secret file holding `content`, removed afterwards.
+struct SecretFile {
+  explicit SecretFile(const std::string& content) {
+    char name[] = "/tmp/portico-sticky-XXXXXX";
+    const int fd = mkstemp(name);
+    path = name;
+    EXPECT_EQ(write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+    close(fd);
+  }
+  ~SecretFile() { std::remove(path.c_str()); }
+  std::string path;
+};
+
+TEST(HashLbLoaderTest, StickyReadsItsSecretAndNeverShowsIt) {
+  SecretFile good("a-secret-of-thirty-two-bytes-xyz\n");
+  LoadResult r = loadConfigString(
+      withCluster("    sticky: { cookie: srv, ttl: 2h, secret_file: " + good.path + " }\n"),
+      "t.yaml");
+  ASSERT_TRUE(r.config.has_value()) << firstError(r);
+  const auto& sticky = r.config->clusters[0].sticky;
+  ASSERT_TRUE(sticky.has_value());
+  EXPECT_EQ(sticky->cookie, "srv");
+  EXPECT_EQ(sticky->ttl_ms, 2 * 3600 * 1000);
+  EXPECT_EQ(sticky->secret, "a-secret-of-thirty-two-bytes-xyz");  // final newline dropped
+
+  SecretFile short_secret("tooshort");
+  r = loadConfigString(
+      withCluster("    sticky: { cookie: srv, secret_file: " + short_secret.path + " }\n"),
+      "t.yaml");
+  EXPECT_FALSE(r.config.has_value());
+  EXPECT_NE(firstError(r).find("must hold 16 to 4096 bytes"), std::string::npos) << firstError(r);
+  EXPECT_EQ(firstError(r).find("tooshort"), std::string::npos) << "the secret is in the error";
+
+  r = loadConfigString(withCluster("    sticky: { cookie: \"a b\", secret_file: " + good.path +
+                                   " }\n"),
+                       "t.yaml");
+  EXPECT_FALSE(r.config.has_value());
+  EXPECT_NE(firstError(r).find("clusters[0].sticky.cookie"), std::string::npos) << firstError(r);
+
+  r = loadConfigString(withCluster("    sticky: { cookie: srv }\n"), "t.yaml");
+  EXPECT_FALSE(r.config.has_value());
+  EXPECT_NE(firstError(r).find("secret_file"), std::string::npos) << firstError(r);
 }
 
 }  // namespace
