@@ -228,7 +228,8 @@ void loadProxy(Reader& reader, const Field& field, RouteConfig* route, RouteCont
     std::optional<std::string> name = readName(reader, *f);
     if (!name) return;
     route->proxy.cluster = *name;
-    ctx->cluster_refs.push_back(ClusterRef{std::move(*name), f->path, f->mark});
+    ctx->cluster_refs.push_back(
+        ClusterRef{std::move(*name), f->path, f->mark, !route->proxy.hash_policy.empty()});
   }
 }
 

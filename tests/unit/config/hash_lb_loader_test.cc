@@ -101,6 +101,18 @@ TEST(HashLbLoaderTest, HashPolicySourcesInOrder) {
   EXPECT_EQ(policy[4].source, Source::ClientIp);
 }
 
+TEST(HashLbLoaderTest, HashPolicyNeedsAHashingCluster) {
+  LoadResult r = loadConfigString(
+      withCluster("    lb: weighted_round_robin\n",
+                  "              hash_policy: [ { header: X-User } ]\n"),
+      "t.yaml");
+  EXPECT_FALSE(r.config.has_value());
+  EXPECT_NE(firstError(r).find("proxy.cluster: this route has a hash_policy but cluster \"c\" "
+                               "does not hash"),
+            std::string::npos)
+      << firstError(r);
+}
+
 TEST(HashLbLoaderTest, BadHashPolicyItems) {
   for (const char* item : {"                - header: X-A\n                  cookie: b\n",
                            "                - uri\n", "                - cookie: \"a;b\"\n",
