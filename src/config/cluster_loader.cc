@@ -1,7 +1,10 @@
 // Clusters: endpoints, load balancing, upstream timeouts, connection reuse and TLS.
 
+#include <fstream>
+
 #include "config/sections.h"
 #include "config/text_checks.h"
+#include "http/tokens.h"
 
 namespace portico::config::internal {
 namespace {
@@ -130,6 +133,122 @@ void loadLbSettings(Reader& reader, MapReader& cluster_map, ClusterConfig* clust
   }
 }
 
+// `ring_hash: { minimum_ring_size, maximum_ring_size }`.
+void loadRingHash(Reader& reader, const Field& field, ClusterConfig* cluster) {
+  MapReader map(reader, field, {"minimum_ring_size", "maximum_ring_size"});
+  if (!map.valid()) return;
+  // 8M points are 96 MiB per worker while building: the most any cluster should need.
+  constexpr int64_t kMaxRing = 8 * 1024 * 1024;
+  upstream::RingHashConfig& ring = cluster->ring_hash;
+  if (const Field* f = map.find("minimum_ring_size")) {
+    assignIf(&ring.minimum_ring_size, readInt(reader, *f, 1, kMaxRing));
+  }
+  if (const Field* f = map.find("maximum_ring_size")) {
+    assignIf(&ring.maximum_ring_size, readInt(reader, *f, 1, kMaxRing));
+    if (ring.maximum_ring_size < ring.minimum_ring_size) {
+      reader.error(f->mark, f->path,
+                   "maximum_ring_size " + std::to_string(ring.maximum_ring_size) +
+                       " is below minimum_ring_size " + std::to_string(ring.minimum_ring_size));
+    }
+  }
+}
+
+bool isPrime(uint32_t n) {
+  if (n < 2) return false;
+  for (uint32_t d = 2; uint64_t{d} * d <= n; ++d) {
+    if (n % d == 0) return false;
+  }
+  return true;
+}
+
+// `maglev: { table_size }`: a prime, so every host's preference list visits every entry.
+void loadMaglev(Reader& reader, const Field& field, ClusterConfig* cluster) {
+  MapReader map(reader, field, {"table_size"});
+  if (!map.valid()) return;
+  if (const Field* f = map.find("table_size")) {
+    std::optional<int64_t> size = readInt(reader, *f, 3, 5000011);
+    if (size && !isPrime(static_cast<uint32_t>(*size))) {
+      reader.error(f->mark, f->path,
+                   "table_size must be a prime (65537, 131071, 524287, 1000003, ...), got " +
+                       std::to_string(*size));
+    } else {
+      assignIf(&cluster->maglev.table_size, size);
+    }
+  }
+}
+
+// The HMAC key of sticky cookies: the file's bytes (a final newline dropped). Errors name the
+// file, never its content.
+std::optional<std::string> readStickySecret(Reader& reader, const Field& field) {
+  constexpr size_t kMinSecret = 16;
+  constexpr size_t kMaxSecret = 4096;
+  std::optional<std::string> path = readFile(reader, field);
+  if (!path) return std::nullopt;
+  std::ifstream in(*path, std::ios::binary);
+  std::string secret(kMaxSecret + 1, '\0');
+  if (in) in.read(secret.data(), static_cast<std::streamsize>(secret.size()));
+  if (!in && !in.eof()) {
+    reader.error(field.mark, field.path, "cannot read " + quote(*path));
+    return std::nullopt;
+  }
+  secret.resize(static_cast<size_t>(in.gcount()));
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.size() < kMinSecret || secret.size() > kMaxSecret) {
+    reader.error(field.mark, field.path,
+                 quote(*path) + " must hold " + std::to_string(kMinSecret) + " to " +
+                     std::to_string(kMaxSecret) +
+                     " bytes of secret (for example 32 random "
+                     "bytes, base64), got " +
+                     std::to_string(secret.size()));
+    return std::nullopt;
+  }
+  return secret;
+}
+
+bool readStickyCookieName(Reader& reader, const Field& field, std::string* out) {
+  const std::string name = readNonEmptyString(reader, field).value_or("");
+  if (name.empty()) return false;
+  if (!http::isToken(name)) {
+    reader.error(field.mark, field.path,
+                 "a cookie name is a token (letters, digits, -_. etc.), got " + quote(name));
+    return false;
+  }
+  *out = name;
+  return true;
+}
+
+// `sticky: { cookie, ttl, secret_file }`.
+void loadSticky(Reader& reader, const Field& field, ClusterConfig* cluster) {
+  MapReader map(reader, field, {"cookie", "ttl", "secret_file"});
+  if (!map.valid()) return;
+  upstream::StickyConfig sticky;
+  bool ok = true;
+  const Field* cookie = map.require("cookie");
+  ok = cookie != nullptr && readStickyCookieName(reader, *cookie, &sticky.cookie);
+  if (const Field* f = map.find("ttl")) {
+    std::optional<int64_t> ttl = readDurationMs(reader, *f, 1000, 400 * kOneDayMs);
+    assignIf(&sticky.ttl_ms, ttl);
+    ok = ok && ttl.has_value();
+  }
+  if (const Field* f = map.require("secret_file")) {
+    std::optional<std::string> secret = readStickySecret(reader, *f);
+    if (secret) sticky.secret = std::move(*secret);
+    ok = ok && secret.has_value();
+  } else {
+    ok = false;
+  }
+  if (ok) cluster->sticky = std::move(sticky);
+}
+
+// A tuning section for a balancer the cluster does not use is a mistake worth reporting.
+void checkLbSection(Reader& reader, const MapReader& map, std::string_view key,
+                    const ClusterConfig& cluster, upstream::LbPolicy wanted) {
+  const Field* f = map.find(key);
+  if (f == nullptr || cluster.lb == wanted) return;
+  reader.error(map.keyMark(key), f->path,
+               std::string(key) + " applies only with lb: " + std::string(key));
+}
+
 // protocol vs tls: h2 needs TLS (ALPN), h2c is the plaintext form.
 // `tls`: the cluster has a tls section (valid or not: its own errors are reported there).
 void checkProtocol(Reader& reader, const Field* field, const ClusterConfig& cluster, bool tls) {
@@ -150,7 +269,8 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   MapReader map(reader, field,
                 {"name", "lb", "endpoints", "timeouts", "keepalive", "max_retries",
                  "max_connections_per_endpoint", "tls", "protocol", "http2", "panic_threshold",
-                 "retry", "circuit_breakers", "outlier_detection", "least_request", "peak_ewma"});
+                 "retry", "circuit_breakers", "outlier_detection", "least_request", "peak_ewma",
+                 "ring_hash", "maglev", "sticky"});
   if (!map.valid()) return cluster;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -163,9 +283,16 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
                                {"weighted_round_robin", upstream::LbPolicy::WeightedRoundRobin},
                                {"random", upstream::LbPolicy::Random},
                                {"least_request", upstream::LbPolicy::LeastRequest},
-                               {"peak_ewma", upstream::LbPolicy::PeakEwma}}));
+                               {"peak_ewma", upstream::LbPolicy::PeakEwma},
+                               {"ring_hash", upstream::LbPolicy::RingHash},
+                               {"maglev", upstream::LbPolicy::Maglev}}));
   }
   loadLbSettings(reader, map, &cluster);
+  if (const Field* f = map.find("ring_hash")) loadRingHash(reader, *f, &cluster);
+  if (const Field* f = map.find("maglev")) loadMaglev(reader, *f, &cluster);
+  if (const Field* f = map.find("sticky")) loadSticky(reader, *f, &cluster);
+  checkLbSection(reader, map, "ring_hash", cluster, upstream::LbPolicy::RingHash);
+  checkLbSection(reader, map, "maglev", cluster, upstream::LbPolicy::Maglev);
   if (const Field* f = map.require("endpoints")) {
     UniqueValues seen("endpoint address");
     for (const Field& item : itemsOf(reader, *f, /*non_empty=*/true)) {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <sstream>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "config/sections.h"
@@ -107,8 +108,19 @@ void checkClusterRefs(Reader& reader, const std::vector<ClusterRef>& refs,
     if (!listed.empty()) listed += ", ";
     listed += names.size() == 10 ? "..." : c.name;
   }
+  std::unordered_map<std::string, upstream::LbPolicy> policies;
+  for (const auto& c : clusters) policies.emplace(c.name, c.lb);
   for (const ClusterRef& ref : refs) {
-    if (names.count(ref.name) != 0) continue;
+    if (names.count(ref.name) != 0) {
+      const upstream::LbPolicy lb = policies[ref.name];
+      if (ref.hashed && lb != upstream::LbPolicy::RingHash && lb != upstream::LbPolicy::Maglev) {
+        // The key would be computed and thrown away: surely not what was meant.
+        reader.error(ref.mark, ref.path,
+                     "this route has a hash_policy but cluster " + internal::quote(ref.name) +
+                         " does not hash; give it lb: ring_hash or lb: maglev");
+      }
+      continue;
+    }
     reader.error(
         ref.mark, ref.path,
         "unknown cluster " + internal::quote(ref.name) +

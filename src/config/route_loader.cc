@@ -159,14 +159,77 @@ void loadMatch(Reader& reader, const Field& field, proxy::RouteMatch* match, Rou
   }
 }
 
+// One `hash_policy` item: `client_ip` or `path` (a word, or `client_ip: true`), or a map with
+// one of `header: NAME`, `cookie: NAME`, `query_parameter: NAME`.
+std::optional<proxy::HashPolicyEntry> loadHashPolicyEntry(Reader& reader, const Field& field) {
+  using Source = proxy::HashPolicyEntry::Source;
+  proxy::HashPolicyEntry entry;
+  if (field.node.IsScalar()) {
+    auto source = readEnum<Source>(reader, field,
+                                   {{"client_ip", Source::ClientIp}, {"path", Source::Path}});
+    if (!source) return std::nullopt;
+    entry.source = *source;
+    return entry;
+  }
+  MapReader map(reader, field, {"client_ip", "path", "header", "cookie", "query_parameter"});
+  if (!map.valid()) return std::nullopt;
+  std::string_view kind = exclusiveKey(
+      reader, map, {"client_ip", "path", "header", "cookie", "query_parameter"},
+      "each hash_policy item names one source");
+  if (kind.empty()) {
+    reader.error(field.mark, field.path,
+                 "missing source; expected one of client_ip, path, header, cookie, "
+                 "query_parameter");
+    return std::nullopt;
+  }
+  const Field& f = *map.find(kind);
+  if (kind == "client_ip" || kind == "path") {
+    std::optional<bool> on = readBool(reader, f);
+    if (on == false) {
+      reader.error(f.mark, f.path, "leave the item out instead of setting it to false");
+    }
+    if (on != true) return std::nullopt;
+    entry.source = kind == "path" ? Source::Path : Source::ClientIp;
+    return entry;
+  }
+  std::optional<std::string> name =
+      kind == "header" ? readHeaderName(reader, f) : readNonEmptyString(reader, f);
+  if (!name) return std::nullopt;
+  // Cookie and query parameter names are matched byte for byte; separators could never match.
+  if (kind != "header" && name->find_first_of(";=&, \t") != std::string::npos) {
+    reader.error(f.mark, f.path, "a " + std::string(kind) + " name cannot contain ';', '=', '&', "
+                                 "',' or spaces, got " + quote(*name));
+    return std::nullopt;
+  }
+  entry.source = kind == "header" ? Source::Header
+                 : kind == "cookie" ? Source::Cookie
+                                    : Source::QueryParameter;
+  entry.name = std::move(*name);
+  return entry;
+}
+
 void loadProxy(Reader& reader, const Field& field, RouteConfig* route, RouteContext* ctx) {
-  MapReader map(reader, field, {"cluster"});
+  MapReader map(reader, field, {"cluster", "hash_policy"});
   if (!map.valid()) return;
+  if (const Field* f = map.find("hash_policy")) {
+    constexpr size_t kMaxSources = 16;
+    std::vector<Field> items = itemsOf(reader, *f, /*non_empty=*/true);
+    if (items.size() > kMaxSources) {
+      reader.error(f->mark, f->path, "at most 16 hash_policy sources, got " +
+                                         std::to_string(items.size()));
+    }
+    for (const Field& item : items) {
+      if (auto entry = loadHashPolicyEntry(reader, item)) {
+        route->proxy.hash_policy.push_back(std::move(*entry));
+      }
+    }
+  }
   if (const Field* f = map.require("cluster")) {
     std::optional<std::string> name = readName(reader, *f);
     if (!name) return;
     route->proxy.cluster = *name;
-    ctx->cluster_refs.push_back(ClusterRef{std::move(*name), f->path, f->mark});
+    ctx->cluster_refs.push_back(
+        ClusterRef{std::move(*name), f->path, f->mark, !route->proxy.hash_policy.empty()});
   }
 }
 

@@ -32,6 +32,7 @@ struct ClusterRef {
   std::string name;
   std::string path;
   YAML::Mark mark;
+  bool hashed = false;  // the route has a hash_policy, which needs a consistent-hash cluster
 };
 
 // What routes across the whole file share while they are read.

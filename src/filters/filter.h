@@ -40,6 +40,7 @@
 #include "filters/stream_info.h"
 #include "http/header_map.h"
 #include "http/message.h"
+#include "net/address.h"
 
 namespace portico::filters {
 
@@ -53,6 +54,8 @@ class FilterCallbacks {
   virtual event::EventLoop& loop() = 0;
   virtual http::RequestHead& requestHead() = 0;
   virtual StreamInfo& info() = 0;
+  // The client's address (the connection's peer); null where there is no connection (tests).
+  virtual const net::Address* clientAddress() const { return nullptr; }
 
   // Resumes the direction this filter paused: hands it what waited, then passes its output on.
   virtual void continueRequest() = 0;

@@ -26,6 +26,7 @@ class FilterManager::Handle final : public filters::FilterCallbacks {
   event::EventLoop& loop() override { return m_.owner_.loop(); }
   http::RequestHead& requestHead() override { return m_.owner_.requestHead(); }
   filters::StreamInfo& info() override { return m_.owner_.info(); }
+  const net::Address* clientAddress() const override { return m_.owner_.clientAddress(); }
   void continueRequest() override { m_.continueRequest(index_); }
   void continueResponse() override { m_.continueResponse(index_); }
   void sendLocalReply(uint16_t status, std::string_view body,

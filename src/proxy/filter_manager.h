@@ -40,6 +40,8 @@ class FilterChainOwner {
   virtual event::EventLoop& loop() = 0;
   virtual http::RequestHead& requestHead() = 0;
   virtual filters::StreamInfo& info() = 0;
+  // The connection's peer, for filters that key on the client (hash policies); may be null.
+  virtual const net::Address* clientAddress() const { return nullptr; }
   // The response, after the last filter: to the client.
   virtual void sendHeaders(http::ResponseHead& head, bool end_stream) = 0;
   virtual void sendData(buffer::Buffer& data, bool end_stream) = 0;

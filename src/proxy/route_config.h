@@ -46,8 +46,18 @@ struct RouteMatch {
   std::vector<ValueMatch> query;
 };
 
+// One source of a proxy route's consistent-hash key (`hash_policy`, proxy/hash_key.h).
+struct HashPolicyEntry {
+  enum class Source { ClientIp, Header, Cookie, Path, QueryParameter };
+  Source source = Source::ClientIp;
+  std::string name;  // header, cookie or query parameter name; empty for client_ip and path
+};
+
 struct ProxyAction {
   std::string cluster;
+  // Tried in order; the first that yields a value is hashed into the request's key for the
+  // cluster's ring_hash or maglev balancer. Empty: no key (those balancers pick at random).
+  std::vector<HashPolicyEntry> hash_policy;
 };
 
 struct DirectResponseAction {

@@ -1,10 +1,13 @@
 #include "proxy/router.h"
 
+#include <ctime>
 #include <random>
 
 #include "core/log.h"
 #include "proxy/forwarding.h"
+#include "proxy/hash_key.h"
 #include "proxy/route_table.h"
+#include "upstream/sticky.h"
 
 namespace portico::proxy {
 
@@ -42,6 +45,19 @@ filters::FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bo
     return filters::FilterStatus::Respond;
   }
   const RouteConfig& rc = *route_.config;
+  // Once per request, before rewrite_prefix (a path key is the path as routed), and the same
+  // for every attempt: a retry walks on from where the key landed.
+  if (!rc.proxy.hash_policy.empty()) {
+    hash_key_ = computeHashKey(rc.proxy.hash_policy, head, callbacks_->clientAddress());
+  }
+  if (const auto& sticky = cluster_->config().sticky) {
+    head.headers.forEach([&](std::string_view name, std::string_view value) {
+      if (sticky_id_ || !http::equalsIgnoreCase(name, "cookie")) return;
+      if (auto cookie = findCookie(value, sticky->cookie)) {
+        sticky_id_ = upstream::readStickyValue(*sticky, *cookie, time(nullptr));
+      }
+    });
+  }
   if (rc.rewrite_prefix && rc.match.kind == PathMatchKind::Prefix) {
     head.path = *rc.rewrite_prefix + head.path.substr(rc.match.path.size());
     if (head.path.empty() || head.path[0] != '/') head.path.insert(0, 1, '/');
@@ -67,7 +83,7 @@ void RouterFilter::overflow(upstream::ClusterLoad::Kind kind, uint32_t limit) {
 }
 
 void RouterFilter::startAttempt() {
-  const upstream::HostChoice choice = cluster_->chooseHost(std::nullopt, tried_);
+  const upstream::HostChoice choice = cluster_->chooseHost(hash_key_, tried_, sticky_id_);
   if (choice.host == nullptr) {
     if (choice.refusal == upstream::HostChoice::Refusal::AtCapacity) {
       ++worker_.counters().upstream_overflows;
@@ -385,6 +401,7 @@ void RouterFilter::decodeHeaders(http::ResponseHead& head, bool end_stream) {
     fail(502, "response transfer coding for an HTTP/1.0 client");
     return;
   }
+  setStickyCookie(head);
   tunnel_ =
       head.status == 101 || (request_->method == http::Method::Connect && head.status / 100 == 2);
   phase_ = end_stream ? Phase::Done : Phase::ReceivingBody;
@@ -411,6 +428,16 @@ bool RouterFilter::retryOnStatus(uint16_t status) {
   finishAttempt();
   const std::string why = "status " + std::to_string(status);
   return retryOrExplain(verdict, why, false);
+}
+
+void RouterFilter::setStickyCookie(http::ResponseHead& head) {
+  const auto& sticky = cluster_->config().sticky;
+  if (!sticky || host_ == nullptr) return;
+  const uint64_t served = upstream::stickyHostId(*host_);
+  // A client whose cookie already names this host keeps it (and its expiry) as it is.
+  if (sticky_id_ == served) return;
+  head.headers.add("Set-Cookie", upstream::stickySetCookie(*sticky, served, time(nullptr),
+                                                           listener_.tls.has_value()));
 }
 
 void RouterFilter::decodeData(buffer::Buffer& data, bool end_stream) {

@@ -16,6 +16,7 @@
 // 502 refused, reset or invalid response; 503 no healthy endpoint or all at their connection
 // limit; 504 timeouts (per stream: other streams on the same connection go on).
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,8 @@ class RouterFilter final : public filters::Filter,
   void restoreReplay();
   bool needsTunnel() const;
   void armTimerForPhase();
+  // Cluster `sticky`: a response from another host than the cookie named gets a new cookie.
+  void setStickyCookie(http::ResponseHead& head);
 
   WorkerServices& worker_;
   const ListenerConfig& listener_;
@@ -112,6 +115,8 @@ class RouterFilter final : public filters::Filter,
   bool counts_as_retry_ = false;     // this attempt (or the wait for it) is a retry in flight
   Phase phase_ = Phase::Idle;
   upstream::HostExclusions tried_;  // hosts this request's attempts went to
+  std::optional<uint64_t> hash_key_;  // from the route's hash_policy; none: balancer's choice
+  std::optional<uint64_t> sticky_id_;  // the host a valid sticky cookie names (cluster sticky)
   uint32_t attempts_ = 0;
   bool reused_ = false;
   bool request_end_ = false;  // the client finished its request

@@ -60,6 +60,10 @@ event::EventLoop& ActiveStream::loop() {
   return manager_.worker().loop();
 }
 
+const net::Address* ActiveStream::clientAddress() const {
+  return &manager_.connection().peerAddress();
+}
+
 void ActiveStream::begin(http::ResponseEncoder& encoder) {
   encoder_ = &encoder;
   id_ = encoder.streamId();

@@ -47,6 +47,7 @@ class ActiveStream final : public http::RequestDecoder, public FilterChainOwner 
   void reap();
   void onDownstreamWatermark(bool above_high);
   filters::StreamInfo& info() override { return info_; }
+  const net::Address* clientAddress() const override;
 
   // http::RequestDecoder
   void decodeHeaders(http::RequestHead& head, bool end_stream) override;

@@ -19,7 +19,15 @@ class ClientContext;  // tls/client_context.h; declared here to keep OpenSSL out
 
 namespace portico::upstream {
 
-enum class LbPolicy { RoundRobin, WeightedRoundRobin, Random, LeastRequest, PeakEwma };
+enum class LbPolicy {
+  RoundRobin,
+  WeightedRoundRobin,
+  Random,
+  LeastRequest,
+  PeakEwma,
+  RingHash,
+  Maglev
+};
 
 // `lb: peak_ewma` (upstream/peak_ewma.h).
 struct PeakEwmaConfig {
@@ -58,6 +66,28 @@ struct OutlierDetectionConfig {
   uint32_t max_ejection_percent = 10;  // at least one host may always be ejected
 };
 
+// `lb: ring_hash` (upstream/ring_hash.h): each host gets points on the ring in proportion to
+// its weight; the ring has at least minimum_ring_size points (more hosts or weights than that
+// get one point per weight unit) and never more than maximum_ring_size.
+struct RingHashConfig {
+  uint32_t minimum_ring_size = 1024;
+  uint32_t maximum_ring_size = 8 * 1024 * 1024;
+};
+
+// `lb: maglev` (upstream/maglev.h): the lookup table's size, a prime. Larger spreads keys more
+// evenly over many hosts and moves fewer when one leaves, at 4 bytes per entry per worker.
+struct MaglevConfig {
+  uint32_t table_size = 65537;
+};
+
+// `sticky:` (upstream/sticky.h): Portico sets a signed cookie naming the host that served a
+// client, and later requests carrying it go back to that host while it is a candidate.
+struct StickyConfig {
+  std::string cookie;  // the cookie's name
+  int64_t ttl_ms = 0;  // Max-Age and the signed expiry; 0 = a session cookie, no expiry
+  std::string secret;  // HMAC key, from secret_file; never logged
+};
+
 struct EndpointConfig {
   net::Address address;
   std::string address_text;  // as written, for logs and metrics
@@ -71,6 +101,9 @@ struct ClusterConfig {
   // `lb: least_request`: random hosts compared per pick (2 = power of two choices).
   uint32_t least_request_choices = 2;
   PeakEwmaConfig peak_ewma;  // `lb: peak_ewma`
+  RingHashConfig ring_hash;
+  MaglevConfig maglev;
+  std::optional<StickyConfig> sticky;
   std::vector<EndpointConfig> endpoints;
   int64_t connect_timeout_ms = 5000;
   int64_t response_header_timeout_ms = 60000;  // request fully sent -> response head complete

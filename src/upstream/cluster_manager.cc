@@ -1,5 +1,7 @@
 #include "upstream/cluster_manager.h"
 
+#include "upstream/sticky.h"
+
 namespace portico::upstream {
 
 ClusterState::ClusterState(ClusterConfig c) : config(std::move(c)) {
@@ -19,6 +21,10 @@ ThreadLocalCluster::~ThreadLocalCluster() = default;
 void ThreadLocalCluster::setHosts(HostSetPtr hosts) {
   hosts_ = std::move(hosts);
   lb_->setHosts(hosts_);
+  sticky_candidates_.clear();
+  if (state_.config.sticky) {
+    for (const HostPtr& h : hosts_->candidates()) sticky_candidates_[stickyHostId(*h)] = h.get();
+  }
 }
 
 ConnPool& ThreadLocalCluster::pool(Host& host) {
@@ -38,16 +44,25 @@ ConnPool& ThreadLocalCluster::pool(Host& host) {
 }
 
 HostChoice ThreadLocalCluster::chooseHost(const std::optional<uint64_t>& hash_key,
-                                          HostExclusions& tried) {
+                                          HostExclusions& tried,
+                                          const std::optional<uint64_t>& sticky_id) {
   HostChoice choice;
   if (hosts_->candidates().empty()) {
     choice.refusal = HostChoice::Refusal::NoHealthyHost;
     return choice;
   }
-  LoadBalancerContext context;
-  context.hash_key = hash_key;
   const bool limited = state_.config.max_connections_per_endpoint != 0 ||
                        state_.config.circuit_breakers.max_connections != 0;
+  if (sticky_id) {
+    auto it = sticky_candidates_.find(*sticky_id);
+    if (it != sticky_candidates_.end() && !tried.has(*it->second) &&
+        (!limited || pool(*it->second).hasCapacity())) {
+      choice.host = it->second;
+      return choice;
+    }
+  }
+  LoadBalancerContext context;
+  context.hash_key = hash_key;
   if (!limited) {
     context.avoid = &tried;
     choice.host = lb_->pick(context);

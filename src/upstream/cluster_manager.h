@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "event/event_loop.h"
@@ -65,7 +66,10 @@ class ThreadLocalCluster {
   // `tried` does not hold and that have capacity. When every candidate with capacity was
   // tried already, `tried` is cleared and one is picked again (a fresh connection to a host
   // that failed on a stale keep-alive connection is still worth it).
-  HostChoice chooseHost(const std::optional<uint64_t>& hash_key, HostExclusions& tried);
+  // `sticky_id` (a valid sticky cookie's host, upstream/sticky.h) is chosen before the
+  // balancer is asked, while it is a candidate, not tried and has capacity.
+  HostChoice chooseHost(const std::optional<uint64_t>& hash_key, HostExclusions& tried,
+                        const std::optional<uint64_t>& sticky_id = std::nullopt);
   ConnPool& pool(Host& host);
 
   // Accounting around each attempt on a host: attemptStarted() when it is chosen, at most one
@@ -91,6 +95,8 @@ class ThreadLocalCluster {
   std::vector<HostPtr> pool_hosts_;  // keeps each pool's host alive; declared before pools_
   std::vector<std::unique_ptr<ConnPool>> pools_;  // by Host::index()
   HostExclusions scratch_;                        // tried + full, rebuilt per choice
+  // Sticky host id -> candidate, for clusters with `sticky`; rebuilt with each host set.
+  std::unordered_map<uint64_t, Host*> sticky_candidates_;
 };
 
 class ClusterManager {

@@ -2,8 +2,10 @@
 
 #include "event/event_loop.h"
 #include "upstream/least_request.h"
+#include "upstream/maglev.h"
 #include "upstream/peak_ewma.h"
 #include "upstream/random_balancer.h"
+#include "upstream/ring_hash.h"
 #include "upstream/round_robin.h"
 
 namespace portico::upstream {
@@ -18,6 +20,10 @@ std::unique_ptr<LoadBalancer> makeLoadBalancer(const ClusterConfig& config, uint
       return std::make_unique<LeastRequestBalancer>(config.least_request_choices, seed);
     case LbPolicy::PeakEwma:
       return std::make_unique<PeakEwmaBalancer>(config.peak_ewma, seed, event::monotonicNowMs);
+    case LbPolicy::RingHash:
+      return std::make_unique<RingHashBalancer>(config.ring_hash, seed);
+    case LbPolicy::Maglev:
+      return std::make_unique<MaglevBalancer>(config.maglev, seed);
     case LbPolicy::RoundRobin:
       break;
   }

@@ -64,7 +64,8 @@ TEST(LbAlgorithmsLoaderTest, Settings) {
 TEST(LbAlgorithmsLoaderTest, UnknownPolicyListsTheChoices) {
   EXPECT_THAT(errorLines(load("    lb: fastest")),
               ElementsAre("test.yaml:12:9: clusters[0].lb: expected one of: round_robin, "
-                          "weighted_round_robin, random, least_request, peak_ewma; got "
+                          "weighted_round_robin, random, least_request, peak_ewma, ring_hash, "
+                          "maglev; got "
                           "\"fastest\""));
 }
 
