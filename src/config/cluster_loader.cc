@@ -102,33 +102,39 @@ const Field* lbSection(Reader& reader, MapReader& map, const char* name, upstrea
                        const ClusterConfig& cluster) {
   const Field* f = map.find(name);
   if (f != nullptr && cluster.lb != policy) {
-    reader.error(f->mark, f->path,
-                 std::string(name) + " settings apply only with lb: " + name);
+    reader.error(f->mark, f->path, std::string(name) + " settings apply only with lb: " + name);
     return nullptr;
   }
   return f;
 }
 
+void loadLeastRequest(Reader& reader, const Field& field, ClusterConfig* cluster) {
+  MapReader map(reader, field, {"choices"});
+  if (!map.valid()) return;
+  if (const Field* f = map.find("choices")) {
+    assignIf(&cluster->least_request_choices, readInt(reader, *f, 2, 10));
+  }
+}
+
+void loadPeakEwma(Reader& reader, const Field& field, ClusterConfig* cluster) {
+  MapReader map(reader, field, {"decay", "failure_penalty"});
+  if (!map.valid()) return;
+  if (const Field* f = map.find("decay")) {
+    assignIf(&cluster->peak_ewma.decay_ms, readDurationMs(reader, *f, 100, kOneHourMs));
+  }
+  if (const Field* f = map.find("failure_penalty")) {
+    assignIf(&cluster->peak_ewma.failure_penalty_ms, readDurationMs(reader, *f, 1, kOneHourMs));
+  }
+}
+
 void loadLbSettings(Reader& reader, MapReader& cluster_map, ClusterConfig* cluster) {
   using upstream::LbPolicy;
-  if (const Field* f = lbSection(reader, cluster_map, "least_request", LbPolicy::LeastRequest,
-                                 *cluster)) {
-    MapReader map(reader, *f, {"choices"});
-    if (!map.valid()) return;
-    if (const Field* c = map.find("choices")) {
-      assignIf(&cluster->least_request_choices, readInt(reader, *c, 2, 10));
-    }
-  }
   if (const Field* f =
-          lbSection(reader, cluster_map, "peak_ewma", LbPolicy::PeakEwma, *cluster)) {
-    MapReader map(reader, *f, {"decay", "failure_penalty"});
-    if (!map.valid()) return;
-    if (const Field* d = map.find("decay")) {
-      assignIf(&cluster->peak_ewma.decay_ms, readDurationMs(reader, *d, 100, kOneHourMs));
-    }
-    if (const Field* p = map.find("failure_penalty")) {
-      assignIf(&cluster->peak_ewma.failure_penalty_ms, readDurationMs(reader, *p, 1, kOneHourMs));
-    }
+          lbSection(reader, cluster_map, "least_request", LbPolicy::LeastRequest, *cluster)) {
+    loadLeastRequest(reader, *f, cluster);
+  }
+  if (const Field* f = lbSection(reader, cluster_map, "peak_ewma", LbPolicy::PeakEwma, *cluster)) {
+    loadPeakEwma(reader, *f, cluster);
   }
 }
 
