@@ -1,5 +1,6 @@
 // Micro benchmarks for the hot-path pieces: the HTTP/1 parser, the header map, buffer moves
-// and a load balancer pick (lb_bench.cc compares the balancers). Build with -DPORTICO_BENCH=ON; run build/core_bench.
+// and a load balancer pick (lb_bench.cc compares the balancers). Build with -DPORTICO_BENCH=ON; run
+// build/core_bench.
 
 #include <benchmark/benchmark.h>
 

@@ -40,13 +40,21 @@ void pickCost(benchmark::State& state, upstream::LbPolicy policy) {
   for (auto _ : state) benchmark::DoNotOptimize(lb->pick(context));
 }
 
-void BM_PickRoundRobin(benchmark::State& s) { pickCost(s, upstream::LbPolicy::RoundRobin); }
+void BM_PickRoundRobin(benchmark::State& s) {
+  pickCost(s, upstream::LbPolicy::RoundRobin);
+}
 void BM_PickWeightedRoundRobin(benchmark::State& s) {
   pickCost(s, upstream::LbPolicy::WeightedRoundRobin);
 }
-void BM_PickRandom(benchmark::State& s) { pickCost(s, upstream::LbPolicy::Random); }
-void BM_PickLeastRequest(benchmark::State& s) { pickCost(s, upstream::LbPolicy::LeastRequest); }
-void BM_PickPeakEwma(benchmark::State& s) { pickCost(s, upstream::LbPolicy::PeakEwma); }
+void BM_PickRandom(benchmark::State& s) {
+  pickCost(s, upstream::LbPolicy::Random);
+}
+void BM_PickLeastRequest(benchmark::State& s) {
+  pickCost(s, upstream::LbPolicy::LeastRequest);
+}
+void BM_PickPeakEwma(benchmark::State& s) {
+  pickCost(s, upstream::LbPolicy::PeakEwma);
+}
 
 BENCHMARK(BM_PickRoundRobin)->Arg(10)->Arg(100)->Arg(10000);
 BENCHMARK(BM_PickWeightedRoundRobin)->Arg(10)->Arg(100)->Arg(10000);

@@ -111,25 +111,22 @@ const Field* lbSection(Reader& reader, MapReader& map, const char* name, upstrea
   return f;
 }
 
-void loadLbSettings(Reader& reader, MapReader& cluster_map, ClusterConfig* cluster) {
-  using upstream::LbPolicy;
-  if (const Field* f =
-          lbSection(reader, cluster_map, "least_request", LbPolicy::LeastRequest, *cluster)) {
-    MapReader map(reader, *f, {"choices"});
-    if (!map.valid()) return;
-    if (const Field* c = map.find("choices")) {
-      assignIf(&cluster->least_request_choices, readInt(reader, *c, 2, 10));
-    }
+void loadLeastRequest(Reader& reader, const Field& field, ClusterConfig* cluster) {
+  MapReader map(reader, field, {"choices"});
+  if (!map.valid()) return;
+  if (const Field* f = map.find("choices")) {
+    assignIf(&cluster->least_request_choices, readInt(reader, *f, 2, 10));
   }
-  if (const Field* f = lbSection(reader, cluster_map, "peak_ewma", LbPolicy::PeakEwma, *cluster)) {
-    MapReader map(reader, *f, {"decay", "failure_penalty"});
-    if (!map.valid()) return;
-    if (const Field* d = map.find("decay")) {
-      assignIf(&cluster->peak_ewma.decay_ms, readDurationMs(reader, *d, 100, kOneHourMs));
-    }
-    if (const Field* p = map.find("failure_penalty")) {
-      assignIf(&cluster->peak_ewma.failure_penalty_ms, readDurationMs(reader, *p, 1, kOneHourMs));
-    }
+}
+
+void loadPeakEwma(Reader& reader, const Field& field, ClusterConfig* cluster) {
+  MapReader map(reader, field, {"decay", "failure_penalty"});
+  if (!map.valid()) return;
+  if (const Field* f = map.find("decay")) {
+    assignIf(&cluster->peak_ewma.decay_ms, readDurationMs(reader, *f, 100, kOneHourMs));
+  }
+  if (const Field* f = map.find("failure_penalty")) {
+    assignIf(&cluster->peak_ewma.failure_penalty_ms, readDurationMs(reader, *f, 1, kOneHourMs));
   }
 }
 
@@ -240,13 +237,21 @@ void loadSticky(Reader& reader, const Field& field, ClusterConfig* cluster) {
   if (ok) cluster->sticky = std::move(sticky);
 }
 
-// A tuning section for a balancer the cluster does not use is a mistake worth reporting.
-void checkLbSection(Reader& reader, const MapReader& map, std::string_view key,
-                    const ClusterConfig& cluster, upstream::LbPolicy wanted) {
-  const Field* f = map.find(key);
-  if (f == nullptr || cluster.lb == wanted) return;
-  reader.error(map.keyMark(key), f->path,
-               std::string(key) + " applies only with lb: " + std::string(key));
+void loadLbSettings(Reader& reader, MapReader& cluster_map, ClusterConfig* cluster) {
+  using upstream::LbPolicy;
+  if (const Field* f =
+          lbSection(reader, cluster_map, "least_request", LbPolicy::LeastRequest, *cluster)) {
+    loadLeastRequest(reader, *f, cluster);
+  }
+  if (const Field* f = lbSection(reader, cluster_map, "peak_ewma", LbPolicy::PeakEwma, *cluster)) {
+    loadPeakEwma(reader, *f, cluster);
+  }
+  if (const Field* f = lbSection(reader, cluster_map, "ring_hash", LbPolicy::RingHash, *cluster)) {
+    loadRingHash(reader, *f, cluster);
+  }
+  if (const Field* f = lbSection(reader, cluster_map, "maglev", LbPolicy::Maglev, *cluster)) {
+    loadMaglev(reader, *f, cluster);
+  }
 }
 
 // protocol vs tls: h2 needs TLS (ALPN), h2c is the plaintext form.
@@ -288,11 +293,7 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
                                {"maglev", upstream::LbPolicy::Maglev}}));
   }
   loadLbSettings(reader, map, &cluster);
-  if (const Field* f = map.find("ring_hash")) loadRingHash(reader, *f, &cluster);
-  if (const Field* f = map.find("maglev")) loadMaglev(reader, *f, &cluster);
   if (const Field* f = map.find("sticky")) loadSticky(reader, *f, &cluster);
-  checkLbSection(reader, map, "ring_hash", cluster, upstream::LbPolicy::RingHash);
-  checkLbSection(reader, map, "maglev", cluster, upstream::LbPolicy::Maglev);
   if (const Field* f = map.require("endpoints")) {
     UniqueValues seen("endpoint address");
     for (const Field& item : itemsOf(reader, *f, /*non_empty=*/true)) {

@@ -13,9 +13,8 @@ void RandomBalancer::setHosts(const HostSetPtr& hosts) {
     cumulative_.push_back(total);
   }
   const auto& c = hosts->candidates();
-  equal_weights_ = std::all_of(c.begin(), c.end(), [&](const HostPtr& h) {
-    return h->weight() == c.front()->weight();
-  });
+  equal_weights_ = std::all_of(
+      c.begin(), c.end(), [&](const HostPtr& h) { return h->weight() == c.front()->weight(); });
 }
 
 Host* RandomBalancer::drawAny() {

@@ -9,7 +9,7 @@ import concurrent.futures
 import httpx
 import pytest
 
-from conftest import Backend, proxy_config
+from conftest import Backend, free_port, proxy_config
 
 # Chi-square critical value for 2 degrees of freedom (three backends) at p = 0.001: a correct
 # balancer fails this once in a thousand runs, a wrong one (weights ignored: chi-square in the
@@ -95,3 +95,24 @@ def test_round_robin_does_not_see_the_slow_backend(portico, one_slow_of_three):
     its full third, so a share below 20% there is the balancer's doing."""
     share, counts = slow_share(portico, one_slow_of_three, "round_robin")
     assert share > 0.30, dict(counts)
+
+
+@pytest.mark.parametrize("lb,most_retries", [
+    # peak_ewma: the first refused connection counts as a 1 s answer, so each worker leaves
+    # the dead endpoint alone after trying it about once.
+    ("peak_ewma", 10),
+    # The control: round robin keeps sending a third of the requests there, each one retried.
+    ("round_robin", None),
+])
+def test_peak_ewma_stops_trying_a_dead_endpoint(backends, portico, lb, most_retries):
+    live = backends(2)
+    dead = "127.0.0.1:%d" % free_port()  # nothing listens: connections are refused
+    p = portico(proxy_config([live[0], dead, live[1]], workers=2,
+                             extra_cluster="    lb: %s\n" % lb))
+    counts = fetch_names(p.port, 300, threads=1)  # every request succeeds (retried if need be)
+    assert set(counts) == {"b1", "b2"}
+    retries = p.error_log().count("retrying after")
+    if most_retries is None:
+        assert retries > 60, retries
+    else:
+        assert retries <= most_retries, retries

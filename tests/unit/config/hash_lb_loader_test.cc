@@ -73,7 +73,7 @@ TEST(HashLbLoaderTest, BadTuningIsReportedAtItsKey) {
 
   r = loadConfigString(withCluster("    ring_hash: { minimum_ring_size: 4096 }\n"), "t.yaml");
   EXPECT_FALSE(r.config.has_value());
-  EXPECT_NE(firstError(r).find("ring_hash applies only with lb: ring_hash"), std::string::npos)
+  EXPECT_NE(firstError(r).find("ring_hash settings apply only with lb: ring_hash"), std::string::npos)
       << firstError(r);
 }
 

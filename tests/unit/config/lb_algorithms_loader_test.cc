@@ -34,7 +34,9 @@ std::vector<std::string> errorLines(const LoadResult& r) {
   return out;
 }
 
-const upstream::ClusterConfig& app(const LoadResult& r) { return r.config->clusters.at(0); }
+const upstream::ClusterConfig& app(const LoadResult& r) {
+  return r.config->clusters.at(0);
+}
 
 TEST(LbAlgorithmsLoaderTest, PoliciesAndDefaults) {
   LoadResult r = load("    lb: random");

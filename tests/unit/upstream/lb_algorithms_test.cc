@@ -11,6 +11,7 @@
 #include "upstream/load_balancer.h"
 #include "upstream/peak_ewma.h"
 #include "upstream/random_balancer.h"
+#include "upstream/random_pick.h"
 
 namespace portico::upstream {
 namespace {
@@ -36,6 +37,43 @@ double chiSquare(const std::map<int, int>& counts, const std::vector<double>& sh
     x2 += (observed - expected) * (observed - expected) / expected;
   }
   return x2;
+}
+
+// --- sampleAllowed ------------------------------------------------------------------------
+
+TEST(SampleAllowedTest, DistinctAllowedAndUniformWhenMostAreAvoided) {
+  // 10 hosts, 7 avoided: the draws mostly miss, so the one-pass fallback decides. Each of the
+  // 3 allowed pairs must come up about equally often, and never an avoided host or a repeat.
+  auto hosts = hostsWithWeights(std::vector<uint32_t>(10, 1));
+  HostExclusions avoid;
+  for (int i : {0, 1, 2, 4, 5, 7, 8}) avoid.add(*hosts[static_cast<size_t>(i)]);
+  LbRandom random(3);
+  std::vector<Host*> scratch;
+  std::map<int, int> pairs;  // by the index sum, distinct for {3,6}, {3,9}, {6,9}
+  const int n = 30000;
+  for (int i = 0; i < n; ++i) {
+    Host* out[2];
+    ASSERT_EQ(sampleAllowed(hosts, avoid, random, 2, out, scratch), 2u);
+    ASSERT_NE(out[0], out[1]);
+    ASSERT_FALSE(avoid.has(*out[0]) || avoid.has(*out[1]));
+    ++pairs[static_cast<int>(out[0]->index() + out[1]->index())];
+  }
+  std::map<int, int> by_pair{{0, pairs[9]}, {1, pairs[12]}, {2, pairs[15]}};
+  EXPECT_LT(chiSquare(by_pair, {1 / 3.0, 1 / 3.0, 1 / 3.0}, n), 13.8);  // 2 dof, p = 0.001
+}
+
+TEST(SampleAllowedTest, FewerAllowedThanAsked) {
+  auto hosts = hostsWithWeights({1, 1, 1});
+  HostExclusions avoid;
+  avoid.add(*hosts[0]);
+  avoid.add(*hosts[2]);
+  LbRandom random(1);
+  std::vector<Host*> scratch;
+  Host* out[5];
+  ASSERT_EQ(sampleAllowed(hosts, avoid, random, 5, out, scratch), 1u);
+  EXPECT_EQ(out[0], hosts[1].get());
+  avoid.add(*hosts[1]);
+  EXPECT_EQ(sampleAllowed(hosts, avoid, random, 5, out, scratch), 0u);
 }
 
 // --- random -------------------------------------------------------------------------------
