@@ -80,6 +80,14 @@ def test_check_http2_example(tmpdir_path):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_check_load_balancing_example(tmpdir_path):
+    # Health checks, outlier detection, retries, circuit breakers, a consistent-hash route,
+    # priorities: every part of docs/load-balancing.md in one file a user can run.
+    r = subprocess.run([BIN, "--check", os.path.join(ROOT, "examples", "load-balancing.yaml")],
+                       cwd=tmpdir_path, capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_check_the_complete_example_of_the_configuration_reference(tmpdir_path):
     # docs/configuration.md promises its "Complete example" uses every key and loads as is:
     # keep that true. Only the static root (which must exist) points into a temp folder.
