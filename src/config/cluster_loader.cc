@@ -113,7 +113,8 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   ClusterConfig cluster;
   MapReader map(reader, field,
                 {"name", "lb", "endpoints", "timeouts", "keepalive", "max_retries",
-                 "max_connections_per_endpoint", "tls", "protocol", "http2", "panic_threshold"});
+                 "max_connections_per_endpoint", "tls", "protocol", "http2", "panic_threshold",
+                 "health_check"});
   if (!map.valid()) return cluster;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -156,6 +157,7 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   const Field* tls = map.find("tls");
   if (tls != nullptr) loadClientTls(reader, *tls, &cluster);
   checkProtocol(reader, protocol, cluster, tls != nullptr);
+  if (const Field* f = map.find("health_check")) loadHealthCheck(reader, *f, &cluster);
   return cluster;
 }
 

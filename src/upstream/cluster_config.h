@@ -10,6 +10,7 @@
 
 #include "net/address.h"
 #include "tls/tls_config.h"
+#include "upstream/health_check_config.h"
 
 namespace portico::tls {
 class ClientContext;  // tls/client_context.h; declared here to keep OpenSSL out of this header
@@ -66,6 +67,9 @@ struct ClusterConfig {
   std::optional<tls::ClientTlsConfig> tls;  // set: connections to the endpoints use TLS
   // Built from `tls` at load time; newSsl(endpoint) per upstream connection.
   std::shared_ptr<const tls::ClientContext> tls_context;
+  // Active health checking (run on the main thread, upstream/health_checker.h); unset: none,
+  // every host stays healthy as far as checks go.
+  std::optional<HealthCheckConfig> health_check;
 };
 
 }  // namespace portico::upstream

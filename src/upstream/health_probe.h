@@ -1,0 +1,50 @@
+#pragma once
+// HealthProbe: one active health check of one endpoint, on the main thread's event loop. It
+// connects (through the cluster's transport factory, so over TLS when the cluster has `tls`),
+// and then either is done (type tcp: the connection, and for TLS the handshake, succeeded) or
+// sends one HTTP/1.1 request with "Connection: close" and judges the answer
+// (HttpCheckResponse). `timeout_ms` bounds the whole probe. The result is reported once through
+// the callback; the owner then frees the probe with the loop's deferredDelete (never inside
+// the callback).
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "event/event_loop.h"
+#include "net/connection.h"
+#include "upstream/cluster_manager.h"
+#include "upstream/host.h"
+#include "upstream/http_check_response.h"
+
+namespace portico::upstream {
+
+class HealthProbe final : public event::Deletable, private net::ConnectionCallbacks {
+ public:
+  // `healthy`, and when not, why (for the transition log line).
+  using Done = std::function<void(bool healthy, const std::string& why)>;
+  HealthProbe(event::EventLoop& loop, const ClusterState& cluster, const Host& host, Done done);
+  ~HealthProbe() override;
+
+  void start();
+
+ private:
+  void onConnected();
+  void finish(bool healthy, const std::string& why);
+  // net::ConnectionCallbacks
+  void onData(buffer::Buffer& data, bool end_of_stream) override;
+  void onEvent(net::ConnectionEvent event) override;
+
+  event::EventLoop& loop_;
+  const ClusterState& cluster_;
+  const HealthCheckConfig& config_;
+  const Host& host_;
+  Done done_;
+  net::ConnectionPtr connection_;
+  std::optional<HttpCheckResponse> response_;  // type http, once the request went out
+  event::Timer timeout_;
+  bool finished_ = false;
+};
+
+}  // namespace portico::upstream
