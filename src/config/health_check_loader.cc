@@ -95,7 +95,7 @@ void loadHealthCheck(Reader& reader, const Field& field, upstream::ClusterConfig
   MapReader map(
       reader, field,
       {"type", "interval", "jitter", "timeout", "healthy_threshold", "unhealthy_threshold", "path",
-       "method", "host", "expected_statuses", "body_contains"});
+       "method", "host", "expected_statuses", "body_contains", "service"});
   if (!map.valid()) return;
   HealthCheckConfig check;
   const Field* type = map.find("type");
@@ -103,7 +103,8 @@ void loadHealthCheck(Reader& reader, const Field& field, upstream::ClusterConfig
     assignIf(&check.type,
              readEnum<upstream::HealthCheckType>(reader, *type,
                                                  {{"http", upstream::HealthCheckType::Http},
-                                                  {"tcp", upstream::HealthCheckType::Tcp}}));
+                                                  {"tcp", upstream::HealthCheckType::Tcp},
+                                                  {"grpc", upstream::HealthCheckType::Grpc}}));
   }
   if (const Field* f = map.find("interval")) {
     assignIf(&check.interval_ms, readDurationMs(reader, *f, 10, kMaxIntervalMs));
@@ -118,23 +119,35 @@ void loadHealthCheck(Reader& reader, const Field& field, upstream::ClusterConfig
   if (const Field* f = map.find("unhealthy_threshold")) {
     assignIf(&check.unhealthy_threshold, readInt(reader, *f, 1, 100));
   }
-  if (check.type == upstream::HealthCheckType::Http) {
-    loadHttpKeys(reader, map, &check);
-  } else {
-    for (std::string_view key : {"path", "method", "host", "expected_statuses", "body_contains"}) {
-      if (map.find(key) != nullptr) {
-        reader.error(map.keyMark(key), joinPath(field.path, key),
-                     std::string(key) + " applies to type http only");
-      }
+  using upstream::HealthCheckType;
+  if (check.type == HealthCheckType::Http) loadHttpKeys(reader, map, &check);
+  if (check.type == HealthCheckType::Grpc) {
+    if (const Field* f = map.find("service")) assignIf(&check.service, readString(reader, *f));
+  }
+  // Keys of the other types are mistakes, not options to ignore.
+  for (std::string_view key : {"path", "method", "host", "expected_statuses", "body_contains"}) {
+    if (check.type != HealthCheckType::Http && map.find(key) != nullptr) {
+      reader.error(map.keyMark(key), joinPath(field.path, key),
+                   std::string(key) + " applies to type http only");
     }
   }
-  // The http check speaks HTTP/1.1; backends that speak only HTTP/2 would not understand it.
+  if (check.type != HealthCheckType::Grpc && map.find("service") != nullptr) {
+    reader.error(map.keyMark("service"), joinPath(field.path, "service"),
+                 "service applies to type grpc only");
+  }
+  // The http check speaks HTTP/1.1, which backends that speak only HTTP/2 would not
+  // understand; the grpc check needs HTTP/2.
   using upstream::UpstreamProtocol;
-  if (check.type == upstream::HealthCheckType::Http &&
-      (cluster->protocol == UpstreamProtocol::H2 || cluster->protocol == UpstreamProtocol::H2c)) {
-    reader.error(type != nullptr ? type->mark : field.mark, joinPath(field.path, "type"),
+  bool http2_only =
+      cluster->protocol == UpstreamProtocol::H2 || cluster->protocol == UpstreamProtocol::H2c;
+  const YAML::Mark& type_mark = type != nullptr ? type->mark : field.mark;
+  if (check.type == HealthCheckType::Http && http2_only) {
+    reader.error(type_mark, joinPath(field.path, "type"),
                  "type http checks with HTTP/1.1 and this cluster's backends speak HTTP/2 only; "
-                 "use type: tcp");
+                 "use type: grpc or tcp");
+  } else if (check.type == HealthCheckType::Grpc && !http2_only) {
+    reader.error(type_mark, joinPath(field.path, "type"),
+                 "type grpc needs an HTTP/2 cluster (protocol: h2 or h2c)");
   }
   cluster->health_check = std::move(check);
 }

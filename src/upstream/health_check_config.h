@@ -9,7 +9,9 @@
 
 namespace portico::upstream {
 
-enum class HealthCheckType { Http, Tcp };
+// Http: an HTTP/1.1 request. Tcp: connecting is the check. Grpc: grpc.health.v1.Health/Check
+// over the cluster's HTTP/2 (h2 or h2c clusters).
+enum class HealthCheckType { Http, Tcp, Grpc };
 
 // An inclusive range of response statuses that count as healthy ("200-399", or "204" alone).
 struct StatusRange {
@@ -34,6 +36,8 @@ struct HealthCheckConfig {
   std::string host;   // Host header; empty = the endpoint's address as written
   std::vector<StatusRange> expected_statuses = {StatusRange{}};
   std::string body_contains;  // empty = the body is not looked at
+  // type grpc only: the service named in HealthCheckRequest; empty = the server as a whole.
+  std::string service;
 
   int64_t jitterMs() const {
     return jitter_ms >= 0 ? jitter_ms : interval_ms * static_cast<int64_t>(jitter_percent) / 100;

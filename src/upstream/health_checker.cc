@@ -3,6 +3,21 @@
 #include "core/log.h"
 
 namespace portico::upstream {
+namespace {
+
+const char* typeName(HealthCheckType type) {
+  switch (type) {
+    case HealthCheckType::Http:
+      return "http";
+    case HealthCheckType::Tcp:
+      return "tcp";
+    case HealthCheckType::Grpc:
+      return "grpc";
+  }
+  return "?";
+}
+
+}  // namespace
 
 HealthChecker::EndpointCheck::EndpointCheck(HealthChecker& owner_, size_t index,
                                             ClusterState& cluster_, Host& host_)
@@ -37,8 +52,8 @@ void HealthChecker::start() {
     if (&check->cluster != last) {
       const HealthCheckConfig& config = *check->cluster.config.health_check;
       PLOG_INFO("cluster {}: {} health checks of {} endpoint(s) every {} ms",
-                check->cluster.config.name, config.type == HealthCheckType::Http ? "http" : "tcp",
-                check->cluster.hosts.size(), config.interval_ms);
+                check->cluster.config.name, typeName(config.type), check->cluster.hosts.size(),
+                config.interval_ms);
       last = &check->cluster;
     }
     armNext(*check, 0);

@@ -3,7 +3,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include <unistd.h>
+
 #include "core/log.h"
+#include "upstream/client_codecs.h"
 
 namespace portico::upstream {
 
@@ -19,6 +22,7 @@ HealthProbe::HealthProbe(event::EventLoop& loop, const ClusterState& cluster, co
       }) {}
 
 HealthProbe::~HealthProbe() {
+  codec_.reset();  // before the connection it may still write to (dropped: it is closed)
   if (connection_) {
     connection_->setCallbacks(nullptr);
     if (!connection_->closed()) connection_->close(net::CloseType::NoFlush);
@@ -51,6 +55,10 @@ void HealthProbe::onConnected() {
     finish(true, {});
     return;
   }
+  if (config_.type == HealthCheckType::Grpc) {
+    startGrpc();
+    return;
+  }
   if (connection_->transport().negotiatedProtocol() == "h2") {
     // An `auto` cluster's backend may select HTTP/2, which this HTTP/1.1 check cannot speak.
     finish(false, "the backend selected h2 in ALPN; http checks speak HTTP/1.1 (use type tcp)");
@@ -68,8 +76,50 @@ void HealthProbe::onConnected() {
   connection_->write(request);
 }
 
+void HealthProbe::startGrpc() {
+  std::string error;
+  codec_ = makeClientCodec(cluster_.config, connection_->transport().negotiatedProtocol(), *this,
+                           *this, &error);
+  if (!codec_) {
+    finish(false, error);
+    return;
+  }
+  http::RequestHead head;
+  head.method = http::Method::Post;
+  head.method_text = "POST";
+  head.path = head.target = "/grpc.health.v1.Health/Check";
+  head.authority = host_.addressText();
+  head.scheme = cluster_.config.tls ? "https" : "http";
+  head.headers.add("content-type", "application/grpc");
+  head.headers.add("user-agent", "portico-health-check");
+  http::ClientStream& stream = codec_->newStream();
+  stream.setResponseDecoder(&grpc_response_);
+  stream.encodeHeaders(head, false);
+  buffer::Buffer body;
+  body.append(grpcHealthCheckRequest(config_.service));
+  stream.encodeData(body, true);
+}
+
+void HealthProbe::onGrpcProgress() {
+  if (grpc_response_.verdict() != GrpcCheckResponse::Verdict::Pending) {
+    finish(grpc_response_.verdict() == GrpcCheckResponse::Verdict::Healthy,
+           grpc_response_.reason());
+  }
+}
+
+void HealthProbe::writeFileToPeer(int file_fd, uint64_t, uint64_t) {
+  ::close(file_fd);  // a request of a check never sends files
+}
+
 void HealthProbe::onData(buffer::Buffer& data, bool end_of_stream) {
   if (finished_) return;
+  if (codec_) {
+    bool open = codec_->dispatch(data);
+    if (end_of_stream || !open) codec_->onEndOfInput();
+    onGrpcProgress();
+    if (!finished_ && (end_of_stream || !open)) finish(false, "connection closed");
+    return;
+  }
   if (!response_) {
     // Bytes before the request went out (a TLS peer speaking first is handled below the
     // transport): nothing to judge yet.
@@ -100,6 +150,10 @@ void HealthProbe::onEvent(net::ConnectionEvent event) {
       if (connection_ && !connection_->transportConnected()) {
         finish(false, connection_->transport().secure() ? "connect or TLS handshake failed"
                                                         : "connect failed (refused)");
+      } else if (codec_) {
+        codec_->onEndOfInput();
+        onGrpcProgress();
+        finish(false, "connection closed");
       } else if (response_) {
         HttpCheckResponse::Verdict verdict = response_->onEof();
         finish(verdict == HttpCheckResponse::Verdict::Healthy, response_->reason());

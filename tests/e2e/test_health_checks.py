@@ -8,6 +8,7 @@ import time
 import urllib.request
 
 import httpx
+import pytest
 
 from conftest import proxy_config, wait_until
 
@@ -149,3 +150,68 @@ def test_every_endpoint_failing_without_panic_answers_503(portico, backends):
     flip(b2, "ok")
     wait_for_log(p, healthy_line(b2, 2))
     assert set(served_by(p, 4)) == {"b2"}
+
+
+# ---- gRPC health (grpc.health.v1.Health/Check over the cluster's HTTP/2) --------------------
+
+def grpc_checked_config(server, back, test_ca, service=""):
+    cluster = "    protocol: h2c\n"
+    if back == "tls":
+        cluster = ("    protocol: h2\n"
+                   "    tls: { ca: %s, verify_name: localhost }\n" % test_ca.cert)
+    check = ("      type: grpc\n"
+             "      interval: 200ms\n"
+             "      jitter: 0ms\n"
+             "      unhealthy_threshold: 2\n"
+             "      healthy_threshold: 2\n"
+             "      service: '%s'" % service)
+    return proxy_config([server.address], workers=2,
+                        extra_cluster=cluster + "    panic_threshold: 0\n"
+                        "    health_check:\n" + check + "\n")
+
+
+def set_serving(server, service, serving, test_ca, back):
+    import json
+    from grpc_support import channel
+    ca = test_ca.cert if back == "tls" else None
+    with channel(server.address, ca) as chan:
+        call = chan.unary_unary("/test.Echo/SetServing")
+        assert call(json.dumps({"service": service, "serving": serving}).encode(),
+                    timeout=5) == b"done"
+
+
+@pytest.mark.parametrize("back", ["h2c", "tls"])
+def test_grpc_check_follows_the_serving_status(portico, test_ca, server_cert, back):
+    import grpc
+    from grpc_support import EchoClient, GrpcServer, channel
+    server = GrpcServer(server_cert if back == "tls" else None)
+    try:
+        p = portico(grpc_checked_config(server, back, test_ca, service="api.Users"))
+        wait_for_log(p, "cluster app: grpc health checks of 1 endpoint(s) every 200 ms")
+        with channel("127.0.0.1:%d" % p.port) as chan:
+            client = EchoClient(chan)
+            assert client.echo(b"before", timeout=10) == b"before"
+            set_serving(server, "api.Users", False, test_ca, back)
+            wait_for_log(p, "endpoint %s is unhealthy after 2 failed health checks "
+                            "(last: serving status NOT_SERVING)" % server.address)
+            wait_for_log(p, "cluster app: no healthy endpoint (panic_threshold 0)")
+            # The only endpoint is out: calls fail at Portico, as UNAVAILABLE.
+            with pytest.raises(grpc.RpcError) as failed:
+                client.echo(b"during", timeout=10)
+            assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
+            set_serving(server, "api.Users", True, test_ca, back)
+            wait_for_log(p, "endpoint %s is healthy again after 2 passed health checks"
+                         % server.address)
+            assert client.echo(b"after", timeout=10) == b"after"
+    finally:
+        server.stop()
+
+
+def test_grpc_check_of_a_killed_server(portico, test_ca):
+    from grpc_support import GrpcServer
+    server = GrpcServer()
+    p = portico(grpc_checked_config(server, "h2c", test_ca))
+    wait_for_log(p, "cluster app: grpc health checks of 1 endpoint(s) every 200 ms")
+    server.stop()
+    wait_for_log(p, "endpoint %s is unhealthy after 2 failed health checks (last: connect failed"
+                 % server.address)

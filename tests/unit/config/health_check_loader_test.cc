@@ -110,9 +110,22 @@ TEST(HealthCheckLoader, HttpKeysOnATcpCheckAreErrors) {
 
 TEST(HealthCheckLoader, HttpCheckOnAnHttp2OnlyClusterIsAnError) {
   EXPECT_THAT(load("{path: /health}", upstream::UpstreamProtocol::H2).errors,
-              ElementsAre(HasSubstr("use type: tcp")));
+              ElementsAre(HasSubstr("use type: grpc or tcp")));
   EXPECT_THAT(load("{}", upstream::UpstreamProtocol::H2c).errors,
-              ElementsAre(HasSubstr("use type: tcp")));
+              ElementsAre(HasSubstr("use type: grpc or tcp")));
+}
+
+TEST(HealthCheckLoader, GrpcChecksNeedHttp2) {
+  Loaded l = load("{type: grpc, service: api.v1.Users}", upstream::UpstreamProtocol::H2c);
+  EXPECT_TRUE(l.errors.empty());
+  EXPECT_EQ(l.cluster.health_check->type, upstream::HealthCheckType::Grpc);
+  EXPECT_EQ(l.cluster.health_check->service, "api.v1.Users");
+  EXPECT_TRUE(load("{type: grpc}", upstream::UpstreamProtocol::H2).errors.empty());
+  EXPECT_THAT(load("{type: grpc}").errors, ElementsAre(HasSubstr("protocol: h2 or h2c")));
+  EXPECT_THAT(load("{type: grpc, path: /x}", upstream::UpstreamProtocol::H2c).errors,
+              ElementsAre(HasSubstr("path applies to type http only")));
+  EXPECT_THAT(load("{service: x}").errors,
+              ElementsAre(HasSubstr("service applies to type grpc only")));
 }
 
 }  // namespace
