@@ -272,10 +272,26 @@ void checkProtocol(Reader& reader, const Field* field, const ClusterConfig& clus
 ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* names) {
   ClusterConfig cluster;
   MapReader map(reader, field,
-                {"name", "lb", "endpoints", "timeouts", "keepalive", "max_retries",
-                 "max_connections_per_endpoint", "tls", "protocol", "http2", "panic_threshold",
-                 "retry", "circuit_breakers", "outlier_detection", "least_request", "peak_ewma",
-                 "ring_hash", "maglev", "sticky"});
+                {"name",
+                 "lb",
+                 "endpoints",
+                 "timeouts",
+                 "keepalive",
+                 "max_retries",
+                 "max_connections_per_endpoint",
+                 "tls",
+                 "protocol",
+                 "http2",
+                 "panic_threshold",
+                 "retry",
+                 "circuit_breakers",
+                 "outlier_detection",
+                 "least_request",
+                 "peak_ewma",
+                 "ring_hash",
+                 "maglev",
+                 "sticky",
+                 "health_check"});
   if (!map.valid()) return cluster;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -332,6 +348,7 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   const Field* tls = map.find("tls");
   if (tls != nullptr) loadClientTls(reader, *tls, &cluster);
   checkProtocol(reader, protocol, cluster, tls != nullptr);
+  if (const Field* f = map.find("health_check")) loadHealthCheck(reader, *f, &cluster);
   return cluster;
 }
 

@@ -70,6 +70,8 @@ bool isAcmeCertificate(const Field& field);
 tls::CertificateFiles loadAcmeCertificate(Reader& reader, const Field& field,
                                           tls::acme::AcmeConfig* acme);
 void loadClientTls(Reader& reader, const Field& field, upstream::ClusterConfig* cluster);
+// `health_check:` of a cluster (health_check_loader.cc); after protocol, which it checks against.
+void loadHealthCheck(Reader& reader, const Field& field, upstream::ClusterConfig* cluster);
 // A file name; a relative one is taken from the configuration file's directory.
 std::optional<std::string> readFile(Reader& reader, const Field& field);
 // `client_auth:` of a listener's tls or of one of its certificate entries: a mapping, or

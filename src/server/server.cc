@@ -15,6 +15,7 @@
 #include "server/server_codecs.h"
 #include "tls/acme/manager.h"
 #include "tls/ocsp_updater.h"
+#include "upstream/health_checker.h"
 
 namespace portico::server {
 
@@ -163,6 +164,9 @@ int Server::run() {
     }
   };
   CertificateReloader certificates(main_loop, *snapshot_);
+  // Active health checks: once per process, here, never per worker (see health_checker.h).
+  upstream::HealthChecker health(main_loop, snapshot_->clusters, *hosts_);
+  health.start();
   // Its own thread (see tls/acme/manager.h); what it stores, the reloader above serves.
   std::unique_ptr<tls::acme::Manager> acme;
   if (config_.acme) {
@@ -181,6 +185,7 @@ int Server::run() {
       return;
     }
     draining = true;
+    health.stop();  // a draining process routes no new requests: no need to keep probing
     PLOG_INFO("{}: draining (stop accepting, finish in-flight requests, up to {} ms)",
               strsignal(signo), drain_timeout_ms);
     for (auto& w : workers_) w->drain();

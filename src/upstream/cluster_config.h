@@ -11,6 +11,7 @@
 #include "net/address.h"
 #include "tls/tls_config.h"
 #include "upstream/circuit_breakers.h"
+#include "upstream/health_check_config.h"
 #include "upstream/retry_policy.h"
 
 namespace portico::tls {
@@ -125,6 +126,9 @@ struct ClusterConfig {
   std::optional<tls::ClientTlsConfig> tls;  // set: connections to the endpoints use TLS
   // Built from `tls` at load time; newSsl(endpoint) per upstream connection.
   std::shared_ptr<const tls::ClientContext> tls_context;
+  // Active health checking (run on the main thread, upstream/health_checker.h); unset: none,
+  // every host stays healthy as far as checks go.
+  std::optional<HealthCheckConfig> health_check;
 };
 
 }  // namespace portico::upstream

@@ -37,6 +37,9 @@ body), so tests can assert what did or did not reach the backend. Behaviour by p
                            connections go stale at a moment of its choosing)
   /answerfirst          -> 200 "answered early" before reading the request body, then reads
                            the body and keeps the connection (as servers that answer early do)
+  /health               -> 200 "healthy <name>", or 503 "failing <name>" after /health/fail
+  /health/fail          -> from now on /health answers 503 (a backend failing its checks)
+  /health/ok            -> from now on /health answers 200 again
   /split/N/SEED/FRAMING  -> 200, N pseudo-random bytes (from SEED) written in pieces split at
                            random points with random pauses of 0-2 ms; FRAMING "chunked" (with
                            trailers X-Sha256 and X-Length) or "length" (Content-Length). Headers
@@ -70,6 +73,7 @@ ARGS = None
 LOCK = threading.Lock()
 CLOSABLE = set()  # idle connections that /closeidle closes
 RESETTING = {}  # connection -> Event set once it was reset
+HEALTHY = True  # what /health answers; /health/fail and /health/ok flip it
 
 # Responses a proxy must not pass on as they are.
 RAW_RESPONSES = {
@@ -232,6 +236,14 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, json.dumps(doc).encode(), {"Content-Type": "application/json"})
         if head == "split":
             return self._send_split(body, int(parts[1]), int(parts[2]), parts[3])
+        if head == "health":
+            global HEALTHY
+            if len(parts) > 1 and parts[1] in ("fail", "ok"):
+                HEALTHY = parts[1] == "ok"
+                return self._send(200, ("health now %s" % parts[1]).encode())
+            if HEALTHY:
+                return self._send(200, ("healthy %s" % ARGS.name).encode())
+            return self._send(503, ("failing %s" % ARGS.name).encode())
         if head == "random":
             n = int(parts[1])
             data = random.Random(n).randbytes(n)

@@ -19,8 +19,10 @@ Methods of service test.Echo (METHOD paths below):
   Slow      unary; request JSON {"ms"}: waits that long, then answers b"slow done"
   Metadata  unary; answers JSON [[key, value], ...] of the call's metadata (what reached the
             server through the proxy)
-and grpc.health.v1.Health/Check, which answers SERVING for every service (hand-encoded
-protobuf: HealthCheckResponse{status: SERVING} is b"\\x08\\x01").
+  SetServing unary; request JSON {"service", "serving"}: from now on Health/Check answers
+            SERVING (true) or NOT_SERVING (false) for that service ("" = the whole server)
+and grpc.health.v1.Health/Check, which answers SERVING for every service unless SetServing said
+otherwise (hand-encoded protobuf: HealthCheckResponse{status: SERVING} is b"\\x08\\x01").
 
 As a module: GrpcServer starts the script as a process; channel() and EchoClient talk to a
 server or to Portico in front of one.
@@ -39,6 +41,8 @@ import grpc
 SERVICE = "test.Echo"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 HEALTH_SERVING = b"\x08\x01"
+HEALTH_NOT_SERVING = b"\x08\x02"
+NOT_SERVING = set()  # services Health/Check answers NOT_SERVING for (SetServing changes it)
 # 4 MiB messages are tested; gRPC's default receive limit is exactly 4 MiB.
 MAX_MESSAGE = 16 * 1024 * 1024
 OPTIONS = [("grpc.max_send_message_length", MAX_MESSAGE),
@@ -104,7 +108,18 @@ def _metadata(request, context):
 
 
 def _health(request, context):
-    return HEALTH_SERVING
+    # HealthCheckRequest{service}: field 1, a string shorter than 128 bytes (one length byte).
+    service = request[2:2 + request[1]].decode() if request[:1] == b"\x0a" else ""
+    return HEALTH_NOT_SERVING if service in NOT_SERVING else HEALTH_SERVING
+
+
+def _set_serving(request, context):
+    doc = json.loads(request)
+    if doc["serving"]:
+        NOT_SERVING.discard(doc["service"])
+    else:
+        NOT_SERVING.add(doc["service"])
+    return b"done"
 
 
 def _handlers():
@@ -116,6 +131,7 @@ def _handlers():
         "Fail": grpc.unary_unary_rpc_method_handler(_fail),
         "Slow": grpc.unary_unary_rpc_method_handler(_slow),
         "Metadata": grpc.unary_unary_rpc_method_handler(_metadata),
+        "SetServing": grpc.unary_unary_rpc_method_handler(_set_serving),
     })
     health = grpc.method_handlers_generic_handler("grpc.health.v1.Health", {
         "Check": grpc.unary_unary_rpc_method_handler(_health),
