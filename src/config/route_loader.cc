@@ -165,17 +165,17 @@ std::optional<proxy::HashPolicyEntry> loadHashPolicyEntry(Reader& reader, const 
   using Source = proxy::HashPolicyEntry::Source;
   proxy::HashPolicyEntry entry;
   if (field.node.IsScalar()) {
-    auto source = readEnum<Source>(reader, field,
-                                   {{"client_ip", Source::ClientIp}, {"path", Source::Path}});
+    auto source =
+        readEnum<Source>(reader, field, {{"client_ip", Source::ClientIp}, {"path", Source::Path}});
     if (!source) return std::nullopt;
     entry.source = *source;
     return entry;
   }
   MapReader map(reader, field, {"client_ip", "path", "header", "cookie", "query_parameter"});
   if (!map.valid()) return std::nullopt;
-  std::string_view kind = exclusiveKey(
-      reader, map, {"client_ip", "path", "header", "cookie", "query_parameter"},
-      "each hash_policy item names one source");
+  std::string_view kind =
+      exclusiveKey(reader, map, {"client_ip", "path", "header", "cookie", "query_parameter"},
+                   "each hash_policy item names one source");
   if (kind.empty()) {
     reader.error(field.mark, field.path,
                  "missing source; expected one of client_ip, path, header, cookie, "
@@ -197,11 +197,14 @@ std::optional<proxy::HashPolicyEntry> loadHashPolicyEntry(Reader& reader, const 
   if (!name) return std::nullopt;
   // Cookie and query parameter names are matched byte for byte; separators could never match.
   if (kind != "header" && name->find_first_of(";=&, \t") != std::string::npos) {
-    reader.error(f.mark, f.path, "a " + std::string(kind) + " name cannot contain ';', '=', '&', "
-                                 "',' or spaces, got " + quote(*name));
+    reader.error(f.mark, f.path,
+                 "a " + std::string(kind) +
+                     " name cannot contain ';', '=', '&', "
+                     "',' or spaces, got " +
+                     quote(*name));
     return std::nullopt;
   }
-  entry.source = kind == "header" ? Source::Header
+  entry.source = kind == "header"   ? Source::Header
                  : kind == "cookie" ? Source::Cookie
                                     : Source::QueryParameter;
   entry.name = std::move(*name);
@@ -215,8 +218,8 @@ void loadProxy(Reader& reader, const Field& field, RouteConfig* route, RouteCont
     constexpr size_t kMaxSources = 16;
     std::vector<Field> items = itemsOf(reader, *f, /*non_empty=*/true);
     if (items.size() > kMaxSources) {
-      reader.error(f->mark, f->path, "at most 16 hash_policy sources, got " +
-                                         std::to_string(items.size()));
+      reader.error(f->mark, f->path,
+                   "at most 16 hash_policy sources, got " + std::to_string(items.size()));
     }
     for (const Field& item : items) {
       if (auto entry = loadHashPolicyEntry(reader, item)) {

@@ -39,8 +39,7 @@ std::string_view ipBytes(const net::Address& address) {
   return {};
 }
 
-std::optional<std::string_view> valueOf(const HashPolicyEntry& entry,
-                                        const http::RequestHead& head,
+std::optional<std::string_view> valueOf(const HashPolicyEntry& entry, const http::RequestHead& head,
                                         const net::Address* client) {
   using Source = HashPolicyEntry::Source;
   switch (entry.source) {

@@ -114,8 +114,8 @@ class RouterFilter final : public filters::Filter,
   bool holds_request_slot_ = false;  // counted in the cluster's requests in flight
   bool counts_as_retry_ = false;     // this attempt (or the wait for it) is a retry in flight
   Phase phase_ = Phase::Idle;
-  upstream::HostExclusions tried_;  // hosts this request's attempts went to
-  std::optional<uint64_t> hash_key_;  // from the route's hash_policy; none: balancer's choice
+  upstream::HostExclusions tried_;     // hosts this request's attempts went to
+  std::optional<uint64_t> hash_key_;   // from the route's hash_policy; none: balancer's choice
   std::optional<uint64_t> sticky_id_;  // the host a valid sticky cookie names (cluster sticky)
   uint32_t attempts_ = 0;
   bool reused_ = false;

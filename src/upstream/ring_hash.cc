@@ -1,9 +1,9 @@
 #include "upstream/ring_hash.h"
 
 #include <algorithm>
-#include <utility>
 #include <bit>
 #include <numeric>
+#include <utility>
 
 namespace portico::upstream {
 namespace {
@@ -30,9 +30,9 @@ void RingHashBalancer::setHosts(const HostSetPtr& hosts) {
   owners_.clear();
   const auto& candidates = hosts->candidates();
   if (candidates.empty()) return;
-  const uint64_t total_weight = std::accumulate(
-      candidates.begin(), candidates.end(), uint64_t{0},
-      [](uint64_t sum, const HostPtr& h) { return sum + h->weight(); });
+  const uint64_t total_weight =
+      std::accumulate(candidates.begin(), candidates.end(), uint64_t{0},
+                      [](uint64_t sum, const HostPtr& h) { return sum + h->weight(); });
   const uint64_t per_weight = pointsPerWeight(config_, total_weight);
   // Above maximum_ring_size even at one point per weight unit: shares shrink, but every host
   // keeps at least one point.
@@ -61,8 +61,8 @@ void RingHashBalancer::setHosts(const HostSetPtr& hosts) {
 Host* RingHashBalancer::pick(const LoadBalancerContext& context) {
   if (points_.empty()) return nullptr;
   const uint64_t key = context.hash_key ? *context.hash_key : random_.next();
-  size_t at = static_cast<size_t>(std::lower_bound(points_.begin(), points_.end(), key) -
-                                  points_.begin());
+  size_t at =
+      static_cast<size_t>(std::lower_bound(points_.begin(), points_.end(), key) - points_.begin());
   const auto& candidates = hosts_->candidates();
   // Walk on past avoided hosts; once a whole turn found none, every candidate is avoided.
   for (size_t step = 0; step < points_.size(); ++step, ++at) {

@@ -94,7 +94,6 @@ std::string configText(size_t buffer) {
          "    endpoints: [ { address: 127.0.0.1:1 } ]\n";
 }
 
-
 // Pieces for parsing what was sent and received: parsing megabytes in one piece would copy
 // the rest of the stream for every event.
 size_t inBlocks(size_t left) {

@@ -129,8 +129,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check(piece.empty());  // HTTP/2 consumes everything it is given
     }
     // Bounded output: the streams' answers and the frames around them, nothing more.
-    check(output.written <= 4096 + static_cast<uint64_t>(callbacks.count_) * 48 * 1024 +
-                                input.size() * 8);
+    check(output.written <=
+          4096 + static_cast<uint64_t>(callbacks.count_) * 48 * 1024 + input.size() * 8);
   }
   return 0;
 }

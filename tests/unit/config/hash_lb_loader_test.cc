@@ -23,7 +23,8 @@ listeners:
         routes:
           - proxy:
               cluster: c
-)" + proxy_keys + R"(
+)" + proxy_keys +
+         R"(
 clusters:
   - name: c
     endpoints:
@@ -38,10 +39,10 @@ std::string firstError(const LoadResult& r) {
 }
 
 TEST(HashLbLoaderTest, RingHashAndMaglevWithTheirSections) {
-  LoadResult r = loadConfigString(
-      withCluster("    lb: ring_hash\n    ring_hash: { minimum_ring_size: 4096, "
-                  "maximum_ring_size: 65536 }\n"),
-      "t.yaml");
+  LoadResult r =
+      loadConfigString(withCluster("    lb: ring_hash\n    ring_hash: { minimum_ring_size: 4096, "
+                                   "maximum_ring_size: 65536 }\n"),
+                       "t.yaml");
   ASSERT_TRUE(r.config.has_value()) << firstError(r);
   const upstream::ClusterConfig& c = r.config->clusters[0];
   EXPECT_EQ(c.lb, upstream::LbPolicy::RingHash);
@@ -73,7 +74,8 @@ TEST(HashLbLoaderTest, BadTuningIsReportedAtItsKey) {
 
   r = loadConfigString(withCluster("    ring_hash: { minimum_ring_size: 4096 }\n"), "t.yaml");
   EXPECT_FALSE(r.config.has_value());
-  EXPECT_NE(firstError(r).find("ring_hash settings apply only with lb: ring_hash"), std::string::npos)
+  EXPECT_NE(firstError(r).find("ring_hash settings apply only with lb: ring_hash"),
+            std::string::npos)
       << firstError(r);
 }
 
@@ -87,8 +89,7 @@ TEST(HashLbLoaderTest, HashPolicySourcesInOrder) {
                                               "                - client_ip: true\n"),
                                   "t.yaml");
   ASSERT_TRUE(r.config.has_value()) << firstError(r);
-  const auto& policy =
-      r.config->listeners[0].virtual_hosts[0].routes[0].proxy.hash_policy;
+  const auto& policy = r.config->listeners[0].virtual_hosts[0].routes[0].proxy.hash_policy;
   using Source = proxy::HashPolicyEntry::Source;
   ASSERT_EQ(policy.size(), 5u);
   EXPECT_EQ(policy[0].source, Source::Header);
@@ -102,10 +103,10 @@ TEST(HashLbLoaderTest, HashPolicySourcesInOrder) {
 }
 
 TEST(HashLbLoaderTest, HashPolicyNeedsAHashingCluster) {
-  LoadResult r = loadConfigString(
-      withCluster("    lb: weighted_round_robin\n",
-                  "              hash_policy: [ { header: X-User } ]\n"),
-      "t.yaml");
+  LoadResult r =
+      loadConfigString(withCluster("    lb: weighted_round_robin\n",
+                                   "              hash_policy: [ { header: X-User } ]\n"),
+                       "t.yaml");
   EXPECT_FALSE(r.config.has_value());
   EXPECT_NE(firstError(r).find("proxy.cluster: this route has a hash_policy but cluster \"c\" "
                                "does not hash"),
@@ -158,9 +159,8 @@ TEST(HashLbLoaderTest, StickyReadsItsSecretAndNeverShowsIt) {
   EXPECT_NE(firstError(r).find("must hold 16 to 4096 bytes"), std::string::npos) << firstError(r);
   EXPECT_EQ(firstError(r).find("tooshort"), std::string::npos) << "the secret is in the error";
 
-  r = loadConfigString(withCluster("    sticky: { cookie: \"a b\", secret_file: " + good.path +
-                                   " }\n"),
-                       "t.yaml");
+  r = loadConfigString(
+      withCluster("    sticky: { cookie: \"a b\", secret_file: " + good.path + " }\n"), "t.yaml");
   EXPECT_FALSE(r.config.has_value());
   EXPECT_NE(firstError(r).find("clusters[0].sticky.cookie"), std::string::npos) << firstError(r);
 

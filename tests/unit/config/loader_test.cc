@@ -1276,29 +1276,32 @@ TEST(ConfigLoaderClusterProtocolTest, ErrorsPointAtTheKey) {
   EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    protocol: h2",
                           "test.yaml:13:15: clusters[0].protocol: protocol h2 is HTTP/2 over TLS"));
   EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    http2: {max_streams_per_connection: 0}",
-                          "test.yaml:13:41: clusters[0].http2.max_streams_per_connection: must be between 1 and 10000"));
-  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    http2: {initial_stream_window: 1KiB}",
-                          "test.yaml:13:36: clusters[0].http2.initial_stream_window: must be between 65535"));
+                          "test.yaml:13:41: clusters[0].http2.max_streams_per_connection: must be "
+                          "between 1 and 10000"));
+  EXPECT_TRUE(hasOneError(
+      kBase + kDemoCluster + "\n    http2: {initial_stream_window: 1KiB}",
+      "test.yaml:13:36: clusters[0].http2.initial_stream_window: must be between 65535"));
   EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    http2: {streams: 5}",
                           "test.yaml:13:13: clusters[0].http2.streams: unknown key"));
 }
 
 TEST_F(ConfigLoaderTlsTest, ClusterProtocolChoosesAlpn) {
-  LoadResult r = load(kBase + kDemoCluster + "\n    protocol: auto\n    tls: {ca: " +
-                      file("site.crt") + "}");
+  LoadResult r =
+      load(kBase + kDemoCluster + "\n    protocol: auto\n    tls: {ca: " + file("site.crt") + "}");
   ASSERT_TRUE(r.config.has_value()) << joined(r);
   EXPECT_THAT(r.config->clusters[0].tls->alpn, ElementsAre("h2", "http/1.1"));
   r = load(kBase + kDemoCluster + "\n    protocol: h2\n    tls: {ca: " + file("site.crt") + "}");
   ASSERT_TRUE(r.config.has_value()) << joined(r);
   EXPECT_THAT(r.config->clusters[0].tls->alpn, ElementsAre("h2"));
-  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    protocol: h2c\n    tls: {ca: " +
-                              file("site.crt") + "}",
-                          "test.yaml:13:15: clusters[0].protocol: protocol h2c is HTTP/2 over "
-                          "plain TCP"));
-  EXPECT_TRUE(hasOneError(kBase + kDemoCluster + "\n    protocol: h2\n    tls: {alpn: [http/1.1], ca: " +
-                              file("site.crt") + "}",
-                          "test.yaml:14:17: clusters[0].tls.alpn: alpn is chosen by the cluster's "
-                          "protocol"));
+  EXPECT_TRUE(hasOneError(
+      kBase + kDemoCluster + "\n    protocol: h2c\n    tls: {ca: " + file("site.crt") + "}",
+      "test.yaml:13:15: clusters[0].protocol: protocol h2c is HTTP/2 over "
+      "plain TCP"));
+  EXPECT_TRUE(hasOneError(
+      kBase + kDemoCluster +
+          "\n    protocol: h2\n    tls: {alpn: [http/1.1], ca: " + file("site.crt") + "}",
+      "test.yaml:14:17: clusters[0].tls.alpn: alpn is chosen by the cluster's "
+      "protocol"));
 }
 
 }  // namespace
@@ -1326,7 +1329,8 @@ TEST(LoaderHttp2Test, DefaultsAndEveryKey) {
       connection_window: 8MiB
       max_header_list_size: 32KiB
       hpack_table_size: 0
-      max_frame_size: 64KiB)" + kVhosts);
+      max_frame_size: 64KiB)" +
+           kVhosts);
   ASSERT_TRUE(r.config.has_value()) << joined(r);
   const http::Http2Options& h = r.config->listeners[0].http2;
   EXPECT_FALSE(h.cleartext);
@@ -1339,8 +1343,9 @@ TEST(LoaderHttp2Test, DefaultsAndEveryKey) {
 }
 
 TEST(LoaderHttp2Test, OutOfRangeAndUnknownKeys) {
-  EXPECT_TRUE(hasOneError(kListenerHead + "\n    http2: { max_concurrent_streams: 0 }" + kVhosts,
-                          "test.yaml:4:38: listeners[0].http2.max_concurrent_streams: must be between 1 and 10000"));
+  EXPECT_TRUE(hasOneError(
+      kListenerHead + "\n    http2: { max_concurrent_streams: 0 }" + kVhosts,
+      "test.yaml:4:38: listeners[0].http2.max_concurrent_streams: must be between 1 and 10000"));
   EXPECT_TRUE(hasOneError(kListenerHead + "\n    http2: { max_frame_size: 1000 }" + kVhosts,
                           "test.yaml:4:30: listeners[0].http2.max_frame_size"));
   EXPECT_TRUE(hasOneError(kListenerHead + "\n    http2: { windows: 1 }" + kVhosts,

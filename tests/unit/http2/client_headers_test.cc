@@ -34,8 +34,8 @@ TEST(Http2ClientHeadersTest, RequestHeadBecomesPseudoHeadersAndLowerCaseFields) 
   HeaderList list;
   requestHeaderList(head, "https", &list);
   std::vector<std::pair<std::string, std::string>> expected = {
-      {":method", "POST"}, {":scheme", "https"}, {":authority", "app.test:8443"},
-      {":path", "/a/b?x=1"}, {"x-custom", "yes"}, {"te", "trailers"}};
+      {":method", "POST"},   {":scheme", "https"}, {":authority", "app.test:8443"},
+      {":path", "/a/b?x=1"}, {"x-custom", "yes"},  {"te", "trailers"}};
   EXPECT_EQ(fields(list), expected);
 }
 

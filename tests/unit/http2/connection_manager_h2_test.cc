@@ -227,7 +227,8 @@ std::vector<RawFrame> rawFrames(const std::string& bytes) {
     const auto* b = reinterpret_cast<const uint8_t*>(bytes.data() + at);
     const size_t length = (size_t{b[0]} << 16) | (size_t{b[1]} << 8) | b[2];
     if (at + 9 + length > bytes.size()) break;
-    const int32_t id = static_cast<int32_t>(((b[5] & 0x7fu) << 24) | (b[6] << 16) | (b[7] << 8) | b[8]);
+    const int32_t id =
+        static_cast<int32_t>(((b[5] & 0x7fu) << 24) | (b[6] << 16) | (b[7] << 8) | b[8]);
     frames.push_back({b[3], id, bytes.substr(at + 9, length)});
     at += 9 + length;
   }
@@ -242,8 +243,7 @@ TEST_F(ConnectionManagerH2Test, RequestOutOfStreamIdOrderIsRefusedNotLost) {
   client_->send();  // the client preface and SETTINGS only
   const std::string frames = rawPostHeaders(5, "/five") + rawPostHeaders(3, "/three") +
                              rawFrame(NGHTTP2_DATA, NGHTTP2_FLAG_END_STREAM, 5, "x");
-  ASSERT_EQ(::write(client_fd_, frames.data(), frames.size()),
-            static_cast<ssize_t>(frames.size()));
+  ASSERT_EQ(::write(client_fd_, frames.data(), frames.size()), static_cast<ssize_t>(frames.size()));
   std::string got;
   auto refused = [&] {
     char buf[4096];

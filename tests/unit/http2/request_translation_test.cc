@@ -96,8 +96,11 @@ TEST(RequestTranslationTest, ConnectNamesOnlyAnAuthority) {
 // RFC 8441 4: an extended CONNECT carries :protocol and, unlike a plain CONNECT, :scheme
 // and :path too.
 TEST(RequestTranslationTest, ExtendedConnectHasProtocolSchemeAndPath) {
-  Fields f = {{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"},
-              {":path", "/chat?room=1"}, {":authority", "ex.com"}};
+  Fields f = {{":method", "CONNECT"},
+              {":protocol", "websocket"},
+              {":scheme", "https"},
+              {":path", "/chat?room=1"},
+              {":authority", "ex.com"}};
   RequestBuilder builder;
   http::RequestHead head;
   builder.reset(&head, RequestBuilder::Limits{});
@@ -108,11 +111,13 @@ TEST(RequestTranslationTest, ExtendedConnectHasProtocolSchemeAndPath) {
   EXPECT_EQ(head.query, "room=1");
   EXPECT_EQ(head.authority, "ex.com");
 
-  Fields no_path = {{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"},
+  Fields no_path = {{":method", "CONNECT"},
+                    {":protocol", "websocket"},
+                    {":scheme", "https"},
                     {":authority", "ex.com"}};
   EXPECT_FALSE(build(no_path, false).ok);
-  Fields no_authority = {{":method", "CONNECT"}, {":protocol", "websocket"},
-                         {":scheme", "https"}, {":path", "/"}};
+  Fields no_authority = {
+      {":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"}, {":path", "/"}};
   EXPECT_FALSE(build(no_authority, false).ok);
   Fields not_connect = basic();
   not_connect.insert(not_connect.begin() + 1, {":protocol", "websocket"});
@@ -178,16 +183,16 @@ INSTANTIATE_TEST_SUITE_P(
         Malformed{"no-method", Fields{{":scheme", "http"}, {":path", "/"}}, true},
         Malformed{"no-scheme", Fields{{":method", "GET"}, {":path", "/"}}, true},
         Malformed{"no-path", Fields{{":method", "GET"}, {":scheme", "http"}}, true},
-        Malformed{"empty-path", basic(""), true},
-        Malformed{"relative-path", basic("a/b"), true},
+        Malformed{"empty-path", basic(""), true}, Malformed{"relative-path", basic("a/b"), true},
         Malformed{"fragment", basic("/a#b"), true},
         Malformed{"bad-length", plus(basic(), "content-length", "1x"), false},
         Malformed{"two-lengths", plus(plus(basic(), "content-length", "1"), "content-length", "2"),
                   false},
         Malformed{"length-without-body", plus(basic(), "content-length", "5"), true},
-        Malformed{"empty-authority",
-                  Fields{{":method", "GET"}, {":scheme", "http"}, {":path", "/"}, {":authority", ""}},
-                  true}),
+        Malformed{
+            "empty-authority",
+            Fields{{":method", "GET"}, {":scheme", "http"}, {":path", "/"}, {":authority", ""}},
+            true}),
     [](const ::testing::TestParamInfo<Malformed>& param) {
       std::string n = param.param.name;
       for (char& c : n)

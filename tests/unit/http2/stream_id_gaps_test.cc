@@ -47,8 +47,8 @@ TEST(StreamIdGaps, OnlyTheMostRecentGapsAreKept) {
     id += 4;  // skips id - 2
     EXPECT_FALSE(gaps.outOfOrder(id));
   }
-  EXPECT_FALSE(gaps.outOfOrder(3));       // forgotten: bounded memory, left to nghttp2
-  EXPECT_TRUE(gaps.outOfOrder(id - 2));   // recent
+  EXPECT_FALSE(gaps.outOfOrder(3));      // forgotten: bounded memory, left to nghttp2
+  EXPECT_TRUE(gaps.outOfOrder(id - 2));  // recent
 }
 
 }  // namespace

@@ -21,9 +21,8 @@ TEST(HashKeyTest, CookieAndQueryParameterLookup) {
 }
 
 TEST(HashKeyTest, FirstSourceWithAValueWins) {
-  std::vector<HashPolicyEntry> policy{{Source::Header, "X-User"},
-                                      {Source::Cookie, "sid"},
-                                      {Source::ClientIp, ""}};
+  std::vector<HashPolicyEntry> policy{
+      {Source::Header, "X-User"}, {Source::Cookie, "sid"}, {Source::ClientIp, ""}};
   http::RequestHead head;
   head.path = "/a";
   net::Address client;

@@ -189,11 +189,11 @@ TEST_P(HashLbTest, ManyHostsAllServe) {
   EXPECT_EQ(got.count(0), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Policies, HashLbTest, ::testing::Values(LbPolicy::RingHash,
-                                                                  LbPolicy::Maglev),
+INSTANTIATE_TEST_SUITE_P(Policies, HashLbTest,
+                         ::testing::Values(LbPolicy::RingHash, LbPolicy::Maglev),
                          [](const auto& param_info) {
                            return param_info.param == LbPolicy::RingHash ? std::string("RingHash")
-                                                                   : std::string("Maglev");
+                                                                         : std::string("Maglev");
                          });
 
 TEST(RingHashTest, RingSizeStaysWithinBoundsAndKeepsDensityAcrossSmallChanges) {

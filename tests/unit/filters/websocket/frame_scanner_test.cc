@@ -40,8 +40,8 @@ TEST(FrameScannerTest, ReadsFramesOfEveryLengthEncoding) {
 }
 
 TEST(FrameScannerTest, HeadersSplitAnywhereAreReassembled) {
-  const std::string bytes = frame(2, false, 200, true) + frame(0, true, 70000, true) +
-                            frame(8, true, 2, true);
+  const std::string bytes =
+      frame(2, false, 200, true) + frame(0, true, 70000, true) + frame(8, true, 2, true);
   for (size_t step = 1; step <= 15; ++step) {
     SCOPED_TRACE("step " + std::to_string(step));
     FrameScanner s(70200);
@@ -65,9 +65,9 @@ TEST(FrameScannerTest, AMessageOverTheLimitIsFoundAtTheFrameThatCrossesIt) {
   FrameScanner s(1000);
   const std::string first = frame(1, true, 1000, true);  // exactly the limit: fine
   const std::string frag1 = frame(2, false, 600, true);
-  const std::string ping = frame(9, true, 10, true);      // between fragments: not counted
-  const std::string frag2 = frame(0, false, 400, true);   // 1000 so far: fine
-  const std::string frag3 = frame(0, true, 1, true);      // 1001: too big
+  const std::string ping = frame(9, true, 10, true);     // between fragments: not counted
+  const std::string frag2 = frame(0, false, 400, true);  // 1000 so far: fine
+  const std::string frag3 = frame(0, true, 1, true);     // 1001: too big
   EXPECT_EQ(s.feed(first + frag1 + ping + frag2), Verdict::Ok);
   const uint64_t start = s.position();
   EXPECT_EQ(s.feed(frag3), Verdict::TooBig);
