@@ -4,13 +4,16 @@
 
 #include <string_view>
 
+#include "http/header_map.h"
+
 namespace portico::http2 {
 
-// `lower_name` is already lowercase (HTTP/2 field names are).
-inline bool connectionSpecific(std::string_view lower_name) {
-  return lower_name == "connection" || lower_name == "keep-alive" ||
-         lower_name == "proxy-connection" || lower_name == "transfer-encoding" ||
-         lower_name == "upgrade";
+// Any case: HTTP/2 names arrive lowercase, names bound for HTTP/2 may come from HTTP/1.
+inline bool connectionSpecific(std::string_view name) {
+  using http::equalsIgnoreCase;
+  return equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive") ||
+         equalsIgnoreCase(name, "proxy-connection") ||
+         equalsIgnoreCase(name, "transfer-encoding") || equalsIgnoreCase(name, "upgrade");
 }
 
 }  // namespace portico::http2

@@ -1,16 +1,18 @@
 #include "http2/response_translation.h"
 
 #include "http/field_list.h"
+#include "http2/connection_fields.h"
 
 namespace portico::http2 {
 
-bool isConnectionSpecific(std::string_view name) {
-  using http::equalsIgnoreCase;
-  return equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive") ||
-         equalsIgnoreCase(name, "proxy-connection") ||
-         equalsIgnoreCase(name, "transfer-encoding") || equalsIgnoreCase(name, "upgrade") ||
-         equalsIgnoreCase(name, "te");
+namespace {
+
+// A response never carries TE (it only means something in a request).
+bool droppedFromResponses(std::string_view name) {
+  return connectionSpecific(name) || http::equalsIgnoreCase(name, "te");
 }
+
+}  // namespace
 
 void HeaderBlock::buildResponse(uint16_t status, const http::HeaderMap& headers) {
   bytes_.clear();
@@ -34,7 +36,7 @@ void HeaderBlock::addFields(const http::HeaderMap& headers) {
   std::string nominated_storage;
   const std::string_view nominated = http::joinedValues(headers, "Connection", &nominated_storage);
   headers.forEach([&](std::string_view name, std::string_view value) {
-    if (name.empty() || isConnectionSpecific(name)) return;
+    if (name.empty() || droppedFromResponses(name)) return;
     if (!nominated.empty() && http::listHasToken(nominated, name)) return;
     Span s;
     s.name_off = bytes_.size();

@@ -39,7 +39,4 @@ class HeaderBlock {
   std::vector<nghttp2_nv> nv_;
 };
 
-// Whether HTTP/2 forbids `name` (any case) in a message: connection-specific fields.
-bool isConnectionSpecific(std::string_view name);
-
 }  // namespace portico::http2
