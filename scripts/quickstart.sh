@@ -9,7 +9,7 @@ cat <<'MSG'
 
 Portico is starting on http://127.0.0.1:8080 with examples/quickstart.yaml.
 In another terminal, try:
-  curl localhost:8080/            # "backend 1", then "backend 2": round robin over two backends
+  curl localhost:8080/            # "backend 1" or "backend 2": round robin (per worker)
   curl -i localhost:8080/         # response headers: X-Request-Id, Via, Server: portico
   curl -i localhost:8080/old/x    # a 301 redirect to /new/x
   curl localhost:8080/hello       # a direct response from the proxy
