@@ -10,6 +10,7 @@ packages=(
   # libraries (see docs/architecture.md, Libraries)
   libssl-dev libyaml-cpp-dev libre2-dev libfmt-dev liburing-dev nlohmann-json3-dev
   zlib1g-dev libbrotli-dev libzstd-dev libdeflate-dev libnghttp2-dev
+  libc-ares-dev
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-httpx python3-h2 python3-websockets
@@ -18,6 +19,8 @@ packages=(
   # HTTP/2 and gRPC tests: a real gRPC server and client
   python3-grpcio
   curl netcat-openbsd procps iproute2 strace
+  # DNS discovery tests: a real DNS server on a loopback port (binary only, no service)
+  dnsmasq-base
   # TLS tests: certificates and clients (openssl), an ACME server (pebble), a TLS scanner
   openssl pebble testssl.sh
   # benchmarks (bench/run.sh and its external harness)
