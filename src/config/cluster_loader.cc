@@ -20,18 +20,45 @@ std::string endpointProblem(const std::string& text) {
   bool has_letter = false;
   for (char c : host) has_letter = has_letter || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
   if (has_letter && host.find(':') == std::string::npos && isHostname(host)) {
-    // Resolution would block the loop or need the DNS discovery that is not built yet.
-    return quote(text) + " is not a numeric IP:port; DNS names are not supported yet";
+    // address: is resolved never: a name belongs in a dns: entry, which is re-resolved.
+    return quote(text) + " is not a numeric IP:port; for a DNS name write { dns: " + host +
+           ", port: N }";
   }
   std::string missing_port = colon == std::string::npos ? "missing the port; " : "";
   return missing_port +
          "expected a numeric IP:port like 10.0.0.5:8080 or [2001:db8::5]:8080, got " + quote(text);
 }
 
-upstream::EndpointConfig loadEndpoint(Reader& reader, const Field& field, UniqueValues* seen) {
+// One entry of `endpoints`: a static `address:`, or a `dns:` / `srv:` name (dns_loader.cc).
+void loadEndpoint(Reader& reader, const Field& field, UniqueValues* seen,
+                  UniqueValues* seen_names, ClusterConfig* cluster) {
+  MapReader map(reader, field,
+                {"address", "dns", "srv", "port", "weight", "priority", "family"});
+  if (!map.valid()) return;
+  std::vector<std::string> kinds;
+  for (const char* key : {"address", "dns", "srv"}) {
+    if (map.find(key)) kinds.push_back(key);
+  }
+  if (kinds.size() != 1) {
+    reader.error(field.mark, field.path,
+                 kinds.empty() ? std::string("an endpoint needs address, dns or srv")
+                               : "an endpoint has one of address, dns and srv, not both " +
+                                     kinds[0] + " and " + kinds[1]);
+    return;
+  }
+  if (kinds[0] != "address") {
+    if (auto dns = loadDnsEndpoint(reader, map, seen_names)) {
+      cluster->dns_endpoints.push_back(std::move(*dns));
+    }
+    return;
+  }
+  if (const Field* f = map.find("port")) {
+    reader.error(f->mark, f->path, "an address: has its port in it (IP:PORT)");
+  }
+  if (const Field* f = map.find("family")) {
+    reader.error(f->mark, f->path, "family belongs to dns: and srv: entries");
+  }
   upstream::EndpointConfig endpoint;
-  MapReader map(reader, field, {"address", "weight", "priority"});
-  if (!map.valid()) return endpoint;
   if (const Field* f = map.require("address")) {
     std::optional<std::string> text = readString(reader, *f);
     net::Address address;
@@ -52,7 +79,7 @@ upstream::EndpointConfig loadEndpoint(Reader& reader, const Field& field, Unique
   if (const Field* f = map.find("priority")) {
     assignIf(&endpoint.priority, readInt(reader, *f, 0, 15));
   }
-  return endpoint;
+  cluster->endpoints.push_back(std::move(endpoint));
 }
 
 void loadTimeouts(Reader& reader, const Field& field, ClusterConfig* cluster) {
@@ -291,7 +318,8 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
                  "ring_hash",
                  "maglev",
                  "sticky",
-                 "health_check"});
+                 "health_check",
+                 "dns"});
   if (!map.valid()) return cluster;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -312,10 +340,12 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   if (const Field* f = map.find("sticky")) loadSticky(reader, *f, &cluster);
   if (const Field* f = map.require("endpoints")) {
     UniqueValues seen("endpoint address");
+    UniqueValues seen_names("DNS endpoint");
     for (const Field& item : itemsOf(reader, *f, /*non_empty=*/true)) {
-      cluster.endpoints.push_back(loadEndpoint(reader, item, &seen));
+      loadEndpoint(reader, item, &seen, &seen_names, &cluster);
     }
   }
+  if (const Field* f = map.find("dns")) loadDnsSection(reader, *f, &cluster);
   if (const Field* f = map.find("timeouts")) loadTimeouts(reader, *f, &cluster);
   if (const Field* f = map.find("keepalive")) loadKeepalive(reader, *f, &cluster);
   if (const Field* f = map.find("max_connections_per_endpoint")) {

@@ -70,6 +70,14 @@ bool isAcmeCertificate(const Field& field);
 tls::CertificateFiles loadAcmeCertificate(Reader& reader, const Field& field,
                                           tls::acme::AcmeConfig* acme);
 void loadClientTls(Reader& reader, const Field& field, upstream::ClusterConfig* cluster);
+// DNS discovery (dns_loader.cc): a `dns:` or `srv:` endpoint entry (exactly one of them is
+// in `map`; nullopt after reporting), and the cluster's `dns:` section (after the endpoints).
+std::optional<upstream::DnsEndpointConfig> loadDnsEndpoint(Reader& reader, const MapReader& map,
+                                                           UniqueValues* seen);
+void loadDnsSection(Reader& reader, const Field& field, upstream::ClusterConfig* cluster);
+// Checks a DNS name's shape (labels of letters, digits and '-'; '_' too when `srv`) and drops
+// a trailing dot. False with *why set when it is not a name (an IP address is not).
+bool normalizeDnsName(std::string* name, bool srv, std::string* why);
 // `health_check:` of a cluster (health_check_loader.cc); after protocol, which it checks against.
 void loadHealthCheck(Reader& reader, const Field& field, upstream::ClusterConfig* cluster);
 // A file name; a relative one is taken from the configuration file's directory.

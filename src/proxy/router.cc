@@ -93,6 +93,11 @@ void RouterFilter::startAttempt() {
           cluster_->config().name, cluster_->config().max_connections_per_endpoint,
           cluster_->config().circuit_breakers.max_connections, callbacks_->info().request_id);
       fail(503, "every endpoint is at its connection limit");
+    } else if (cluster_->hosts().all().empty()) {
+      // Only DNS endpoints, none resolved yet (upstream/dns_discovery.h).
+      PLOG_WARN("cluster {}: no endpoints (its DNS names have not resolved); request {} gets 503",
+                cluster_->config().name, callbacks_->info().request_id);
+      fail(503, "no endpoints");
     } else {
       PLOG_WARN("cluster {}: no healthy endpoint; request {} gets 503", cluster_->config().name,
                 callbacks_->info().request_id);

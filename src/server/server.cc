@@ -15,6 +15,7 @@
 #include "server/server_codecs.h"
 #include "tls/acme/manager.h"
 #include "tls/ocsp_updater.h"
+#include "upstream/dns_discovery.h"
 #include "upstream/health_checker.h"
 
 namespace portico::server {
@@ -167,6 +168,10 @@ int Server::run() {
   // Active health checks: once per process, here, never per worker (see health_checker.h).
   upstream::HealthChecker health(main_loop, snapshot_->clusters, *hosts_);
   health.start();
+  // DNS discovery of dns:/srv: endpoints, with c-ares on this loop (see dns_discovery.h).
+  upstream::DnsDiscovery dns(main_loop, snapshot_->clusters, *hosts_,
+                             {&health, outliers_.get()});
+  dns.start();
   // Its own thread (see tls/acme/manager.h); what it stores, the reloader above serves.
   std::unique_ptr<tls::acme::Manager> acme;
   if (config_.acme) {
@@ -186,6 +191,7 @@ int Server::run() {
     }
     draining = true;
     health.stop();  // a draining process routes no new requests: no need to keep probing
+    dns.stop();
     PLOG_INFO("{}: draining (stop accepting, finish in-flight requests, up to {} ms)",
               strsignal(signo), drain_timeout_ms);
     for (auto& w : workers_) w->drain();

@@ -96,6 +96,34 @@ struct EndpointConfig {
   uint32_t priority = 0;     // 0 = primary; higher = backup level (see upstream/host_set.h)
 };
 
+// Which address records a DNS endpoint asks for: A (v4), AAAA (v6), or both (any).
+enum class DnsFamily { Any, V4, V6 };
+
+// An endpoint entry that names DNS instead of an address (upstream/dns_discovery.h): either
+// `dns: NAME` with a port, whose A/AAAA records are the endpoints (each with this entry's
+// weight and priority), or `srv: NAME`, whose SRV records give targets, ports, weights and
+// priorities (targets resolved with `family`). Resolved on the main thread, re-resolved
+// when the (bounded) TTL expires.
+struct DnsEndpointConfig {
+  enum class Kind { Address, Srv };
+  Kind kind = Kind::Address;
+  std::string name;       // as written, without a trailing dot
+  uint16_t port = 0;      // Kind::Address only
+  uint32_t weight = 1;    // Kind::Address only (SRV records carry their own)
+  uint32_t priority = 0;  // Kind::Address only
+  DnsFamily family = DnsFamily::Any;
+};
+
+// A cluster's `dns:` section: how its DNS endpoints are resolved.
+struct DnsConfig {
+  // "ip:port" of the servers to ask, in order; empty: c-ares reads /etc/resolv.conf.
+  std::vector<std::string> resolvers;
+  int64_t min_ttl_ms = 1000;    // a record's TTL is raised to at least this
+  int64_t max_ttl_ms = 300000;  // and lowered to at most this
+  int64_t timeout_ms = 5000;    // per query attempt (c-ares timeout)
+  uint32_t tries = 2;           // attempts per server (c-ares tries)
+};
+
 struct ClusterConfig {
   std::string name;
   LbPolicy lb = LbPolicy::RoundRobin;
@@ -105,7 +133,9 @@ struct ClusterConfig {
   RingHashConfig ring_hash;
   MaglevConfig maglev;
   std::optional<StickyConfig> sticky;
-  std::vector<EndpointConfig> endpoints;
+  std::vector<EndpointConfig> endpoints;  // static ones (`address:`), in config order
+  std::vector<DnsEndpointConfig> dns_endpoints;  // `dns:` and `srv:` entries, in config order
+  DnsConfig dns;
   int64_t connect_timeout_ms = 5000;
   int64_t response_header_timeout_ms = 60000;  // request fully sent -> response head complete
   int64_t idle_timeout_ms = 60000;             // gap between reads/writes on an active request

@@ -6,7 +6,7 @@ namespace portico::upstream {
 
 ClusterState::ClusterState(ClusterConfig c) : config(std::move(c)) {
   for (size_t i = 0; i < config.endpoints.size(); ++i) {
-    hosts.push_back(std::make_shared<Host>(config.endpoints[i], static_cast<uint32_t>(i)));
+    hosts.push_back(std::make_shared<Host>(config.endpoints[i], next_host_index++));
   }
   initial_hosts = HostSet::build(hosts, config.panic_threshold_percent);
 }
@@ -18,7 +18,24 @@ ThreadLocalCluster::ThreadLocalCluster(event::EventLoop& loop, ClusterState& sta
 
 ThreadLocalCluster::~ThreadLocalCluster() = default;
 
+HostPtr ClusterState::findHost(uint32_t host_index) const {
+  for (const HostPtr& h : hosts) {
+    if (h->index() == host_index) return h;
+  }
+  return nullptr;
+}
+
 void ThreadLocalCluster::setHosts(HostSetPtr hosts) {
+  if (hosts_ && hosts_->all() != hosts->all()) {
+    std::vector<bool> stays(hosts->indexLimit(), false);
+    for (const HostPtr& h : hosts->all()) stays[h->index()] = true;
+    for (const HostPtr& h : hosts_->all()) {
+      const uint32_t i = h->index();
+      if ((i >= stays.size() || !stays[i]) && i < pools_.size() && pools_[i]) {
+        pools_[i]->closeIdle();
+      }
+    }
+  }
   hosts_ = std::move(hosts);
   lb_->setHosts(hosts_);
   sticky_candidates_.clear();

@@ -29,8 +29,14 @@ struct ClusterState {
   ClusterConfig config;
   // Makes each upstream connection's transport: plain, or TLS with the cluster's context.
   std::shared_ptr<const net::TransportSocketFactory> transport = net::plainTransportFactory();
-  // One per configured endpoint, index = position in config.endpoints.
+  // The cluster's hosts now; main thread only (workers see published HostSets). At start one
+  // per static endpoint, index = position in config.endpoints; DNS discovery then adds and
+  // removes hosts (upstream/dns_discovery.h), new ones taking indices from next_host_index,
+  // which only grows: an index is never reused, so hosts[i]->index() == i does not hold.
   std::vector<HostPtr> hosts;
+  uint32_t next_host_index = 0;
+  // Main thread: the host with Host::index() `index`, or null when it left the cluster.
+  HostPtr findHost(uint32_t index) const;
   // The set every worker starts with; later sets are posted to workers by the main thread.
   HostSetPtr initial_hosts;
   // What every worker has in flight towards the cluster: circuit breakers, retry budget.
@@ -59,7 +65,7 @@ class ThreadLocalCluster {
   const HostSet& hosts() const { return *hosts_; }
   ClusterLoad& load() { return state_.load; }
   // Worker thread: balance over `hosts` from the next pick on. Pools of hosts that left the
-  // set stay until their connections are done.
+  // set (DNS) close their idle connections; busy ones finish their requests.
   void setHosts(HostSetPtr hosts);
 
   // The host for a request's next attempt: one the balancer picks among the candidates that

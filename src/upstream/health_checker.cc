@@ -20,11 +20,12 @@ const char* typeName(HealthCheckType type) {
 }  // namespace
 
 HealthChecker::EndpointCheck::EndpointCheck(HealthChecker& owner_, size_t index,
-                                            ClusterState& cluster_, Host& host_)
+                                            ClusterState& cluster_, HostPtr host_)
     : owner(owner_),
       cluster_index(index),
       cluster(cluster_),
-      host(host_),
+      host_ref(std::move(host_)),
+      host(*host_ref),
       state(cluster_.config.health_check->healthy_threshold,
             cluster_.config.health_check->unhealthy_threshold),
       timer(owner_.loop_, [this] { owner.probe(*this); }) {}
@@ -32,12 +33,12 @@ HealthChecker::EndpointCheck::EndpointCheck(HealthChecker& owner_, size_t index,
 HealthChecker::HealthChecker(event::EventLoop& loop,
                              const std::vector<std::unique_ptr<ClusterState>>& clusters,
                              HostPublisher& publisher)
-    : loop_(loop), publisher_(publisher), random_(std::random_device{}()) {
+    : loop_(loop), clusters_(clusters), publisher_(publisher), random_(std::random_device{}()) {
   for (size_t c = 0; c < clusters.size(); ++c) {
     ClusterState& cluster = *clusters[c];
     if (!cluster.config.health_check) continue;
     for (const HostPtr& host : cluster.hosts) {
-      checks_.push_back(std::make_unique<EndpointCheck>(*this, c, cluster, *host));
+      checks_.push_back(std::make_unique<EndpointCheck>(*this, c, cluster, host));
     }
   }
 }
@@ -47,6 +48,7 @@ HealthChecker::~HealthChecker() {
 }
 
 void HealthChecker::start() {
+  started_ = true;
   const ClusterState* last = nullptr;
   for (auto& check : checks_) {
     if (&check->cluster != last) {
@@ -57,6 +59,25 @@ void HealthChecker::start() {
       last = &check->cluster;
     }
     armNext(*check, 0);
+  }
+}
+
+void HealthChecker::hostsChanged(size_t cluster_index, const std::vector<HostPtr>& added,
+                                 const std::vector<HostPtr>& removed) {
+  ClusterState& cluster = *clusters_.at(cluster_index);
+  if (!cluster.config.health_check) return;
+  // A removed host's check goes with its timer and probe (this never runs from a probe's
+  // callback: DNS answers arrive on their own).
+  std::erase_if(checks_, [&](const std::unique_ptr<EndpointCheck>& check) {
+    if (check->cluster_index != cluster_index) return false;
+    for (const HostPtr& h : removed) {
+      if (h.get() == &check->host) return true;
+    }
+    return false;
+  });
+  for (const HostPtr& h : added) {
+    checks_.push_back(std::make_unique<EndpointCheck>(*this, cluster_index, cluster, h));
+    if (started_ && !stopped_) armNext(*checks_.back(), 0);
   }
 }
 

@@ -17,6 +17,9 @@ HostSetPtr HostPublisher::publish(size_t cluster_index) {
   } else if (!set->panic() && panic_[cluster_index]) {
     PLOG_INFO("cluster {}: out of panic, {} of {} endpoints healthy", name, set->healthyCount(),
               set->all().size());
+  } else if (set->all().empty()) {
+    PLOG_WARN("cluster {}: no endpoints (none of its DNS names resolved yet): requests get 503",
+              name);
   } else if (set->candidates().empty()) {
     PLOG_WARN("cluster {}: no healthy endpoint (panic_threshold 0): requests get 503", name);
   } else {

@@ -78,9 +78,10 @@ size_t OutlierDetector::ejectedCount(size_t cluster_index) const {
 void OutlierDetector::eject(size_t cluster_index, uint32_t host_index, EjectReason reason) {
   if (cluster_index >= clusters_.size()) return;
   ClusterState& cluster = *clusters_[cluster_index];
-  if (host_index >= cluster.hosts.size()) return;
+  const HostPtr found = cluster.findHost(host_index);
+  if (!found) return;  // left the cluster (DNS) since the worker reported it
   const OutlierDetectionConfig& config = cluster.config.outlier_detection;
-  Host& host = *cluster.hosts[host_index];
+  Host& host = *found;
   Ejection& e = ejections_[{cluster_index, host_index}];
   if (e.ejected) return;  // reports from other workers that raced the first one
   // At least one host may always be ejected: a small cluster would otherwise never eject.
@@ -110,12 +111,21 @@ void OutlierDetector::eject(size_t cluster_index, uint32_t host_index, EjectReas
 
 void OutlierDetector::restore(size_t cluster_index, uint32_t host_index) {
   ClusterState& cluster = *clusters_[cluster_index];
-  Host& host = *cluster.hosts[host_index];
+  const HostPtr found = cluster.findHost(host_index);
+  if (!found) return;
+  Host& host = *found;
   Ejection& e = ejections_[{cluster_index, host_index}];
   e.ejected = false;
   host.streaks().reset();
   PLOG_INFO("cluster {}: endpoint {} back from ejection", cluster.config.name, host.addressText());
   if (host.setHealthFlag(HealthFlag::OutlierEjected, false)) publisher_.publish(cluster_index);
+}
+
+void OutlierDetector::hostsChanged(size_t cluster_index, const std::vector<HostPtr>& /*added*/,
+                                   const std::vector<HostPtr>& removed) {
+  // A host that left takes its ejection (and timer) with it; a new host starts with none,
+  // even at an address that was ejected before (it is a new Host with a new index).
+  for (const HostPtr& h : removed) ejections_.erase({cluster_index, h->index()});
 }
 
 }  // namespace portico::upstream

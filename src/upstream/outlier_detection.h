@@ -25,6 +25,7 @@
 #include "event/event_loop.h"
 #include "upstream/cluster_config.h"
 #include "upstream/host.h"
+#include "upstream/host_list.h"
 #include "upstream/load_balancer.h"
 
 namespace portico::upstream {
@@ -47,14 +48,17 @@ class OutlierReporter {
   virtual void reportOutlier(size_t cluster_index, uint32_t host_index, EjectReason reason) = 0;
 };
 
-class OutlierDetector {
+class OutlierDetector final : public HostListObserver {
  public:
   OutlierDetector(event::EventLoop& main_loop,
                   const std::vector<std::unique_ptr<ClusterState>>& clusters,
                   HostPublisher& publisher);
   ~OutlierDetector();
-  // Main thread.
+  // Main thread. A host that is no longer in the cluster is ignored.
   void eject(size_t cluster_index, uint32_t host_index, EjectReason reason);
+  // HostListObserver (DNS discovery): forgets hosts that left.
+  void hostsChanged(size_t cluster_index, const std::vector<HostPtr>& added,
+                    const std::vector<HostPtr>& removed) override;
 
  private:
   struct Ejection {

@@ -427,6 +427,8 @@ def main():
     global ARGS
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (another loopback address such as 127.0.0.2)")
     p.add_argument("--name", default="backend")
     p.add_argument("--record", required=True)
     p.add_argument("--tls-cert")
@@ -437,7 +439,7 @@ def main():
     p.add_argument("--delay-ms", type=int, default=0,
                    help="wait this long before answering every request (a slow backend)")
     ARGS = p.parse_args()
-    srv = Server(("127.0.0.1", ARGS.port), Handler)
+    srv = Server((ARGS.host, ARGS.port), Handler)
     if ARGS.tls_cert:
         srv.tls = tls_context(ARGS.tls_cert, ARGS.tls_key, ARGS.tls_client_ca)
     print("ready", flush=True)

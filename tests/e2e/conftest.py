@@ -68,13 +68,13 @@ def free_ports(count, avoid=()):
     return ports
 
 
-def wait_for_port(port, timeout=10.0, proc=None):
+def wait_for_port(port, timeout=10.0, proc=None, host="127.0.0.1"):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError("process exited early with %s" % proc.returncode)
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            socket.create_connection((host, port), timeout=0.2).close()
             return
         except OSError:
             time.sleep(0.02)
@@ -84,12 +84,18 @@ def wait_for_port(port, timeout=10.0, proc=None):
 class Backend:
     """A backend process (tests/e2e/backend.py) that records what it receives."""
 
-    def __init__(self, tmpdir, name, tls=(), script="backend.py", args=()):
+    def __init__(self, tmpdir, name, tls=(), script="backend.py", args=(), host="127.0.0.1",
+                 port=None):
         """`tls`: extra arguments (backend.py: --tls-cert, --tls-key, --tls-client-ca);
         `script`: the backend program (h2_backend.py for an HTTP/2 backend); `args`: more
-        arguments (backend.py: --delay-ms N for a slow backend)."""
+        arguments (backend.py: --delay-ms N for a slow backend); `host` and `port`: where it
+        listens (backend.py only; another loopback address such as 127.0.0.2 lets several
+        backends share a port, as DNS A records need)."""
         self.name = name
-        self.port = free_port()
+        self.host = host
+        self.port = port or free_port()
+        if host != "127.0.0.1":
+            args = ("--host", host, *args)
         self.record = os.path.join(tmpdir, "backend-%s.jsonl" % name)
         open(self.record, "w").close()
         self.proc = subprocess.Popen(
@@ -98,11 +104,11 @@ class Backend:
              "--record", self.record, *tls, *args],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.proc.stdout.readline()
-        wait_for_port(self.port, proc=self.proc)
+        wait_for_port(self.port, proc=self.proc, host=host)
 
     @property
     def address(self):
-        return "127.0.0.1:%d" % self.port
+        return "%s:%d" % (self.host, self.port)
 
     def requests(self):
         with open(self.record) as f:

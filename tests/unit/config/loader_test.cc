@@ -668,14 +668,14 @@ TEST(ConfigLoaderErrorTest, BadListenerAddress) {
                           "127.0.0.1:8080, [::1]:8080 or *:8080, got \"localhost:80\""));
 }
 
-TEST(ConfigLoaderErrorTest, EndpointDnsNameNotSupported) {
+TEST(ConfigLoaderErrorTest, EndpointDnsNameInAddress) {
   EXPECT_TRUE(hasOneError(kBase + R"(
 clusters:
   - name: demo
     endpoints:
       - address: backend:80)",
                           "test.yaml:12:18: clusters[0].endpoints[0].address: \"backend:80\" is "
-                          "not a numeric IP:port; DNS names are not supported yet"));
+                          "not a numeric IP:port; for a DNS name write { dns: backend, port: N }"));
 }
 
 TEST(ConfigLoaderErrorTest, EndpointWildcardAddress) {

@@ -1,0 +1,148 @@
+// Reading raw SRV responses: records with TTLs, additional addresses, compression, bad input.
+#include "upstream/dns_message.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace portico::upstream {
+namespace {
+
+// Builds DNS messages byte by byte (RFC 1035 4.1).
+struct Message {
+  std::vector<unsigned char> bytes;
+  void u16(uint16_t v) {
+    bytes.push_back(static_cast<unsigned char>(v >> 8));
+    bytes.push_back(static_cast<unsigned char>(v));
+  }
+  void u32(uint32_t v) {
+    u16(static_cast<uint16_t>(v >> 16));
+    u16(static_cast<uint16_t>(v));
+  }
+  void name(const std::string& dotted) {
+    size_t start = 0;
+    while (start < dotted.size()) {
+      size_t dot = dotted.find('.', start);
+      if (dot == std::string::npos) dot = dotted.size();
+      bytes.push_back(static_cast<unsigned char>(dot - start));
+      bytes.insert(bytes.end(), dotted.begin() + static_cast<long>(start),
+                   dotted.begin() + static_cast<long>(dot));
+      start = dot + 1;
+    }
+    bytes.push_back(0);
+  }
+  void pointer(uint16_t offset) { u16(static_cast<uint16_t>(0xc000 | offset)); }
+  void header(uint16_t answers, uint16_t additional) {
+    u16(0x1234);  // id
+    u16(0x8180);  // response, recursion desired and available, no error
+    u16(1);
+    u16(answers);
+    u16(0);
+    u16(additional);
+  }
+  void question(const std::string& qname) {
+    name(qname);
+    u16(33);
+    u16(1);
+  }
+  // An SRV record owned by the question's name (a pointer to offset 12).
+  void srv(uint32_t ttl, uint16_t priority, uint16_t weight, uint16_t port,
+           const std::string& target) {
+    pointer(12);
+    u16(33);
+    u16(1);
+    u32(ttl);
+    Message rdata;
+    rdata.u16(priority);
+    rdata.u16(weight);
+    rdata.u16(port);
+    rdata.name(target);
+    u16(static_cast<uint16_t>(rdata.bytes.size()));
+    bytes.insert(bytes.end(), rdata.bytes.begin(), rdata.bytes.end());
+  }
+  void a(const std::string& owner, uint32_t ttl, std::vector<unsigned char> ip) {
+    name(owner);
+    u16(ip.size() == 4 ? 1 : 28);
+    u16(1);
+    u32(ttl);
+    u16(static_cast<uint16_t>(ip.size()));
+    bytes.insert(bytes.end(), ip.begin(), ip.end());
+  }
+};
+
+TEST(DnsMessageTest, SrvRecordsWithTtlsAndAdditionalAddresses) {
+  Message m;
+  m.header(2, 2);
+  m.question("_http._tcp.svc.test");
+  m.srv(30, 10, 5, 8080, "One.svc.test");
+  m.srv(7, 20, 0, 9090, "two.svc.test");
+  m.a("one.svc.test", 12, {127, 0, 0, 2});
+  std::vector<unsigned char> v6(16, 0);
+  v6[15] = 1;
+  m.a("one.svc.test", 40, v6);
+  SrvAnswer answer;
+  ASSERT_TRUE(parseSrvResponse(m.bytes.data(), static_cast<int>(m.bytes.size()), &answer));
+  ASSERT_EQ(answer.records.size(), 2u);
+  EXPECT_EQ(answer.records[0].target, "one.svc.test");  // lower-cased
+  EXPECT_EQ(answer.records[0].port, 8080);
+  EXPECT_EQ(answer.records[0].priority, 10);
+  EXPECT_EQ(answer.records[0].weight, 5);
+  EXPECT_EQ(answer.records[0].ttl_s, 30u);
+  EXPECT_EQ(answer.records[1].target, "two.svc.test");
+  EXPECT_EQ(answer.records[1].ttl_s, 7u);
+  ASSERT_EQ(answer.addresses.count("one.svc.test"), 1u);
+  const auto& addresses = answer.addresses["one.svc.test"];
+  ASSERT_EQ(addresses.size(), 2u);
+  EXPECT_EQ(addresses[0].address.hostString(), "127.0.0.2");
+  EXPECT_EQ(addresses[0].ttl_s, 12u);
+  EXPECT_EQ(addresses[1].address.hostString(), "::1");
+  EXPECT_EQ(answer.addresses.count("two.svc.test"), 0u);
+}
+
+TEST(DnsMessageTest, TtlWithTopBitIsZero) {
+  Message m;
+  m.header(1, 0);
+  m.question("_x._tcp.test");
+  m.srv(0x80000001u, 1, 1, 80, "a.test");
+  SrvAnswer answer;
+  ASSERT_TRUE(parseSrvResponse(m.bytes.data(), static_cast<int>(m.bytes.size()), &answer));
+  EXPECT_EQ(answer.records.at(0).ttl_s, 0u);
+}
+
+TEST(DnsMessageTest, TruncatedOrBrokenMessagesAreRefused) {
+  Message m;
+  m.header(1, 1);
+  m.question("_x._tcp.test");
+  m.srv(30, 1, 1, 80, "a.test");
+  m.a("a.test", 30, {10, 0, 0, 1});
+  SrvAnswer answer;
+  ASSERT_TRUE(parseSrvResponse(m.bytes.data(), static_cast<int>(m.bytes.size()), &answer));
+  for (size_t cut = 0; cut < m.bytes.size(); ++cut) {
+    SrvAnswer partial;
+    EXPECT_FALSE(parseSrvResponse(m.bytes.data(), static_cast<int>(cut), &partial)) << cut;
+  }
+  // An A record of 3 bytes.
+  Message bad;
+  bad.header(0, 1);
+  bad.question("_x._tcp.test");
+  bad.a("a.test", 30, {10, 0, 0});
+  EXPECT_FALSE(parseSrvResponse(bad.bytes.data(), static_cast<int>(bad.bytes.size()), &answer));
+  // A compression pointer to itself.
+  Message loop;
+  loop.header(1, 0);
+  loop.question("_x._tcp.test");
+  loop.pointer(static_cast<uint16_t>(loop.bytes.size()));
+  loop.u16(33);
+  EXPECT_FALSE(
+      parseSrvResponse(loop.bytes.data(), static_cast<int>(loop.bytes.size()), &answer));
+}
+
+TEST(DnsMessageTest, CanonicalNames) {
+  EXPECT_EQ(canonicalDnsName("Backend.Example."), "backend.example");
+  EXPECT_EQ(canonicalDnsName("x"), "x");
+  EXPECT_EQ(canonicalDnsName(""), "");
+}
+
+}  // namespace
+}  // namespace portico::upstream
