@@ -4,6 +4,7 @@
 
 #include "support/run_until.h"
 #include "upstream/cluster_manager.h"
+#include "upstream/host_list.h"
 #include "upstream/host_publisher.h"
 
 namespace portico::upstream {
@@ -68,6 +69,7 @@ class OutlierDetectorTest : public ::testing::Test {
     for (int i = 0; i < 4; ++i) {
       EndpointConfig e;
       e.address_text = "127.0.0.1:" + std::to_string(3000 + i);
+      EXPECT_TRUE(net::parseAddress(e.address_text, &e.address));
       c.endpoints.push_back(e);
     }
     clusters_.push_back(std::make_unique<ClusterState>(c));
@@ -103,6 +105,34 @@ TEST_F(OutlierDetectorTest, RepeatedEjectionsLastLonger) {
   detector_.eject(0, 1, EjectReason::ConsecutiveConnectFailures);  // second time: 2 x 20 ms
   ASSERT_TRUE(testing::runUntil(loop_, [&] { return clusters_[0]->hosts[1]->healthy(); }));
   EXPECT_GE(event::monotonicNowMs() - start, 40);
+}
+
+TEST_F(OutlierDetectorTest, HostsThatLeftAreForgottenAndLookedUpByIndex) {
+  ClusterState& cluster = *clusters_[0];
+  detector_.eject(0, 1, EjectReason::Consecutive5xx);
+  ASSERT_FALSE(cluster.hosts[1]->healthy());
+  // DNS: host 1 leaves, a new host (index 4) arrives; positions no longer match indices.
+  std::vector<EndpointConfig> desired;
+  for (const HostPtr& h : cluster.hosts) {
+    if (h->index() != 1) desired.push_back(h->config());
+  }
+  EndpointConfig fresh;
+  EXPECT_TRUE(net::parseAddress("127.0.0.1:4000", &fresh.address));
+  fresh.address_text = "127.0.0.1:4000";
+  desired.push_back(fresh);
+  HostListChange change = updateHostList(cluster.hosts, desired, &cluster.next_host_index);
+  ASSERT_EQ(change.added.size(), 1u);
+  ASSERT_EQ(change.removed.size(), 1u);
+  cluster.hosts = change.hosts;
+  detector_.hostsChanged(0, change.added, change.removed);
+  ASSERT_EQ(cluster.findHost(4), change.added.at(0));
+  // Reports about the removed host are ignored; the new one is ejected by its index.
+  detector_.eject(0, 1, EjectReason::Consecutive5xx);
+  detector_.eject(0, 4, EjectReason::Consecutive5xx);
+  EXPECT_FALSE(cluster.findHost(4)->healthy());
+  EXPECT_EQ(sink_.last->all().size(), 4u);
+  EXPECT_EQ(sink_.last->candidates().size(), 3u);
+  EXPECT_TRUE(testing::runUntil(loop_, [&] { return cluster.findHost(4)->healthy(); }));
 }
 
 }  // namespace
