@@ -264,6 +264,34 @@ void loadSticky(Reader& reader, const Field& field, ClusterConfig* cluster) {
   if (ok) cluster->sticky = std::move(sticky);
 }
 
+// `slow_start: { window, aggression, min_weight_percent }` (upstream/slow_start.h).
+void loadSlowStart(Reader& reader, const Field& field, ClusterConfig* cluster) {
+  MapReader map(reader, field, {"window", "aggression", "min_weight_percent"});
+  if (!map.valid()) return;
+  upstream::SlowStartConfig slow;
+  if (const Field* f = map.require("window")) {
+    assignIf(&slow.window_ms, readDurationMs(reader, *f, 1000, kOneHourMs));
+  }
+  if (const Field* f = map.find("aggression")) {
+    assignIf(&slow.aggression, readDecimal(reader, *f, 0.1, 10.0));
+  }
+  if (const Field* f = map.find("min_weight_percent")) {
+    assignIf(&slow.min_weight_percent, readInt(reader, *f, 0, 100));
+  }
+  cluster->slow_start = slow;
+}
+
+// Slow start ramps weights; consistent hashing maps keys by weight, and a ramp would move keys
+// on every step (upstream/slow_start.h).
+void checkSlowStart(Reader& reader, const Field* field, const ClusterConfig& cluster) {
+  if (field == nullptr) return;
+  if (cluster.lb == upstream::LbPolicy::RingHash || cluster.lb == upstream::LbPolicy::Maglev) {
+    reader.error(field->mark, field->path,
+                 "slow_start does not apply to consistent hashing (lb ring_hash or maglev): a "
+                 "host takes its keys at once; use another lb or remove slow_start");
+  }
+}
+
 void loadLbSettings(Reader& reader, MapReader& cluster_map, ClusterConfig* cluster) {
   using upstream::LbPolicy;
   if (const Field* f =
@@ -319,7 +347,9 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
                  "maglev",
                  "sticky",
                  "health_check",
-                 "dns"});
+                 "dns",
+                 "slow_start",
+                 "queue_timeout"});
   if (!map.valid()) return cluster;
   if (const Field* f = map.require("name")) {
     std::optional<std::string> name = readName(reader, *f);
@@ -337,6 +367,9 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
                                {"maglev", upstream::LbPolicy::Maglev}}));
   }
   loadLbSettings(reader, map, &cluster);
+  const Field* slow_start = map.find("slow_start");
+  if (slow_start != nullptr) loadSlowStart(reader, *slow_start, &cluster);
+  checkSlowStart(reader, slow_start, cluster);
   if (const Field* f = map.find("sticky")) loadSticky(reader, *f, &cluster);
   if (const Field* f = map.require("endpoints")) {
     UniqueValues seen("endpoint address");
@@ -350,6 +383,11 @@ ClusterConfig loadCluster(Reader& reader, const Field& field, UniqueValues* name
   if (const Field* f = map.find("keepalive")) loadKeepalive(reader, *f, &cluster);
   if (const Field* f = map.find("max_connections_per_endpoint")) {
     assignIf(&cluster.max_connections_per_endpoint, readInt(reader, *f, 0, 1000000));
+  }
+  // HAProxy's `timeout queue` rule: unset, a queued request may wait as long as a connect.
+  cluster.queue_timeout_ms = cluster.connect_timeout_ms;
+  if (const Field* f = map.find("queue_timeout")) {
+    assignIf(&cluster.queue_timeout_ms, readDurationMs(reader, *f, 0, kOneHourMs));
   }
   if (const Field* f = map.find("panic_threshold")) {
     assignIf(&cluster.panic_threshold_percent, readInt(reader, *f, 0, 100));

@@ -86,6 +86,8 @@ void RouterFilter::startAttempt() {
   const upstream::HostChoice choice = cluster_->chooseHost(hash_key_, tried_, sticky_id_);
   if (choice.host == nullptr) {
     if (choice.refusal == upstream::HostChoice::Refusal::AtCapacity) {
+      if (waitForCapacity()) return;
+      if (phase_ == Phase::Done) return;  // the pending-requests breaker answered
       ++worker_.counters().upstream_overflows;
       PLOG_WARN(
           "cluster {}: every endpoint is at its connection limit (max_connections_per_endpoint "
@@ -99,12 +101,14 @@ void RouterFilter::startAttempt() {
                 cluster_->config().name, callbacks_->info().request_id);
       fail(503, "no endpoints");
     } else {
+      leaveQueue();
       PLOG_WARN("cluster {}: no healthy endpoint; request {} gets 503", cluster_->config().name,
                 callbacks_->info().request_id);
       fail(503, "no healthy endpoint");
     }
     return;
   }
+  leaveQueue();
   host_ = choice.host;
   outcome_reported_ = false;
   cluster_->attemptStarted(*host_);
@@ -135,6 +139,54 @@ void RouterFilter::startAttempt() {
     return;
   }
   pending_ = true;
+}
+
+bool RouterFilter::waitForCapacity() {
+  const upstream::ClusterConfig& config = cluster_->config();
+  if (holds_queue_slot_) {
+    // Its turn came but the room went to someone else: it keeps its place and its deadline.
+    cluster_->requeueAtFront(*this);
+    phase_ = Phase::Queued;
+    return true;
+  }
+  if (config.queue_timeout_ms == 0) return false;
+  const uint32_t max_pending = config.circuit_breakers.max_pending_requests;
+  if (!cluster_->load().tryAcquire(Load::Pending, max_pending)) {
+    overflow(Load::Pending, max_pending);
+    return false;
+  }
+  holds_queue_slot_ = true;
+  ++worker_.counters().upstream_queued;
+  PLOG_DEBUG("cluster {}: every endpoint is at its connection limit; request {} queued ({} ahead)",
+             config.name, callbacks_->info().request_id, cluster_->queued());
+  cluster_->enqueue(*this);
+  phase_ = Phase::Queued;
+  timer_.armAfterMs(config.queue_timeout_ms);
+  return true;
+}
+
+void RouterFilter::leaveQueue() {
+  if (!holds_queue_slot_) return;
+  holds_queue_slot_ = false;
+  cluster_->leaveQueue(*this);
+  cluster_->load().release(Load::Pending);
+  if (phase_ == Phase::Queued) phase_ = Phase::Idle;
+  timer_.disarm();  // the queue deadline; the attempt arms its own timers
+}
+
+void RouterFilter::onQueueTurn() {
+  startAttempt();
+}
+
+void RouterFilter::onQueueTimeout() {
+  ++worker_.counters().upstream_queue_timeouts;
+  PLOG_WARN(
+      "cluster {}: queue timeout ({} ms) waiting for a connection (max_connections_per_endpoint "
+      "{}); request {} gets 503",
+      cluster_->config().name, cluster_->config().queue_timeout_ms,
+      cluster_->config().max_connections_per_endpoint, callbacks_->info().request_id);
+  leaveQueue();
+  fail(503, "queue timeout");
 }
 
 void RouterFilter::stopWaitingForPool() {
@@ -553,6 +605,10 @@ void RouterFilter::armTimerForPhase() {
 }
 
 void RouterFilter::onTimeout() {
+  if (phase_ == Phase::Queued) {
+    onQueueTimeout();
+    return;
+  }
   ++worker_.counters().timeouts;
   const char* what = phase_ == Phase::AwaitingHeaders ? "upstream response header timeout"
                                                       : "upstream idle timeout";
@@ -611,6 +667,7 @@ void RouterFilter::onDestroy() {
   destroyed_ = true;
   timer_.disarm();
   backoff_timer_.disarm();
+  leaveQueue();  // a client gone while queued leaves no trace in the queue
   releaseStream();
   finishAttempt();
   if (holds_request_slot_) {

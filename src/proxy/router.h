@@ -15,6 +15,12 @@
 // (kReplayLimit). Otherwise the client gets the error's status and the stream is abandoned:
 // 502 refused, reset or invalid response; 503 no healthy endpoint or all at their connection
 // limit; 504 timeouts (per stream: other streams on the same connection go on).
+//
+// Queueing: when every candidate is at max_connections_per_endpoint (or the cluster at
+// circuit_breakers.max_connections), the request waits in the worker's queue for the cluster
+// (upstream/request_queue.h) for at most the cluster's queue_timeout, counted in the
+// pending-requests breaker; its turn comes when a pool frees a stream or a connection, and it
+// then chooses a host again. Over the breaker: 503 at once; at the timeout: 503.
 
 #include <optional>
 #include <string>
@@ -37,6 +43,7 @@ inline constexpr size_t kReplayLimit = 64 * 1024;
 
 class RouterFilter final : public filters::Filter,
                            public upstream::PoolCallbacks,
+                           public upstream::QueueWaiter,
                            public http::ResponseDecoder,
                            public http::ClientStreamWatermarkCallbacks {
  public:
@@ -64,8 +71,25 @@ class RouterFilter final : public filters::Filter,
   // http::ClientStreamWatermarkCallbacks
   void onStreamWriteWatermark(bool above_high) override;
 
+  // upstream::QueueWaiter
+  void onQueueTurn() override;
+
  private:
-  enum class Phase { Idle, Connecting, Sending, AwaitingHeaders, ReceivingBody, Backoff, Done };
+  enum class Phase {
+    Idle,
+    Queued,  // every candidate at its connection limit: waiting in the cluster's queue
+    Connecting,
+    Sending,
+    AwaitingHeaders,
+    ReceivingBody,
+    Backoff,
+    Done
+  };
+  // No candidate has room: wait in the cluster's queue (true), or 503 (false: no queue, or the
+  // pending-requests breaker is full).
+  bool waitForCapacity();
+  void leaveQueue();  // out of the queue and its breaker slot, if in it
+  void onQueueTimeout();
   void startAttempt();
   // A circuit breaker said no: 503, a log line naming the limit, a counter.
   void overflow(upstream::ClusterLoad::Kind kind, uint32_t limit);
@@ -107,6 +131,7 @@ class RouterFilter final : public filters::Filter,
   int64_t attempt_start_ms_ = 0;
   upstream::ConnPool* pool_ = nullptr;
   bool pending_ = false;                          // waiting for the pool
+  bool holds_queue_slot_ = false;  // queued (or on its turn), counted as a pending request
   upstream::UpstreamStream* upstream_ = nullptr;  // request in flight
   event::Timer timer_;
   event::Timer per_try_timer_;       // retry.per_try_timeout: attempt start -> response headers

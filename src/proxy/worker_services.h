@@ -25,6 +25,10 @@ struct WorkerCounters {
   uint64_t upstream_retries = 0;
   uint64_t upstream_failures = 0;
   uint64_t upstream_overflows = 0;  // 503: every endpoint at max_connections_per_endpoint
+  // Requests that waited in a cluster's queue for a connection, and those of them that got
+  // 503 at queue_timeout.
+  uint64_t upstream_queued = 0;
+  uint64_t upstream_queue_timeouts = 0;
   uint64_t timeouts = 0;
   // Downstream HTTP/2 connections closed for tripping an attack limit, by kind (index:
   // http::Http2Attack; [0] unused).

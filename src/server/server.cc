@@ -132,8 +132,8 @@ int Server::run() {
   // The main loop exists before the workers: they report outliers to it from the start.
   event::EventLoop main_loop;
   main_loop_ = &main_loop;
-  hosts_ = std::make_unique<upstream::HostPublisher>(snapshot_->clusters,
-                                                     static_cast<upstream::HostSetSink&>(*this));
+  hosts_ = std::make_unique<upstream::HostPublisher>(
+      snapshot_->clusters, static_cast<upstream::HostSetSink&>(*this), &main_loop);
   outliers_ = std::make_unique<upstream::OutlierDetector>(main_loop, snapshot_->clusters, *hosts_);
   for (const auto& cluster : snapshot_->clusters) {
     cluster->outlier_reporter = static_cast<upstream::OutlierReporter*>(this);
@@ -204,6 +204,7 @@ int Server::run() {
   for (auto& w : workers_) w->join();
   workers_.clear();
   outliers_.reset();  // its timers belong to the main loop, which ends with this function
+  hosts_.reset();     // so does the slow-start ramp timer
   main_loop_ = nullptr;
   if (access_log_) access_log_->flushAndStop();
   PLOG_INFO("shutdown complete");

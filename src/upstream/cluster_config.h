@@ -89,6 +89,17 @@ struct StickyConfig {
   std::string secret;  // HMAC key, from secret_file; never logged
 };
 
+// `slow_start:` (upstream/slow_start.h): a host that joins the healthy set after start-up (its
+// health check recovered, its ejection ended, DNS added it) takes a growing share of traffic
+// over `window_ms` instead of its full share at once. Off when absent.
+struct SlowStartConfig {
+  int64_t window_ms = 0;
+  // How the share grows: 1 = linearly; above 1 faster early on; below 1 slower early on.
+  double aggression = 1.0;
+  // The share a host gets at the start of its window, in percent of its weight.
+  uint32_t min_weight_percent = 10;
+};
+
 struct EndpointConfig {
   net::Address address;
   std::string address_text;  // as written, for logs and metrics
@@ -148,9 +159,14 @@ struct ClusterConfig {
   CircuitBreakerLimits circuit_breakers;
   OutlierDetectionConfig outlier_detection;
   // Connections (busy, idle or connecting) per worker and endpoint; 0 = unlimited. A request
-  // that finds every endpoint at its limit gets 503 at once instead of piling onto a
-  // struggling backend.
+  // that finds every endpoint at its limit waits in the worker's queue for the cluster (at
+  // most queue_timeout_ms, bounded by circuit_breakers.max_pending_requests) instead of
+  // piling onto a struggling backend (upstream/request_queue.h).
   uint32_t max_connections_per_endpoint = 0;
+  // How long such a request may wait for a connection to free; then 503. 0 = no queue: 503
+  // at once. The loader defaults it to timeouts.connect (HAProxy's `timeout queue` rule).
+  int64_t queue_timeout_ms = 5000;
+  std::optional<SlowStartConfig> slow_start;
   UpstreamProtocol protocol = UpstreamProtocol::Http1;
   Http2ClientConfig http2;
   std::optional<tls::ClientTlsConfig> tls;  // set: connections to the endpoints use TLS

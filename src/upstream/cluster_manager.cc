@@ -12,11 +12,37 @@ ClusterState::ClusterState(ClusterConfig c) : config(std::move(c)) {
 }
 
 ThreadLocalCluster::ThreadLocalCluster(event::EventLoop& loop, ClusterState& state, uint64_t seed)
-    : loop_(loop), state_(state), lb_(makeLoadBalancer(state.config, seed)) {
+    : loop_(loop),
+      state_(state),
+      lb_(makeLoadBalancer(state.config, seed)),
+      serve_queue_(
+          loop, [](void* self) { static_cast<ThreadLocalCluster*>(self)->serveQueue(); }, this) {
   setHosts(state.initial_hosts);
 }
 
-ThreadLocalCluster::~ThreadLocalCluster() = default;
+ThreadLocalCluster::~ThreadLocalCluster() {
+  pools_.clear();  // their last calls to onCapacityFreed() find the queue and task alive
+}
+
+void ThreadLocalCluster::onCapacityFreed() {
+  if (!queue_.empty()) serve_queue_.schedule();
+}
+
+bool ThreadLocalCluster::anyCandidateHasRoom() {
+  for (const HostPtr& h : hosts_->candidates()) {
+    if (pool(*h).hasCapacity()) return true;
+  }
+  return false;
+}
+
+void ThreadLocalCluster::serveQueue() {
+  // Each waiter at most once per turn: one that finds no room after all goes back to the
+  // front and stays there until the next release.
+  for (size_t turns = queue_.size(); turns > 0 && !queue_.empty(); --turns) {
+    if (!anyCandidateHasRoom()) return;
+    queue_.popFront()->onQueueTurn();
+  }
+}
 
 HostPtr ClusterState::findHost(uint32_t host_index) const {
   for (const HostPtr& h : hosts) {
@@ -56,6 +82,7 @@ ConnPool& ThreadLocalCluster::pool(Host& host) {
     }
     pools_[i] = std::make_unique<ConnPool>(loop_, state_.config, host.config(), *state_.transport,
                                            kUpstreamBufferLimit, &state_.load);
+    pools_[i]->setCapacityListener([this] { onCapacityFreed(); });
   }
   return *pools_[i];
 }

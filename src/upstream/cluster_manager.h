@@ -21,6 +21,7 @@
 #include "upstream/host_set.h"
 #include "upstream/load_balancer.h"
 #include "upstream/outlier_detection.h"
+#include "upstream/request_queue.h"
 
 namespace portico::upstream {
 
@@ -86,6 +87,14 @@ class ThreadLocalCluster {
   void attemptOutcome(Host& host, const AttemptOutcome& outcome);
   void attemptFinished(Host& host) { host.requestFinished(); }
 
+  // The queue of requests waiting for a connection (upstream/request_queue.h). A waiter gets
+  // its turn at the end of a loop turn in which a pool released a stream or closed a
+  // connection, while some candidate has room; it must leave (leaveQueue) when it gives up.
+  void enqueue(QueueWaiter& waiter) { queue_.pushBack(waiter); }
+  void requeueAtFront(QueueWaiter& waiter) { queue_.pushFront(waiter); }
+  void leaveQueue(QueueWaiter& waiter) { queue_.remove(waiter); }
+  size_t queued() const { return queue_.size(); }
+
   template <typename Fn>
   void forEachPool(Fn&& fn) const {
     for (const auto& p : pools_) {
@@ -98,6 +107,14 @@ class ThreadLocalCluster {
   ClusterState& state_;
   HostSetPtr hosts_;
   std::unique_ptr<LoadBalancer> lb_;
+  // Declared before the pools: a pool closing its connections on destruction still tells them.
+  RequestQueue queue_;
+  event::ScheduledTask serve_queue_;
+  // Some pool may have room again: give queued requests their turn (serve_queue_).
+  void onCapacityFreed();
+  void serveQueue();
+  // Some candidate could take one more request now.
+  bool anyCandidateHasRoom();
   std::vector<HostPtr> pool_hosts_;  // keeps each pool's host alive; declared before pools_
   std::vector<std::unique_ptr<ConnPool>> pools_;  // by Host::index()
   HostExclusions scratch_;                        // tried + full, rebuilt per choice

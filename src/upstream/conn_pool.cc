@@ -259,6 +259,7 @@ void ConnPool::release(UpstreamStream* stream) {
     return;
   }
   if (c->lent_ == 0) park(c);
+  if (on_capacity_) on_capacity_();
 }
 
 void ConnPool::park(PooledConnection* c) {
@@ -375,6 +376,7 @@ void ConnPool::onClosed(PooledConnection* c) {
 void ConnPool::destroy(PooledConnection* c) {
   all_.erase(c->self_);
   if (load_ != nullptr) load_->release(ClusterLoad::Kind::Connections);
+  if (on_capacity_) on_capacity_();
   // The connection's own callback is on the stack: free it after this loop turn.
   struct Holder : event::Deletable {
     explicit Holder(PooledConnection* conn) : c(conn) {}

@@ -20,6 +20,7 @@
 // Worker-local.
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -111,6 +112,10 @@ class ConnPool {
   size_t totalCount() const { return all_.size(); }
   // Closes idle connections now (drain, shutdown).
   void closeIdle();
+  // Called whenever room may have appeared: a stream was released, or a connection closed.
+  // Runs inside the pool's own callbacks, so the listener should only schedule work (the
+  // cluster's request queue, upstream/request_queue.h). Empty: nobody listens.
+  void setCapacityListener(std::function<void()> listener) { on_capacity_ = std::move(listener); }
 
  private:
   friend class PooledConnection;
@@ -136,6 +141,7 @@ class ConnPool {
   std::vector<PooledConnection*> idle_;    // one-stream connections, most recent last
   std::vector<PooledConnection*> shared_;  // connected multiplexed connections
   PoolStats stats_;
+  std::function<void()> on_capacity_;
 };
 
 }  // namespace portico::upstream

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -65,6 +66,13 @@ class Host {
   };
   FailureStreaks& streaks() { return streaks_; }
 
+  // When the host last joined the healthy set (monotonic ms), for slow start
+  // (upstream/slow_start.h); kHealthyFromStart for hosts healthy since the process started.
+  // Written by the main thread (HostPublisher) only, read when it builds a host set.
+  static constexpr int64_t kHealthyFromStart = std::numeric_limits<int64_t>::min();
+  int64_t healthySinceMs() const { return healthy_since_ms_.load(std::memory_order_relaxed); }
+  void setHealthySinceMs(int64_t ms) { healthy_since_ms_.store(ms, std::memory_order_relaxed); }
+
   uint32_t activeRequests() const { return active_requests_.load(std::memory_order_relaxed); }
   void requestStarted() { active_requests_.fetch_add(1, std::memory_order_relaxed); }
   void requestFinished() { active_requests_.fetch_sub(1, std::memory_order_relaxed); }
@@ -74,6 +82,7 @@ class Host {
   const uint32_t index_;
   std::atomic<uint32_t> health_{0};
   std::atomic<uint32_t> active_requests_{0};
+  std::atomic<int64_t> healthy_since_ms_{kHealthyFromStart};
   FailureStreaks streaks_;
 };
 

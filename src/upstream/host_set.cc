@@ -5,7 +5,37 @@
 
 namespace portico::upstream {
 
-HostSetPtr HostSet::build(std::vector<HostPtr> hosts, uint32_t panic_threshold_percent) {
+namespace {
+
+// Weights and ramp factors of every host, read once like the health flags.
+void computeWeights(HostSet& set, std::vector<uint32_t>& weights, std::vector<uint32_t>& ramps,
+                    bool& ramping, const SlowStartConfig* slow_start, int64_t now_ms) {
+  weights.assign(set.indexLimit(), kWeightScale);
+  ramps.assign(set.indexLimit(), kWeightScale);
+  for (const HostPtr& h : set.all()) {
+    uint32_t ramp = kWeightScale;
+    const int64_t since = h->healthySinceMs();
+    if (slow_start != nullptr && since != Host::kHealthyFromStart && h->healthy()) {
+      ramp = slowStartScaled(*slow_start, now_ms - since);
+    }
+    ramps[h->index()] = ramp;
+    // weight <= 1000: at most 1000 x kWeightScale, far inside 32 bits.
+    weights[h->index()] = std::max<uint32_t>(1, h->weight() * ramp);
+  }
+  for (const HostPtr& h : set.candidates()) ramping = ramping || ramps[h->index()] < kWeightScale;
+}
+
+}  // namespace
+
+HostSetPtr HostSet::build(std::vector<HostPtr> hosts, uint32_t panic_threshold_percent,
+                          const SlowStartConfig* slow_start, int64_t now_ms) {
+  auto set = buildMembers(std::move(hosts), panic_threshold_percent);
+  computeWeights(*set, set->weights_, set->ramps_, set->ramping_, slow_start, now_ms);
+  return set;
+}
+
+std::shared_ptr<HostSet> HostSet::buildMembers(std::vector<HostPtr> hosts,
+                                               uint32_t panic_threshold_percent) {
   auto set = std::make_shared<HostSet>();
   set->all_ = std::move(hosts);
   // Each host's flags are read once, so the levels and the candidates agree.

@@ -9,9 +9,10 @@ namespace {
 // a is less loaded than b: (active_a + 1) / weight_a < (active_b + 1) / weight_b, compared
 // without division. The + 1 counts the request being placed, so that between two idle hosts
 // the heavier one wins.
-bool lessLoaded(const Host& a, const Host& b) {
-  return (uint64_t{a.activeRequests()} + 1) * b.weight() <
-         (uint64_t{b.activeRequests()} + 1) * a.weight();
+// Weights are the set's effective ones (slow start included).
+bool lessLoaded(const Host& a, const Host& b, const uint32_t* weights) {
+  return (uint64_t{a.activeRequests()} + 1) * weights[b.index()] <
+         (uint64_t{b.activeRequests()} + 1) * weights[a.index()];
 }
 
 }  // namespace
@@ -26,9 +27,10 @@ Host* LeastRequestBalancer::pick(const LoadBalancerContext& context) {
       sampleAllowed(hosts_->candidates(), *context.avoid, random_, choices_, drawn, scratch_);
   if (n == 0) return nullptr;
   // Ties go to the first drawn, which is itself random.
+  const uint32_t* weights = hosts_->weights().data();
   Host* best = drawn[0];
   for (size_t i = 1; i < n; ++i) {
-    if (lessLoaded(*drawn[i], *best)) best = drawn[i];
+    if (lessLoaded(*drawn[i], *best, weights)) best = drawn[i];
   }
   return best;
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Least request (`lb: least_request`): the power of `choices` random choices. Each pick draws
 // `choices` distinct random candidates (2 by default) among those the pick may use and takes
-// the one with the fewest requests in flight relative to its weight, (active + 1) / weight.
+// the one with the fewest requests in flight relative to its weight, (active + 1) / weight,
+// with the host set's effective weight (slow start included, upstream/slow_start.h).
 // Comparing a couple of random hosts instead of scanning all of them costs O(1), and it avoids
 // the herd a global minimum causes: every worker would send its next request to the same
 // momentarily idle host.

@@ -28,7 +28,10 @@ double PeakEwmaBalancer::estimateMs(uint32_t index, int64_t now_ms) const {
 }
 
 double PeakEwmaBalancer::cost(const Host& host, int64_t now_ms) const {
-  return (estimateMs(host.index(), now_ms) + 1.0) * (host.activeRequests() + 1.0);
+  const double cost = (estimateMs(host.index(), now_ms) + 1.0) * (host.activeRequests() + 1.0);
+  if (hosts_ == nullptr || !hosts_->ramping()) return cost;
+  // Slow start: a host at a tenth of its ramp looks ten times as expensive.
+  return cost * kWeightScale / hosts_->ramps()[host.index()];
 }
 
 Host* PeakEwmaBalancer::pick(const LoadBalancerContext& context) {

@@ -16,6 +16,8 @@
 //    neutral cost): it is neither avoided nor flooded, and is probed like any average host.
 //  - A failed attempt (connect failure, timeout, reset) is observed as a latency of
 //    max(failure_penalty, time it took), so a failing host becomes expensive at once.
+//  - A host in slow start (upstream/slow_start.h) has its cost divided by its ramp factor:
+//    weights are otherwise not used here, so a ramping host looks proportionally dearer.
 //  - Latencies are whole milliseconds, so the cost uses estimate + 1 ms: hosts that all answer
 //    within a millisecond compare by their load alone instead of all costing zero.
 //

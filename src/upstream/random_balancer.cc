@@ -6,15 +6,17 @@ namespace portico::upstream {
 
 void RandomBalancer::setHosts(const HostSetPtr& hosts) {
   hosts_ = hosts;
+  const std::vector<uint32_t>& weights = hosts->weights();
   cumulative_.clear();
   uint64_t total = 0;
   for (const HostPtr& h : hosts->candidates()) {
-    total += h->weight();
+    total += weights[h->index()];
     cumulative_.push_back(total);
   }
   const auto& c = hosts->candidates();
-  equal_weights_ = std::all_of(
-      c.begin(), c.end(), [&](const HostPtr& h) { return h->weight() == c.front()->weight(); });
+  equal_weights_ = std::all_of(c.begin(), c.end(), [&](const HostPtr& h) {
+    return weights[h->index()] == weights[c.front()->index()];
+  });
 }
 
 Host* RandomBalancer::drawAny() {
@@ -27,16 +29,18 @@ Host* RandomBalancer::drawAny() {
 }
 
 Host* RandomBalancer::drawAllowed(const HostExclusions& avoid) {
+  const std::vector<uint32_t>& weights = hosts_->weights();
   uint64_t total = 0;
   for (const HostPtr& h : hosts_->candidates()) {
-    if (!avoid.has(*h)) total += h->weight();
+    if (!avoid.has(*h)) total += weights[h->index()];
   }
   if (total == 0) return nullptr;
   uint64_t r = random_.below(total);
   for (const HostPtr& h : hosts_->candidates()) {
     if (avoid.has(*h)) continue;
-    if (r < h->weight()) return h.get();
-    r -= h->weight();
+    const uint32_t w = weights[h->index()];
+    if (r < w) return h.get();
+    r -= w;
   }
   return nullptr;  // not reached: r < total
 }

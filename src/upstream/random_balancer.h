@@ -1,6 +1,7 @@
 #pragma once
 // Weighted random (`lb: random`): each pick chooses a candidate with probability
-// weight / sum(weights of the candidates the pick may use). No rotation to keep, so it needs
+// weight / sum(weights of the candidates the pick may use), with the host set's effective
+// weights (slow start included, upstream/slow_start.h). No rotation to keep, so it needs
 // no coordination at all and behaves the same with one worker or many; over few requests it
 // is less even than round robin, over many it converges to the weights.
 //

@@ -4,6 +4,7 @@ namespace portico::upstream {
 
 void RoundRobinBalancer::setHosts(const HostSetPtr& hosts) {
   hosts_ = hosts;
+  weights_ = use_weights_ ? hosts->weights().data() : hosts->ramps().data();
   if (current_.size() < hosts->indexLimit()) current_.resize(hosts->indexLimit(), 0);
   if (started_ || hosts->candidates().empty()) return;
   started_ = true;
@@ -21,8 +22,9 @@ Host* RoundRobinBalancer::pick(const LoadBalancerContext& context) {
   for (const HostPtr& h : hosts_->candidates()) {
     if (context.avoid->has(*h)) continue;
     int64_t& current = current_[h->index()];
-    current += weightOf(*h);
-    total += weightOf(*h);
+    const int64_t weight = weights_[h->index()];
+    current += weight;
+    total += weight;
     if (best == nullptr || current > current_[best->index()]) best = h.get();
   }
   if (best != nullptr) current_[best->index()] -= total;

@@ -3,6 +3,11 @@
 // `weight` times, interleaved rather than in bursts (weights 5,1,1 give a a b a c a a, not
 // a a a a a b c). `lb: round_robin` runs it with every weight taken as 1: a plain rotation.
 //
+// Weights are the host set's effective weights (HostSet::weights(), or HostSet::ramps() for
+// `round_robin`), so a host in slow start (upstream/slow_start.h) gets its growing share in
+// both; with nothing ramping they are the configured weights (or all equal), scaled, and the
+// pick does exactly the work it did before.
+//
 // State is per worker: each worker rotates on its own, starting at a different place (the
 // seed), so N workers together still spread evenly without sharing a counter. The running
 // "current weight" of each host is kept by host index across host set changes.
@@ -21,13 +26,12 @@ class RoundRobinBalancer final : public LoadBalancer {
   Host* pick(const LoadBalancerContext& context) override;
 
  private:
-  int64_t weightOf(const Host& host) const { return use_weights_ ? host.weight() : 1; }
-
   bool use_weights_;
   uint64_t seed_;
   bool started_ = false;
   HostSetPtr hosts_;
-  std::vector<int64_t> current_;  // by Host::index()
+  std::vector<int64_t> current_;        // by Host::index()
+  const uint32_t* weights_ = nullptr;  // by Host::index(), into hosts_
 };
 
 }  // namespace portico::upstream

@@ -128,6 +128,8 @@ std::optional<std::string> readString(Reader& reader, const Field& field);
 std::optional<std::string> readNonEmptyString(Reader& reader, const Field& field);
 std::optional<int64_t> readInt(Reader& reader, const Field& field, int64_t min, int64_t max);
 std::optional<bool> readBool(Reader& reader, const Field& field);
+// A plain decimal number like 1, 1.5 or 0.25 (no exponent, no sign), within [min, max].
+std::optional<double> readDecimal(Reader& reader, const Field& field, double min, double max);
 std::optional<int64_t> readDurationMs(Reader& reader, const Field& field, int64_t min_ms,
                                       int64_t max_ms);
 std::optional<uint64_t> readSize(Reader& reader, const Field& field, uint64_t min, uint64_t max);

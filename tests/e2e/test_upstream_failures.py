@@ -272,9 +272,11 @@ def slow_request_in_background(port, path):
     return t, result
 
 
-def test_503_when_every_endpoint_is_at_its_connection_limit(portico, backends):
+def test_503_when_every_endpoint_is_at_its_connection_limit_and_queueing_is_off(portico, backends):
+    # queue_timeout: 0s turns the queue off (tests/e2e/test_request_queue.py has the queue).
     b1, b2 = backends(2)
-    p = portico(proxy_config([b1, b2], extra_cluster="    max_connections_per_endpoint: 1\n"))
+    p = portico(proxy_config([b1, b2], extra_cluster="    max_connections_per_endpoint: 1\n"
+                                                     "    queue_timeout: 0s\n"))
     # Two slow requests take the one connection each endpoint may have.
     busy = [slow_request_in_background(p.port, "/sleep/1500") for _ in range(2)]
     assert wait_until_both_backends_busy(b1, b2)

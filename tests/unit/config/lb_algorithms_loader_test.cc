@@ -1,4 +1,5 @@
-// The `lb` values random, least_request and peak_ewma and their settings sections.
+// The `lb` values random, least_request and peak_ewma and their settings sections; the
+// cluster keys `slow_start:` and `queue_timeout:` (max_connections_per_endpoint's queue).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -91,6 +92,65 @@ TEST(LbAlgorithmsLoaderTest, SettingsForAnotherPolicyAreAnError) {
   EXPECT_THAT(errorLines(load("    lb: random\n    least_request: {choices: 2}")),
               ElementsAre("test.yaml:13:20: clusters[0].least_request: least_request settings "
                           "apply only with lb: least_request"));
+}
+
+// --- slow_start and queue_timeout -----------------------------------------------------------
+
+TEST(SlowStartLoaderTest, OffUnlessConfiguredAndDefaults) {
+  LoadResult r = load("    lb: random");
+  ASSERT_TRUE(r.config);
+  EXPECT_FALSE(r.config->clusters[0].slow_start);
+  r = load("    slow_start: {window: 30s}");
+  ASSERT_TRUE(r.config) << errorLines(r).size();
+  const upstream::SlowStartConfig& s = *r.config->clusters[0].slow_start;
+  EXPECT_EQ(s.window_ms, 30000);
+  EXPECT_DOUBLE_EQ(s.aggression, 1.0);
+  EXPECT_EQ(s.min_weight_percent, 10u);
+  r = load("    slow_start: {window: 1m, aggression: 1.5, min_weight_percent: 25}");
+  ASSERT_TRUE(r.config);
+  EXPECT_EQ(r.config->clusters[0].slow_start->window_ms, 60000);
+  EXPECT_DOUBLE_EQ(r.config->clusters[0].slow_start->aggression, 1.5);
+  EXPECT_EQ(r.config->clusters[0].slow_start->min_weight_percent, 25u);
+}
+
+TEST(SlowStartLoaderTest, BadValues) {
+  EXPECT_THAT(errorLines(load("    slow_start: {aggression: 2}")),
+              ElementsAre("test.yaml:12:17: clusters[0].slow_start.window: missing required "
+                          "key"));
+  EXPECT_THAT(errorLines(load("    slow_start: {window: 10s, aggression: fast}")),
+              ElementsAre("test.yaml:12:43: clusters[0].slow_start.aggression: expected a "
+                          "number like 1.5, got \"fast\""));
+  EXPECT_THAT(errorLines(load("    slow_start: {window: 10s, aggression: 0.01}")),
+              ElementsAre("test.yaml:12:43: clusters[0].slow_start.aggression: must be "
+                          "between 0.1 and 10, got 0.01"));
+  EXPECT_THAT(errorLines(load("    slow_start: {window: 10ms}")),
+              ElementsAre("test.yaml:12:26: clusters[0].slow_start.window: must be between "
+                          "1s and 1h, got 10ms"));
+}
+
+TEST(SlowStartLoaderTest, NotWithConsistentHashing) {
+  EXPECT_THAT(errorLines(load("    lb: maglev\n    slow_start: {window: 10s}")),
+              ElementsAre("test.yaml:13:17: clusters[0].slow_start: slow_start does not apply "
+                          "to consistent hashing (lb ring_hash or maglev): a host takes its "
+                          "keys at once; use another lb or remove slow_start"));
+}
+
+TEST(QueueTimeoutLoaderTest, DefaultsToTheConnectTimeout) {
+  LoadResult r = load("    lb: random");
+  ASSERT_TRUE(r.config);
+  EXPECT_EQ(r.config->clusters[0].queue_timeout_ms, 5000);
+  r = load("    timeouts: {connect: 2s}");
+  ASSERT_TRUE(r.config);
+  EXPECT_EQ(r.config->clusters[0].queue_timeout_ms, 2000);
+  r = load("    timeouts: {connect: 2s}\n    queue_timeout: 250ms");
+  ASSERT_TRUE(r.config);
+  EXPECT_EQ(r.config->clusters[0].queue_timeout_ms, 250);
+  r = load("    queue_timeout: 0s");  // no queue: 503 at once
+  ASSERT_TRUE(r.config);
+  EXPECT_EQ(r.config->clusters[0].queue_timeout_ms, 0);
+  EXPECT_THAT(errorLines(load("    queue_timeout: 2h")),
+              ElementsAre("test.yaml:12:20: clusters[0].queue_timeout: must be at most 1h, "
+                          "got 2h"));
 }
 
 }  // namespace
