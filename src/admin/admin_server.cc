@@ -79,7 +79,8 @@ class AdminConnection final : public net::ConnectionCallbacks, public event::Del
       switch (r.event) {
         case http1::ParseEvent::NeedMore:
           if (data.empty()) {
-            if (end_of_stream) close(net::CloseType::NoFlush);  // gone mid-request
+            // The client is done sending: answers already written still go out.
+            if (end_of_stream) close(net::CloseType::FlushWrite);
             return;
           }
           break;
