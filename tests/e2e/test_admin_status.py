@@ -10,8 +10,8 @@ import socket
 import subprocess
 import threading
 
-from conftest import (BIN, Backend, free_port, proxy_config, raw_request, status_of,
-                      wait_until)
+from conftest import (BIN, Backend, free_port, proxy_config, raw_request, read_until_eof,
+                      status_of, wait_for_port, wait_until)
 
 
 def admin_config(backends, extra_cluster="", workers=2):
@@ -19,6 +19,14 @@ def admin_config(backends, extra_cluster="", workers=2):
     port = free_port()
     top = "admin:\n  address: 127.0.0.1:%d\n" % port
     return proxy_config(backends, extra_cluster=extra_cluster, workers=workers, top=top), port
+
+
+def start(portico, text, admin):
+    """Starts Portico and waits for its admin listener too (the proxy listeners are bound
+    first, so the proxy port answering says nothing about the admin port yet)."""
+    p = portico(text)
+    wait_for_port(admin, proc=p.proc)
+    return p
 
 
 def admin_get(port, path="/status", method="GET"):
@@ -63,7 +71,7 @@ def keepalive_gets(port, path, n):
 def test_requests_are_counted_per_endpoint_with_reuse(portico, backends):
     b1, b2 = backends(2)
     text, admin = admin_config([b1, b2], workers=1)
-    p = portico(text)
+    p = start(portico, text, admin)
     n = 40
     assert keepalive_gets(p.port, "/name", n) == [200] * n
 
@@ -108,7 +116,7 @@ def test_errors_are_counted_by_class(tmpdir_path, portico, backends):
         # failures reach the client as 503s.
         text, admin = admin_config([good, failing, dead], extra_cluster="    max_retries: 0\n",
                                    workers=1)
-        p = portico(text)
+        p = start(portico, text, admin)
         statuses = [status_of(raw_request(p.port, b"GET /name HTTP/1.1\r\nHost: x\r\n\r\n"))
                     for _ in range(9)]
         assert statuses.count(200) == 3, statuses
@@ -131,7 +139,7 @@ def test_errors_are_counted_by_class(tmpdir_path, portico, backends):
 def test_connect_failures_are_retried_and_both_counted(portico, backends):
     b1, b2 = backends(2)
     text, admin = admin_config([b1, b2], extra_cluster="    max_retries: 2\n", workers=1)
-    p = portico(text)
+    p = start(portico, text, admin)
     b2.stop()
     assert keepalive_gets(p.port, "/name", 10) == [200] * 10  # retried onto b1
     assert wait_until(lambda: cluster(admin)["counters"]["responses"]["2xx"] == 10)
@@ -151,7 +159,7 @@ def test_health_state_follows_active_checks(portico, backends):
              "      unhealthy_threshold: 2\n"
              "      healthy_threshold: 1\n")
     text, admin = admin_config([b1, b2], extra_cluster=check)
-    p = portico(text)
+    p = start(portico, text, admin)
     assert wait_until(lambda: "health checks of 2 endpoint(s)" in p.error_log())
     urlopen_ok = http.client.HTTPConnection("127.0.0.1", b1.port, timeout=5)
     urlopen_ok.request("GET", "/health/fail")
@@ -180,7 +188,7 @@ def test_outlier_ejection_is_shown(tmpdir_path, portico):
             "      consecutive_5xx: 3\n"
             "      base_ejection_time: 30s\n"
             "      max_ejection_percent: 50\n"))
-        p = portico(text)
+        p = start(portico, text, admin)
         keepalive_gets(p.port, "/name", 12)
         assert wait_until(lambda: endpoint(cluster(admin), broken)["health"] == "ejected")
         c = cluster(admin)
@@ -196,7 +204,7 @@ def test_outlier_ejection_is_shown(tmpdir_path, portico):
 def test_admin_listener_is_strict_and_keeps_serving(portico, backends):
     b1, = backends(1)
     text, admin = admin_config([b1])
-    p = portico(text)
+    p = start(portico, text, admin)
     assert status_of(raw_request(admin, b"GARBAGE\r\n\r\n")) == 400
     assert status_of(raw_request(admin, b"GET /status HTTP/1.1\r\nHost: x\r\nX: \x01\r\n\r\n")) \
         == 400
@@ -220,7 +228,7 @@ def test_admin_listener_is_strict_and_keeps_serving(portico, backends):
 def test_admin_is_not_reachable_through_the_proxy_listener(portico, backends):
     b1, = backends(1)
     text, admin = admin_config([b1])
-    p = portico(text)
+    p = start(portico, text, admin)
     conn = http.client.HTTPConnection("127.0.0.1", p.port, timeout=10)
     conn.request("GET", "/ready")
     r = conn.getresponse()
@@ -235,7 +243,7 @@ def test_admin_is_not_reachable_through_the_proxy_listener(portico, backends):
 def test_ready_turns_503_while_draining(portico, backends):
     b1, = backends(1)
     text, admin = admin_config([b1], workers=1)
-    p = portico(text)
+    p = start(portico, text, admin)
     assert admin_get(admin, "/ready")[0] == 200
     # A slow request keeps the drain going while /ready is asked.
     done = threading.Event()
@@ -299,15 +307,10 @@ def test_a_taken_admin_port_stops_the_start(portico, backends):
 def test_a_client_that_half_closes_still_gets_its_answer(portico, backends):
     b1, = backends(1)
     text, admin = admin_config([b1])
-    portico(text)
+    start(portico, text, admin)
     s = socket.create_connection(("127.0.0.1", admin), timeout=10)
     s.sendall(b"GET /ready HTTP/1.1\r\nHost: x\r\n\r\n")
     s.shutdown(socket.SHUT_WR)
-    got = b""
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        got += chunk
+    got = read_until_eof(s)
     s.close()
     assert got.startswith(b"HTTP/1.1 200 OK\r\n") and got.endswith(b"\r\n\r\nready\n"), got
