@@ -36,8 +36,12 @@ enum class Refusal : size_t { MaxRequests, MaxPendingRequests, AtConnectionLimit
 inline constexpr size_t kRefusals = 4;
 const char* refusalName(Refusal refusal);
 
+// Cache-line aligned, here and below: two workers' blocks never share a line, so one
+// worker's stores never evict what another is writing.
+inline constexpr size_t kCacheLine = 64;
+
 // One worker's numbers for one endpoint.
-struct EndpointStats {
+struct alignas(kCacheLine) EndpointStats {
   Counter requests;                        // attempts sent to it
   std::array<Counter, 6> responses;        // by status / 100; [0] unused
   std::array<Counter, kUpstreamErrors> errors;
@@ -50,7 +54,7 @@ struct EndpointStats {
 };
 
 // One worker's numbers for one cluster. Written by that worker only.
-class WorkerClusterStats {
+class alignas(kCacheLine) WorkerClusterStats {
  public:
   EndpointStats& endpoint(uint32_t host_index) { return endpoints_.at(host_index); }
   const EndpointStats* findEndpoint(uint32_t host_index) const {
