@@ -183,7 +183,7 @@ void loadDocument(Reader& reader, const YAML::Node& root, ServerConfig* config) 
   }
   MapReader map(reader, doc,
                 {"workers", "drain_timeout", "io_uring", "error_log", "access_log", "listeners",
-                 "clusters", "acme"});
+                 "clusters", "acme", "admin"});
   if (!map.valid()) return;
   if (const Field* f = map.find("workers")) loadWorkers(reader, *f, &config->workers);
   if (const Field* f = map.find("drain_timeout")) {
@@ -212,6 +212,10 @@ void loadDocument(Reader& reader, const YAML::Node& root, ServerConfig* config) 
     internal::loadClusters(reader, *f, &config->clusters);
   }
   checkClusterRefs(reader, routes.cluster_refs, config->clusters);
+  if (const Field* f = map.find("admin")) {
+    config->admin.emplace();
+    internal::loadAdmin(reader, *f, config->listeners, &*config->admin);
+  }
 }
 
 }  // namespace

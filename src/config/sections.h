@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "http/http2_attack_limits.h"
+#include "config/server_config.h"
 #include "proxy/route_config.h"
 #include "tls/acme/acme_config.h"
 #include "upstream/cluster_config.h"
@@ -89,6 +90,10 @@ std::optional<tls::ClientAuthConfig> loadClientAuth(Reader& reader, const Field&
                                                     const std::function<void(const Field*)>& note);
 // `http2.attack_limits:` of a listener (http2_attack_limits_loader.cc).
 void loadHttp2AttackLimits(Reader& reader, const Field& field, http::Http2AttackLimits* out);
+// The top-level `admin:` section (admin_loader.cc); after the listeners, whose addresses it
+// must not share.
+void loadAdmin(Reader& reader, const Field& field, const std::vector<proxy::ListenerConfig>& listeners,
+               AdminConfig* out);
 // `forwarding.client_cert_headers:` of a listener.
 void loadClientCertHeaders(Reader& reader, const Field& field, proxy::ClientCertHeaders* out);
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "net/address.h"
 #include "proxy/route_config.h"
 #include "tls/acme/acme_config.h"
 #include "upstream/cluster_config.h"
@@ -31,6 +32,15 @@ struct ErrorLogConfig {
   log::Level level = log::Level::Info;
 };
 
+// `admin:`: the admin listener (admin/admin_server.h), served by the main thread. Off unless
+// the section is present.
+struct AdminConfig {
+  std::string address_text = "127.0.0.1:9901";
+  net::Address address;  // parsed address_text
+  // A non-loopback address exposes the status endpoint to the network: only when asked.
+  bool allow_remote = false;
+};
+
 struct ServerConfig {
   std::string source_path;
   uint32_t workers = 0;  // 0 = one per CPU ("auto")
@@ -41,6 +51,7 @@ struct ServerConfig {
   std::vector<proxy::ListenerConfig> listeners;
   std::vector<upstream::ClusterConfig> clusters;
   std::optional<tls::acme::AcmeConfig> acme;  // `acme:`: automatic certificates
+  std::optional<AdminConfig> admin;            // `admin:`: status endpoint
 };
 
 }  // namespace portico::config

@@ -14,6 +14,18 @@ uint16_t Address::port() const {
   return 0;
 }
 
+bool Address::isLoopback() const {
+  if (family() == AF_INET) {
+    return (ntohl(reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (family() == AF_INET6) {
+    const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(&a)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127;
+  }
+  return false;
+}
+
 std::string Address::hostString() const {
   char buf[INET6_ADDRSTRLEN] = {0};
   if (family() == AF_INET) {

@@ -21,6 +21,8 @@ struct Address {
   std::string toString() const;
   // Host part only, without brackets: what X-Forwarded-For carries.
   std::string hostString() const;
+  // 127.0.0.0/8, ::1, or an IPv4-mapped 127.x address: reachable only from this machine.
+  bool isLoopback() const;
 };
 
 // An IPv4 or IPv6 socket address in 28 bytes instead of sockaddr_storage's 128: what a record

@@ -77,6 +77,8 @@ filters::FilterStatus RouterFilter::onRequestHeaders(http::RequestHead& head, bo
 
 void RouterFilter::overflow(upstream::ClusterLoad::Kind kind, uint32_t limit) {
   ++worker_.counters().upstream_overflows;
+  cluster_->countRefusal(kind == Load::Pending ? stats::Refusal::MaxPendingRequests
+                                               : stats::Refusal::MaxRequests);
   PLOG_WARN("cluster {}: {} ({}) reached; request {} gets 503", cluster_->config().name,
             upstream::limitName(kind), limit, callbacks_->info().request_id);
   fail(503, upstream::limitName(kind));
@@ -89,6 +91,7 @@ void RouterFilter::startAttempt() {
       if (waitForCapacity()) return;
       if (phase_ == Phase::Done) return;  // the pending-requests breaker answered
       ++worker_.counters().upstream_overflows;
+      cluster_->countRefusal(stats::Refusal::AtConnectionLimit);
       PLOG_WARN(
           "cluster {}: every endpoint is at its connection limit (max_connections_per_endpoint "
           "{}, circuit_breakers.max_connections {}); request {} gets 503",
@@ -102,6 +105,7 @@ void RouterFilter::startAttempt() {
       fail(503, "no endpoints");
     } else {
       leaveQueue();
+      cluster_->countRefusal(stats::Refusal::NoHealthyHost);
       PLOG_WARN("cluster {}: no healthy endpoint; request {} gets 503", cluster_->config().name,
                 callbacks_->info().request_id);
       fail(503, "no healthy endpoint");
@@ -310,6 +314,7 @@ bool RouterFilter::retryOrExplain(upstream::RetryVerdict verdict, std::string_vi
     case upstream::RetryVerdict::Retry: {
       if (!replayable_) restoreReplay();
       ++worker_.counters().upstream_retries;
+      cluster_->countRetry();
       PLOG_WARN("request {}: retrying after \"{}\" (attempt {} of at most {})", id, why,
                 attempts_ + 1, policy.max_retries + 1);
       endRetry();
@@ -363,6 +368,7 @@ void RouterFilter::reportOutcome(upstream::AttemptOutcome::Kind kind, uint16_t s
   upstream::AttemptOutcome outcome;
   outcome.kind = kind;
   outcome.status = status;
+  outcome.during_connect = phase_ == Phase::Connecting;
   const filters::StreamInfo& info = callbacks_->info();
   const int64_t since = kind == upstream::AttemptOutcome::Kind::Response && info.upstream_start_ms
                             ? info.upstream_start_ms

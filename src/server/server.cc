@@ -67,6 +67,17 @@ void Server::reportOutlier(size_t cluster_index, uint32_t host_index,
   });
 }
 
+admin::ServerStatus Server::serverStatus() const {
+  admin::ServerStatus s;
+  s.version = PORTICO_VERSION;
+  s.uptime_ms = main_loop_ != nullptr ? main_loop_->now() - started_ms_ : 0;
+  s.workers = workers_.size();
+  s.draining = draining_;
+  for (const auto& w : workers_) s.connections += w->connectionCount();
+  for (const auto& l : snapshot_->listeners) s.listeners.push_back({l->config.name, l->config.address_text});
+  return s;
+}
+
 int Server::run() {
   // Block the signals in every thread (workers inherit the mask); the main loop reads them.
   sigset_t set;
@@ -132,6 +143,23 @@ int Server::run() {
   // The main loop exists before the workers: they report outliers to it from the start.
   event::EventLoop main_loop;
   main_loop_ = &main_loop;
+  started_ms_ = main_loop.now();
+  // The admin listener binds before the workers start, so a taken port stops the start-up.
+  // Declared here so it goes before the main loop does (and after everything it reads).
+  std::unique_ptr<admin::AdminServer> admin;
+  if (config_.admin) {
+    admin = std::make_unique<admin::AdminServer>(main_loop, static_cast<const admin::AdminSource&>(*this));
+    std::string error;
+    if (!admin->listen(*config_.admin, &error)) {
+      PLOG_ERROR("admin listener {}: {}", config_.admin->address_text, error);
+      for (auto& list : fds) {
+        for (int f : list) ::close(f);
+      }
+      main_loop_ = nullptr;
+      return 1;
+    }
+    PLOG_INFO("admin listener on {} (GET /status, /ready)", config_.admin->address_text);
+  }
   hosts_ = std::make_unique<upstream::HostPublisher>(
       snapshot_->clusters, static_cast<upstream::HostSetSink&>(*this), &main_loop);
   outliers_ = std::make_unique<upstream::OutlierDetector>(main_loop, snapshot_->clusters, *hosts_);
@@ -147,7 +175,6 @@ int Server::run() {
             fmt::join(addresses, ", "));
 
   tls::OcspUpdater ocsp(main_loop);  // stapled OCSP responses, also for reloaded certificates
-  bool draining = false;
   event::Timer drain_deadline(main_loop, [&] {
     PLOG_WARN("drain timeout reached; closing remaining connections");
     for (auto& w : workers_) w->forceStop();
@@ -184,12 +211,12 @@ int Server::run() {
       if (acme) acme->checkNow();
       return;
     }
-    if (draining) {
+    if (draining_) {
       PLOG_WARN("second {} during drain: closing all connections now", strsignal(signo));
       for (auto& w : workers_) w->forceStop();
       return;
     }
-    draining = true;
+    draining_ = true;
     health.stop();  // a draining process routes no new requests: no need to keep probing
     dns.stop();
     PLOG_INFO("{}: draining (stop accepting, finish in-flight requests, up to {} ms)",
@@ -204,6 +231,7 @@ int Server::run() {
   for (auto& w : workers_) w->join();
   workers_.clear();
   outliers_.reset();  // its timers belong to the main loop, which ends with this function
+  admin.reset();
   hosts_.reset();     // so does the slow-start ramp timer
   main_loop_ = nullptr;
   if (access_log_) access_log_->flushAndStop();

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "admin/admin_server.h"
 #include "config/server_config.h"
 #include "proxy/snapshot.h"
 #include "server/access_log.h"
@@ -16,7 +17,9 @@
 
 namespace portico::server {
 
-class Server final : private upstream::HostSetSink, private upstream::OutlierReporter {
+class Server final : private upstream::HostSetSink,
+                     private upstream::OutlierReporter,
+                     private admin::AdminSource {
  public:
   explicit Server(config::ServerConfig config);
   ~Server();
@@ -29,6 +32,11 @@ class Server final : private upstream::HostSetSink, private upstream::OutlierRep
   // upstream::OutlierReporter (any thread): the main thread's detector decides.
   void reportOutlier(size_t cluster_index, uint32_t host_index,
                      upstream::EjectReason reason) override;
+  // admin::AdminSource (main thread): what the status endpoint reports.
+  admin::ServerStatus serverStatus() const override;
+  const std::vector<std::unique_ptr<upstream::ClusterState>>& clusters() const override {
+    return snapshot_->clusters;
+  }
 
   config::ServerConfig config_;
   std::shared_ptr<const proxy::ProxySnapshot> snapshot_;
@@ -38,6 +46,8 @@ class Server final : private upstream::HostSetSink, private upstream::OutlierRep
   std::unique_ptr<upstream::HostPublisher> hosts_;
   event::EventLoop* main_loop_ = nullptr;  // while run() runs
   std::unique_ptr<upstream::OutlierDetector> outliers_;
+  bool draining_ = false;
+  int64_t started_ms_ = 0;  // main loop clock, for uptime
 };
 
 }  // namespace portico::server

@@ -1,5 +1,7 @@
 #include "upstream/cluster_manager.h"
 
+#include <algorithm>
+
 #include "upstream/sticky.h"
 
 namespace portico::upstream {
@@ -16,7 +18,8 @@ ThreadLocalCluster::ThreadLocalCluster(event::EventLoop& loop, ClusterState& sta
       state_(state),
       lb_(makeLoadBalancer(state.config, seed)),
       serve_queue_(
-          loop, [](void* self) { static_cast<ThreadLocalCluster*>(self)->serveQueue(); }, this) {
+          loop, [](void* self) { static_cast<ThreadLocalCluster*>(self)->serveQueue(); }, this),
+      stats_(state.stats.addWorker()) {
   setHosts(state.initial_hosts);
 }
 
@@ -81,7 +84,8 @@ ConnPool& ThreadLocalCluster::pool(Host& host) {
       if (h.get() == &host) pool_hosts_[i] = h;
     }
     pools_[i] = std::make_unique<ConnPool>(loop_, state_.config, host.config(), *state_.transport,
-                                           kUpstreamBufferLimit, &state_.load);
+                                           kUpstreamBufferLimit, &state_.load,
+                                           &stats_->endpoint(host.index()));
     pools_[i]->setCapacityListener([this] { onCapacityFreed(); });
   }
   return *pools_[i];
@@ -153,6 +157,30 @@ void ThreadLocalCluster::attemptOutcome(Host& host, const AttemptOutcome& outcom
     }
   }
   if (outcome.kind != AttemptOutcome::Kind::Cancelled) lb_->onAttemptOutcome(host, outcome);
+  recordOutcome(stats_->endpoint(host.index()), outcome);
+}
+
+void ThreadLocalCluster::recordOutcome(stats::EndpointStats& s, const AttemptOutcome& outcome) {
+  using stats::UpstreamError;
+  auto error = [&](UpstreamError e) { s.errors[static_cast<size_t>(e)].add(); };
+  switch (outcome.kind) {
+    case AttemptOutcome::Kind::Response:
+      s.responses[std::clamp<size_t>(outcome.status / 100, 1, 5)].add();
+      s.latency.record(outcome.latency_ms);
+      break;
+    case AttemptOutcome::Kind::ConnectFailure:
+      error(UpstreamError::ConnectFailure);
+      break;
+    case AttemptOutcome::Kind::Timeout:
+      error(outcome.during_connect ? UpstreamError::ConnectTimeout
+                                   : UpstreamError::ResponseTimeout);
+      break;
+    case AttemptOutcome::Kind::Reset:
+      error(UpstreamError::Reset);
+      break;
+    case AttemptOutcome::Kind::Cancelled:
+      break;  // the client left: says nothing about the endpoint
+  }
 }
 
 ClusterManager::ClusterManager(event::EventLoop& loop,

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "event/event_loop.h"
+#include "stats/upstream_stats.h"
 #include "upstream/cluster_config.h"
 #include "upstream/conn_pool.h"
 #include "upstream/host_set.h"
@@ -46,6 +47,8 @@ struct ClusterState {
   // Where workers report hosts that reached an outlier threshold (set by the server before
   // the workers start; null: nobody listens, as in unit tests).
   OutlierReporter* outlier_reporter = nullptr;
+  // Per-worker counters for the status endpoint (stats/upstream_stats.h), summed on read.
+  stats::ClusterStats stats;
 };
 
 // Default per-connection buffer limit towards backends.
@@ -83,9 +86,15 @@ class ThreadLocalCluster {
   // attemptOutcome() (response headers, or how it failed: what the balancer learns from), and
   // exactly one attemptFinished() when the exchange is over (active requests, which
   // least-request balancing compares, count until then).
-  void attemptStarted(Host& host) { host.requestStarted(); }
+  void attemptStarted(Host& host) {
+    host.requestStarted();
+    stats_->endpoint(host.index()).requests.add();
+  }
   void attemptOutcome(Host& host, const AttemptOutcome& outcome);
   void attemptFinished(Host& host) { host.requestFinished(); }
+  // A request of this cluster is tried again / answered 503 here (for the status endpoint).
+  void countRetry() { stats_->retries.add(); }
+  void countRefusal(stats::Refusal why) { stats_->refusals[static_cast<size_t>(why)].add(); }
 
   // The queue of requests waiting for a connection (upstream/request_queue.h). A waiter gets
   // its turn at the end of a loop turn in which a pool released a stream or closed a
@@ -103,6 +112,8 @@ class ThreadLocalCluster {
   }
 
  private:
+  static void recordOutcome(stats::EndpointStats& s, const AttemptOutcome& outcome);
+
   event::EventLoop& loop_;
   ClusterState& state_;
   HostSetPtr hosts_;
@@ -115,6 +126,7 @@ class ThreadLocalCluster {
   void serveQueue();
   // Some candidate could take one more request now.
   bool anyCandidateHasRoom();
+  std::shared_ptr<stats::WorkerClusterStats> stats_;  // this worker writes it, nobody else
   std::vector<HostPtr> pool_hosts_;  // keeps each pool's host alive; declared before pools_
   std::vector<std::unique_ptr<ConnPool>> pools_;  // by Host::index()
   HostExclusions scratch_;                        // tried + full, rebuilt per choice

@@ -120,13 +120,14 @@ std::string_view UpstreamStream::protocol() const {
 
 ConnPool::ConnPool(event::EventLoop& loop, const ClusterConfig& cluster,
                    const EndpointConfig& endpoint, const net::TransportSocketFactory& transport,
-                   size_t buffer_limit, ClusterLoad* load)
+                   size_t buffer_limit, ClusterLoad* load, stats::EndpointStats* counters)
     : loop_(loop),
       cluster_(cluster),
       endpoint_(endpoint),
       transport_(transport),
       buffer_limit_(buffer_limit),
-      load_(load) {}
+      load_(load),
+      counters_(counters) {}
 
 ConnPool::~ConnPool() {
   for (PooledConnection* c : all_) {
@@ -135,6 +136,16 @@ ConnPool::~ConnPool() {
     c->connection_->setCallbacks(nullptr);
     delete c;
   }
+  all_.clear();
+  idle_.clear();
+  shared_.clear();
+  publishGauges();
+}
+
+void ConnPool::publishGauges() {
+  if (counters_ == nullptr) return;
+  counters_->connections.set(all_.size());
+  counters_->idle_connections.set(idleCount());
 }
 
 PooledConnection* ConnPool::multiplexedWithRoom(std::string_view server_name) const {
@@ -183,12 +194,14 @@ bool ConnPool::newStream(PoolCallbacks& callbacks, std::string_view server_name)
   }
   conn->setWriteBufferLimit(buffer_limit_);
   ++stats_.connections_opened;
+  if (counters_ != nullptr) counters_->connections_opened.add();
   // Counted only (hasCapacity() checked the ceiling); released in destroy().
   if (load_ != nullptr) load_->tryAcquire(ClusterLoad::Kind::Connections, 0);
   auto* c = new PooledConnection(*this, std::move(conn));
   c->server_name_ = std::string(server_name);
   c->self_ = all_.insert(all_.end(), c);
   c->waiters_.push_back(&callbacks);
+  publishGauges();
   if (!c->connection_->transportConnected()) {
     // Connecting, or (TLS) handshaking: the connect timeout covers both.
     c->timer_.armAfterMs(cluster_.connect_timeout_ms);
@@ -207,6 +220,11 @@ void ConnPool::lend(PooledConnection* c, PoolCallbacks& callbacks, bool reused) 
   ++c->streams_;
   ++stats_.streams_opened;
   if (reused) ++stats_.connections_reused;
+  if (counters_ != nullptr) {
+    counters_->streams.add();
+    if (reused) counters_->streams_reused.add();
+    publishGauges();
+  }
   callbacks.onPoolReady(*stream, reused);
 }
 
@@ -227,6 +245,7 @@ void ConnPool::onConnected(PooledConnection* c) {
   waiters.swap(c->waiters_);
   if (waiters.empty()) {
     park(c);  // every requester gave up meanwhile
+    publishGauges();
     return;
   }
   for (PoolCallbacks* w : waiters) {
@@ -258,7 +277,10 @@ void ConnPool::release(UpstreamStream* stream) {
     if (c->lent_ == 0) destroy(c);
     return;
   }
-  if (c->lent_ == 0) park(c);
+  if (c->lent_ == 0) {
+    park(c);
+    publishGauges();
+  }
   if (on_capacity_) on_capacity_();
 }
 
@@ -369,12 +391,13 @@ void ConnPool::onClosed(PooledConnection* c) {
   }
   // Requesters still hold lent streams (for example after a response ended and before its
   // stream is reaped): the connection is freed by the last release.
-  if (c->lent_ != 0) return;
-  destroy(c);
+  if (c->lent_ == 0) destroy(c);
+  publishGauges();
 }
 
 void ConnPool::destroy(PooledConnection* c) {
   all_.erase(c->self_);
+  publishGauges();
   if (load_ != nullptr) load_->release(ClusterLoad::Kind::Connections);
   if (on_capacity_) on_capacity_();
   // The connection's own callback is on the stack: free it after this loop turn.

@@ -30,6 +30,7 @@
 #include "event/event_loop.h"
 #include "http/client_codec.h"
 #include "net/connection.h"
+#include "stats/upstream_stats.h"
 #include "upstream/cluster_config.h"
 
 namespace portico::upstream {
@@ -81,9 +82,10 @@ class UpstreamStream {
 class ConnPool {
  public:
   // `load`: the cluster's shared counts, for circuit_breakers.max_connections (none in tests).
+  // `counters`: this worker's status-endpoint numbers for the endpoint (none in tests).
   ConnPool(event::EventLoop& loop, const ClusterConfig& cluster, const EndpointConfig& endpoint,
            const net::TransportSocketFactory& transport, size_t buffer_limit,
-           ClusterLoad* load = nullptr);
+           ClusterLoad* load = nullptr, stats::EndpointStats* counters = nullptr);
   ~ConnPool();
 
   // Asks for a stream. If a connection has room, callbacks.onPoolReady() runs before this
@@ -130,6 +132,8 @@ class ConnPool {
   void removeFromIdle(PooledConnection* c);
   void destroy(PooledConnection* c);
   PooledConnection* multiplexedWithRoom(std::string_view server_name) const;
+  // Copies the connection counts into counters_ (after anything that may change them).
+  void publishGauges();
 
   event::EventLoop& loop_;
   const ClusterConfig& cluster_;
@@ -137,6 +141,7 @@ class ConnPool {
   const net::TransportSocketFactory& transport_;
   size_t buffer_limit_;
   ClusterLoad* load_;
+  stats::EndpointStats* counters_;
   std::list<PooledConnection*> all_;       // owned
   std::vector<PooledConnection*> idle_;    // one-stream connections, most recent last
   std::vector<PooledConnection*> shared_;  // connected multiplexed connections

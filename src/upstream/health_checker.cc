@@ -110,6 +110,7 @@ void HealthChecker::onResult(EndpointCheck& check, bool healthy, const std::stri
   const HealthCheckConfig& config = *check.cluster.config.health_check;
   const std::string& cluster = check.cluster.config.name;
   const std::string& endpoint = check.host.addressText();
+  if (!healthy) ++check.cluster.stats.health(check.host.index()).active_check_failures;
   switch (check.state.record(healthy)) {
     case HealthState::Change::None:
       PLOG_DEBUG("cluster {}: health check of {}: {}", cluster, endpoint, healthy ? "ok" : why);

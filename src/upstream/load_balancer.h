@@ -56,6 +56,8 @@ struct AttemptOutcome {
   };
   Kind kind = Kind::Response;
   uint16_t status = 0;
+  // The connection was not established yet (a Timeout then is a connect timeout).
+  bool during_connect = false;
   // Request handed to the backend -> response headers (or -> the failure).
   int64_t latency_ms = 0;
 };

@@ -97,6 +97,7 @@ void OutlierDetector::eject(size_t cluster_index, uint32_t host_index, EjectReas
   }
   ++e.times;
   e.ejected = true;
+  ++cluster.stats.health(host_index).ejections;
   const int64_t duration =
       std::min(config.base_ejection_ms * static_cast<int64_t>(e.times), config.max_ejection_ms);
   PLOG_WARN("cluster {}: endpoint {} ejected for {} ms ({}, ejection {})", cluster.config.name,

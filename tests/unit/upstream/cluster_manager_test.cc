@@ -70,6 +70,43 @@ TEST_F(ClusterManagerTest, CountsRequestsInFlight) {
   EXPECT_EQ(h->activeRequests(), 0u);
 }
 
+TEST_F(ClusterManagerTest, CountsAttemptsAndOutcomesForTheStatusEndpoint) {
+  Host* h = choose();
+  auto attempt = [&](AttemptOutcome::Kind kind, uint16_t status, bool connecting) {
+    cluster_.attemptStarted(*h);
+    AttemptOutcome o;
+    o.kind = kind;
+    o.status = status;
+    o.during_connect = connecting;
+    o.latency_ms = 20;
+    cluster_.attemptOutcome(*h, o);
+    cluster_.attemptFinished(*h);
+  };
+  attempt(AttemptOutcome::Kind::Response, 200, false);
+  attempt(AttemptOutcome::Kind::Response, 503, false);
+  attempt(AttemptOutcome::Kind::ConnectFailure, 0, true);
+  attempt(AttemptOutcome::Kind::Timeout, 0, true);
+  attempt(AttemptOutcome::Kind::Timeout, 0, false);
+  attempt(AttemptOutcome::Kind::Reset, 0, false);
+  attempt(AttemptOutcome::Kind::Cancelled, 0, false);
+  cluster_.countRetry();
+  cluster_.countRefusal(stats::Refusal::AtConnectionLimit);
+
+  const stats::EndpointTotals t = state_.stats.endpoint(h->index());
+  using E = stats::UpstreamError;
+  EXPECT_EQ(t.requests, 7u);
+  EXPECT_EQ(t.responses[2], 1u);
+  EXPECT_EQ(t.responses[5], 1u);
+  EXPECT_EQ(t.errors[static_cast<size_t>(E::ConnectFailure)], 1u);
+  EXPECT_EQ(t.errors[static_cast<size_t>(E::ConnectTimeout)], 1u);
+  EXPECT_EQ(t.errors[static_cast<size_t>(E::ResponseTimeout)], 1u);
+  EXPECT_EQ(t.errors[static_cast<size_t>(E::Reset)], 1u);
+  EXPECT_EQ(t.latency.count, 2u);  // responses only
+  EXPECT_EQ(state_.stats.cluster().retries, 1u);
+  EXPECT_EQ(state_.stats.cluster().refusals[static_cast<size_t>(stats::Refusal::AtConnectionLimit)],
+            1u);
+}
+
 TEST(ClusterCapacityTest, HostsAtTheirConnectionLimitAreNotChosen) {
   ClusterConfig config = threeEndpoints();
   config.max_connections_per_endpoint = 1;

@@ -138,6 +138,9 @@ TEST(HealthCheckerTest, HttpCheckTakesAHostOutAndBack) {
   EXPECT_TRUE(host.healthy());  // hosts start healthy
   ASSERT_TRUE(runUntil(loop, sink, [&] { return !host.healthy(); }));
   EXPECT_TRUE(host.hasHealthFlag(HealthFlag::FailedActiveCheck));
+  // Every failed probe is counted for the status endpoint, at least the threshold's worth.
+  EXPECT_GE(clusters[0]->stats.healthOf(0).active_check_failures,
+            clusters[0]->config.health_check->unhealthy_threshold);
   ASSERT_EQ(sink.sets.size(), 1u);
   EXPECT_TRUE(sink.sets.back()->candidates().empty());  // panic_threshold 0: nothing to pick
   EXPECT_NE(backend.last_request_.find("GET / HTTP/1.1\r\n"), std::string::npos);

@@ -96,6 +96,9 @@ TEST_F(OutlierDetectorTest, NeverMoreThanMaxEjectionPercent) {
   detector_.eject(0, 2, EjectReason::Consecutive5xx);  // 50% of 4 are out already
   EXPECT_TRUE(clusters_[0]->hosts[2]->healthy());
   EXPECT_EQ(sink_.last->candidates().size(), 2u);
+  // The status endpoint counts ejections made, not ones refused.
+  EXPECT_EQ(clusters_[0]->stats.healthOf(1).ejections, 1u);
+  EXPECT_EQ(clusters_[0]->stats.healthOf(2).ejections, 0u);
 }
 
 TEST_F(OutlierDetectorTest, RepeatedEjectionsLastLonger) {
@@ -105,6 +108,7 @@ TEST_F(OutlierDetectorTest, RepeatedEjectionsLastLonger) {
   detector_.eject(0, 1, EjectReason::ConsecutiveConnectFailures);  // second time: 2 x 20 ms
   ASSERT_TRUE(testing::runUntil(loop_, [&] { return clusters_[0]->hosts[1]->healthy(); }));
   EXPECT_GE(event::monotonicNowMs() - start, 40);
+  EXPECT_EQ(clusters_[0]->stats.healthOf(1).ejections, 2u);
 }
 
 TEST_F(OutlierDetectorTest, HostsThatLeftAreForgottenAndLookedUpByIndex) {
