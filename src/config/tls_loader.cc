@@ -254,8 +254,8 @@ void loadClientTls(Reader& reader, const Field& field, upstream::ClusterConfig* 
                       ? std::vector<std::string>{"h2"}
                       : std::vector<std::string>{"h2", "http/1.1"};
   }
-  // With verify on and neither sni nor verify_name, the endpoint's IP is verified: endpoints
-  // are always IP literals until DNS discovery exists, so there is always something to check.
+  // With verify on and neither sni nor verify_name, a DNS endpoint's name is verified and a
+  // static endpoint's IP: there is always something to check.
   if (reader.errorCount() != errors_before) return;
   std::string error_key;
   Result<std::shared_ptr<tls::ClientContext>> built = tls::ClientContext::build(config, &error_key);

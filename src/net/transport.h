@@ -136,14 +136,17 @@ class TransportSocketFactory {
   virtual ~TransportSocketFactory() = default;
   // `peer`: the address connected to (client side) or accepted from (server side).
   // `server_name`: client side, the request's host when the cluster names its TLS peer after
-  // it (empty otherwise, and on the server side).
-  virtual TransportSocketPtr create(const Address& peer, std::string_view server_name) const = 0;
+  // it (empty otherwise, and on the server side). `endpoint_name`: client side, the DNS name
+  // the endpoint was discovered under (empty for a configured address): the TLS name when the
+  // cluster configures none.
+  virtual TransportSocketPtr create(const Address& peer, std::string_view server_name,
+                                    std::string_view endpoint_name) const = 0;
   virtual bool secure() const = 0;
 };
 
 class PlainTransportFactory final : public TransportSocketFactory {
  public:
-  TransportSocketPtr create(const Address&, std::string_view) const override {
+  TransportSocketPtr create(const Address&, std::string_view, std::string_view) const override {
     return plainTransport();
   }
   bool secure() const override { return false; }

@@ -229,9 +229,9 @@ void RouterFilter::onPoolReady(upstream::UpstreamStream& stream, bool reused) {
   info.upstream_start_ms = worker_.loop().now();
   bool end_with_head = request_end_ && pending_body_.empty() && !has_pending_trailers_;
   // HTTP/1.1 requires Host (RFC 9112 3.2) and an HTTP/1.0 client may have sent none: name the
-  // endpoint the request is addressed to.
+  // endpoint the request is addressed to (by its DNS name when it was discovered).
   if (!request_->headers.has("Host")) {
-    request_->headers.add("Host", pool_->endpoint().address_text);
+    request_->headers.add("Host", pool_->endpoint().authority());
   }
   phase_ = Phase::Sending;
   codec.encodeHeaders(*request_, end_with_head);

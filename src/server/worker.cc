@@ -149,7 +149,7 @@ void Worker::join() {
 
 void Worker::onAccepted(int fd, const net::Address& peer, const proxy::ListenerRuntime& listener) {
   // TCP_NODELAY came from the listening socket (see net::openListenSocket).
-  net::TransportSocketPtr transport = listener.transport->create(peer, {});
+  net::TransportSocketPtr transport = listener.transport->create(peer, {}, {});
   if (!transport) {  // out of memory for a TLS session: refuse this one, keep serving
     PLOG_WARN("{}: no transport for connection from {}", listener.config.name, peer.toString());
     ::close(fd);

@@ -101,13 +101,18 @@ Result<std::shared_ptr<ClientContext>> ClientContext::build(const ClientTlsConfi
   return self;
 }
 
-SSL* ClientContext::newSsl(const net::Address& endpoint, std::string_view host) const {
+SSL* ClientContext::newSsl(const net::Address& endpoint, std::string_view host,
+                           std::string_view endpoint_name) const {
   SslPtr ssl(SSL_new(ctx_.get()));
   if (!ssl) return nullptr;
   attachOwner(ssl.get(), shared_from_this());
   SSL_set_connect_state(ssl.get());
   std::string sni = sni_;
   std::string verify_name = verify_name_;
+  if (sni.empty() && verify_name.empty() && !endpoint_name.empty()) {
+    sni = std::string(endpoint_name);
+    verify_name = sni;
+  }
   net::Address literal;
   if (sni_from_host_ && !host.empty() && !net::parseIp(std::string(host), &literal)) {
     sni = std::string(host);
@@ -115,8 +120,8 @@ SSL* ClientContext::newSsl(const net::Address& endpoint, std::string_view host) 
   }
   if (!sni.empty() && SSL_set_tlsext_host_name(ssl.get(), sni.c_str()) != 1) return nullptr;
   if (verify_) {
-    // Endpoints are numeric (DNS discovery is not built yet), so with no name configured the
-    // certificate must carry the endpoint's IP in its subjectAltName.
+    // With no name configured (nor a DNS name the endpoint came from), the certificate must
+    // carry the endpoint's IP in its subjectAltName.
     bool named = !verify_name.empty();
     int ok = named ? SSL_set1_host(ssl.get(), verify_name.c_str())
                    : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()),

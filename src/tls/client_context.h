@@ -29,9 +29,12 @@ class ClientContext : public std::enable_shared_from_this<ClientContext> {
   // (or, with none configured, the endpoint's IP) to verify, and the remembered session when
   // reuse is on. `host`: the request's host name, used as SNI and verified name when the
   // cluster says sni_from_host (an IP literal or an empty host falls back to the configured
-  // names). The caller owns it (SSL_free); it keeps this context alive. nullptr when OpenSSL
+  // names). `endpoint_name`: the DNS name a discovered endpoint came from, used as SNI and
+  // verified name when neither sni nor verify_name is configured (as nginx uses the upstream
+  // name). The caller owns it (SSL_free); it keeps this context alive. nullptr when OpenSSL
   // is out of memory.
-  SSL* newSsl(const net::Address& endpoint, std::string_view host = {}) const;
+  SSL* newSsl(const net::Address& endpoint, std::string_view host = {},
+              std::string_view endpoint_name = {}) const;
   // True when connections differ by the request's host (sni_from_host): a pooled connection
   // may then only carry requests for the name it was made for.
   bool namesFollowHost() const { return sni_from_host_; }

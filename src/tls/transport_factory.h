@@ -18,8 +18,8 @@ class ServerTransportFactory final : public net::TransportSocketFactory {
   explicit ServerTransportFactory(std::shared_ptr<const ServerContext> context)
       : context_(std::move(context)) {}
   // nullptr when OpenSSL is out of memory.
-  net::TransportSocketPtr create(const net::Address& peer,
-                                 std::string_view server_name) const override;
+  net::TransportSocketPtr create(const net::Address& peer, std::string_view server_name,
+                                 std::string_view endpoint_name) const override;
   bool secure() const override { return true; }
 
   // Certificate reload (main thread): connections accepted from now on use `context`; those
@@ -36,8 +36,8 @@ class ClientTransportFactory final : public net::TransportSocketFactory {
  public:
   explicit ClientTransportFactory(std::shared_ptr<const ClientContext> context)
       : context_(std::move(context)) {}
-  net::TransportSocketPtr create(const net::Address& peer,
-                                 std::string_view server_name) const override;
+  net::TransportSocketPtr create(const net::Address& peer, std::string_view server_name,
+                                 std::string_view endpoint_name) const override;
   bool secure() const override { return true; }
 
  private:

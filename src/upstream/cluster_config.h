@@ -103,6 +103,14 @@ struct SlowStartConfig {
 struct EndpointConfig {
   net::Address address;
   std::string address_text;  // as written, for logs and metrics
+  // The DNS name a discovered endpoint came from (the dns: name, or the SRV target); empty for
+  // a configured address. Its TLS name when the cluster configures none (tls/client_context.h),
+  // and the Host of a request that has none.
+  std::string hostname;
+  // "hostname:port" for a discovered endpoint, else address_text: what a Host header names.
+  std::string authority() const {
+    return hostname.empty() ? address_text : hostname + ":" + std::to_string(address.port());
+  }
   uint32_t weight = 1;       // 1..1000
   uint32_t priority = 0;     // 0 = primary; higher = backup level (see upstream/host_set.h)
 };

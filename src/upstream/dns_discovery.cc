@@ -57,8 +57,10 @@ std::string listOf(const std::vector<EndpointConfig>& endpoints) {
 // Same endpoints, whatever the order (DNS servers rotate their answers).
 bool sameEndpoints(const std::vector<EndpointConfig>& a, const std::vector<EndpointConfig>& b) {
   auto keys = [](const std::vector<EndpointConfig>& list) {
-    std::multiset<std::tuple<std::string, uint32_t, uint32_t>> out;
-    for (const EndpointConfig& e : list) out.emplace(e.address_text, e.weight, e.priority);
+    std::multiset<std::tuple<std::string, uint32_t, uint32_t, std::string>> out;
+    for (const EndpointConfig& e : list) {
+      out.emplace(e.address_text, e.weight, e.priority, e.hostname);
+    }
     return out;
   };
   return keys(a) == keys(b);

@@ -21,8 +21,9 @@ int64_t failureRetryMs(uint32_t failures, const DnsConfig& config) {
 namespace {
 
 EndpointConfig endpointAt(const net::Address& ip, uint16_t port, uint32_t weight,
-                          uint32_t priority) {
+                          uint32_t priority, const std::string& hostname) {
   EndpointConfig endpoint;
+  endpoint.hostname = hostname;
   endpoint.address = ip;
   if (endpoint.address.family() == AF_INET) {
     reinterpret_cast<sockaddr_in*>(&endpoint.address.storage)->sin_port = htons(port);
@@ -42,7 +43,8 @@ std::vector<EndpointConfig> endpointsFromAddresses(const DnsEndpointConfig& entr
   std::vector<EndpointConfig> out;
   std::set<std::string> seen;
   for (const ResolvedAddress& a : addresses) {
-    EndpointConfig e = endpointAt(a.address, entry.port, entry.weight, entry.priority);
+    EndpointConfig e =
+        endpointAt(a.address, entry.port, entry.weight, entry.priority, entry.name);
     if (seen.insert(e.address_text).second) out.push_back(std::move(e));
   }
   return out;
@@ -74,7 +76,8 @@ std::vector<EndpointConfig> endpointsFromSrv(
     auto it = targets.find(r->target);
     if (it == targets.end()) continue;
     for (const ResolvedAddress& a : it->second) {
-      EndpointConfig e = endpointAt(a.address, r->port, srvWeight(r->weight), level(r->priority));
+      EndpointConfig e = endpointAt(a.address, r->port, srvWeight(r->weight), level(r->priority),
+                                    r->target);
       if (seen.insert(e.address_text).second) out.push_back(std::move(e));
     }
   }

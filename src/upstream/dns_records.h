@@ -38,8 +38,7 @@ inline constexpr int64_t kMaxFailureRetryMs = 30000;
 int64_t failureRetryMs(uint32_t failures, const DnsConfig& config);
 
 // An address name's endpoints: one per distinct address, with the entry's port, weight and
-// priority. address_text is "IP:PORT" (what logs and the Host header of HTTP/1.0 requests
-// without one name).
+// priority. address_text is "IP:PORT" (what logs name); hostname is the entry's name.
 std::vector<EndpointConfig> endpointsFromAddresses(const DnsEndpointConfig& entry,
                                                    const std::vector<ResolvedAddress>& addresses);
 
@@ -48,7 +47,8 @@ std::vector<EndpointConfig> endpointsFromAddresses(const DnsEndpointConfig& entr
 uint32_t srvWeight(uint16_t weight);
 
 // An SRV name's endpoints: each record's target addresses (from `targets`, by target name; a
-// target without addresses gives nothing) with the record's port and weight. SRV priorities
+// target without addresses gives nothing) with the record's port and weight; hostname is the
+// target. SRV priorities
 // are ranked: the lowest becomes level 0, the next distinct one level 1, ... at most 15 (all
 // lower ranks share level 15). An address:port given by two records is kept once, from the
 // record with the better (lower) priority.

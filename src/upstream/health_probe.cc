@@ -36,7 +36,7 @@ void HealthProbe::start() {
   // plays that part here.
   std::string_view server_name;
   if (cluster_.config.tls && cluster_.config.tls->sni_from_host) server_name = config_.host;
-  net::TransportSocketPtr transport = cluster_.transport->create(host_.address(), server_name);
+  net::TransportSocketPtr transport = cluster_.transport->create(host_.address(), server_name, host_.config().hostname);
   if (!transport) {
     finish(false, "could not set up the transport");
     return;
@@ -64,7 +64,7 @@ void HealthProbe::onConnected() {
     finish(false, "the backend selected h2 in ALPN; http checks speak HTTP/1.1 (use type tcp)");
     return;
   }
-  const std::string& host = config_.host.empty() ? host_.addressText() : config_.host;
+  const std::string host = config_.host.empty() ? host_.config().authority() : config_.host;
   std::string request;
   request.reserve(128 + config_.path.size() + host.size());
   request.append(config_.head ? "HEAD " : "GET ")
@@ -88,7 +88,7 @@ void HealthProbe::startGrpc() {
   head.method = http::Method::Post;
   head.method_text = "POST";
   head.path = head.target = "/grpc.health.v1.Health/Check";
-  head.authority = host_.addressText();
+  head.authority = host_.config().authority();
   head.scheme = cluster_.config.tls ? "https" : "http";
   head.headers.add("content-type", "application/grpc");
   head.headers.add("user-agent", "portico-health-check");

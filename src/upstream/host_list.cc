@@ -8,10 +8,11 @@
 namespace portico::upstream {
 namespace {
 
-using Identity = std::tuple<std::string, uint32_t, uint32_t>;
+// A new name for the same address is a new host too: TLS and Host use the name.
+using Identity = std::tuple<std::string, uint32_t, uint32_t, std::string>;
 
 Identity identityOf(const EndpointConfig& e) {
-  return {e.address.toString(), e.weight, e.priority};
+  return {e.address.toString(), e.weight, e.priority, e.hostname};
 }
 
 }  // namespace

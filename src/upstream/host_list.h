@@ -8,7 +8,8 @@
 // a worker may still hold a pool (with busy connections) under the index of a host that left,
 // and must never find a different host's requests sent to it. Per-worker tables grow to
 // HostSet::indexLimit(). A weight or priority change is a new Host (both are fixed for a
-// host's life, because balancers read them without locks).
+// host's life, because balancers read them without locks), and so is a change of the DNS name
+// an address came under (its TLS name and Host).
 
 #include <cstdint>
 #include <vector>

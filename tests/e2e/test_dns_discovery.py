@@ -325,6 +325,30 @@ def test_health_checks_follow_the_hosts_dns_adds_and_removes(dns, started, porti
     assert probes(second) - after_removal <= 1  # one probe may have been in flight
 
 
+def test_tls_to_a_dns_endpoint_sends_and_verifies_its_name(dns, portico, tmpdir_path, test_ca):
+    """With no sni/verify_name configured, a discovered endpoint's DNS name is the TLS name:
+    the backend's certificate names only backend.test (no IP), and the backend sees it as
+    SNI. A request without Host gets the name too."""
+    leaf = test_ca.issue("backend.test", dns=["backend.test"])
+    b = Backend(tmpdir_path, "tls", tls=["--tls-cert", leaf.cert, "--tls-key", leaf.key])
+    try:
+        dns.start(hosts="127.0.0.1 backend.test\n")
+        p = portico(dns_config(dns.port, "      - { dns: backend.test, port: %d }" % b.port,
+                               extra_cluster="    tls: { ca: %s }\n" % test_ca.cert))
+        assert "-> 127.0.0.1:%d" % b.port in p.wait_for_log("-> 127.0.0.1:%d" % b.port)
+        assert httpx.get(p.url("/name")).text == "tls"
+        assert b.requests()[-1]["sni"] == "backend.test"
+        with socket.create_connection(("127.0.0.1", p.port)) as s:
+            s.sendall(b"GET /echo HTTP/1.0\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        assert data.startswith(b"HTTP/1.1 200"), data
+        assert ["Host", "backend.test:%d" % b.port] in b.requests()[-1]["headers"]
+    finally:
+        b.stop()
+
+
 @pytest.mark.parametrize("endpoint,message", [
     ("{ address: 127.0.0.1:80, dns: backend.test }",
      "an endpoint has one of address, dns and srv, not both address and dns"),

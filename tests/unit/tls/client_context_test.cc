@@ -64,10 +64,11 @@ class ClientContextTest : public ::testing::Test {
     std::string alpn;
   };
 
-  static Outcome connect(const ClientContext& client, const char* endpoint = "127.0.0.1:8443") {
+  static Outcome connect(const ClientContext& client, const char* endpoint = "127.0.0.1:8443",
+                         std::string_view endpoint_name = {}) {
     net::Address address;
     EXPECT_TRUE(net::parseAddress(endpoint, &address));
-    SslPtr ssl(client.newSsl(address));
+    SslPtr ssl(client.newSsl(address, {}, endpoint_name));
     SslPtr server_ssl((*server_)->newSsl());
     Outcome out;
     out.ok = testing::handshake(ssl.get(), server_ssl.get()).ok;
@@ -123,6 +124,19 @@ TEST_F(ClientContextTest, WithoutANameTheEndpointIpIsVerified) {
   Outcome elsewhere = connect(*client, "10.0.0.9:8443");
   EXPECT_FALSE(elsewhere.ok);
   EXPECT_EQ(elsewhere.verify_result, X509_V_ERR_IP_ADDRESS_MISMATCH);
+}
+
+TEST_F(ClientContextTest, ADiscoveredEndpointsDnsNameIsSentAndVerified) {
+  auto client = build(trusting());
+  // 10.0.0.9 is not in the certificate, but the name the endpoint was discovered under is.
+  EXPECT_TRUE(connect(*client, "10.0.0.9:8443", "backend.test").ok);
+  Outcome wrong = connect(*client, "127.0.0.1:8443", "other.test");
+  EXPECT_FALSE(wrong.ok);
+  EXPECT_EQ(wrong.verify_result, X509_V_ERR_HOSTNAME_MISMATCH);
+  // A configured name wins over the discovered one.
+  ClientTlsConfig config = trusting();
+  config.sni = "backend.test";
+  EXPECT_TRUE(connect(*build(config), "127.0.0.1:8443", "other.test").ok);
 }
 
 TEST_F(ClientContextTest, VerifyOffAcceptsAnyCertificate) {

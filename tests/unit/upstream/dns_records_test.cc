@@ -66,6 +66,8 @@ TEST(DnsRecordsTest, AddressesGetTheEntrysPortWeightAndPriority) {
   EXPECT_EQ(texts(endpoints),
             (std::vector<std::string>{"10.0.0.1:8080 w3 p1", "[::1]:8080 w3 p1"}));
   EXPECT_EQ(endpoints[0].address.port(), 8080);
+  EXPECT_EQ(endpoints[0].hostname, "backend.test");
+  EXPECT_EQ(endpoints[0].authority(), "backend.test:8080");
 }
 
 TEST(DnsRecordsTest, SrvWeightsAreClamped) {
@@ -83,9 +85,12 @@ TEST(DnsRecordsTest, SrvRecordsBecomeEndpoints) {
       {"a.test", {ip("127.0.0.2"), ip("127.0.0.3")}},
       {"b.test", {ip("127.0.0.4")}},
       {"c.test", {ip("::1")}}};
-  EXPECT_EQ(texts(endpointsFromSrv(records, targets)),
+  auto endpoints = endpointsFromSrv(records, targets);
+  EXPECT_EQ(texts(endpoints),
             (std::vector<std::string>{"127.0.0.2:8001 w5 p0", "127.0.0.3:8001 w5 p0",
                                       "127.0.0.4:8002 w1 p0", "[::1]:9000 w1000 p1"}));
+  EXPECT_EQ(endpoints[2].hostname, "b.test");  // the target: TLS name and Host
+  EXPECT_EQ(endpoints[3].authority(), "c.test:9000");
 }
 
 TEST(DnsRecordsTest, SrvPrioritiesAreRankedAndCappedAt15) {

@@ -77,6 +77,17 @@ TEST(HostListTest, WeightOrPriorityChangeMakesANewHost) {
   EXPECT_EQ(backup.hosts[0]->index(), 2u);
 }
 
+TEST(HostListTest, ANewNameForAnAddressMakesANewHost) {
+  uint32_t next = 0;
+  EndpointConfig e = endpoint("10.0.0.1:80");
+  e.hostname = "a.test";
+  HostListChange first = updateHostList({}, {e}, &next);
+  e.hostname = "b.test";  // an SRV target renamed: TLS name and Host change
+  HostListChange renamed = updateHostList(first.hosts, {e}, &next);
+  EXPECT_TRUE(renamed.changed());
+  EXPECT_EQ(renamed.hosts[0]->config().hostname, "b.test");
+}
+
 TEST(HostListTest, RepeatedAddressIsOneHostFirstEntryWins) {
   uint32_t next = 0;
   HostListChange c = updateHostList(
