@@ -71,6 +71,8 @@ void ThreadLocalCluster::setHosts(HostSetPtr hosts) {
   if (state_.config.sticky) {
     for (const HostPtr& h : hosts_->candidates()) sticky_candidates_[stickyHostId(*h)] = h.get();
   }
+  // A host back in the set may have room that no release will announce.
+  onCapacityFreed();
 }
 
 ConnPool& ThreadLocalCluster::pool(Host& host) {

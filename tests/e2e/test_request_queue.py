@@ -6,6 +6,7 @@ import socket
 import struct
 import threading
 import time
+import urllib.request
 
 import httpx
 
@@ -143,3 +144,33 @@ def test_clients_that_leave_the_queue_leave_no_trace(portico, backends):
         t.join()
     assert sorted(r[0] for r in more) == [200, 200, 200], more
     assert paths_seen(b1, "/gone") == [] and paths_seen(b1, "/probe") == []
+
+
+def test_an_endpoint_back_in_the_set_serves_the_queue(portico, backends):
+    """No release announces the room of an endpoint that returns from a failed health check:
+    the new host set itself gives queued requests their turn."""
+    b1, b2 = backends(2)
+    # Debug level: the line saying the request was queued is what the test waits for.
+    p = portico(proxy_config([b1, b2], workers=1, top="error_log: { level: debug }\n", extra_cluster=(
+        "    max_connections_per_endpoint: 1\n"
+        "    queue_timeout: 20s\n"
+        "    panic_threshold: 0\n"
+        "    health_check: { path: /health, interval: 200ms, jitter: 0ms, timeout: 1s,\n"
+        "                    unhealthy_threshold: 1, healthy_threshold: 1 }\n")))
+    with urllib.request.urlopen("http://%s/health/fail" % b2.address, timeout=5):
+        pass
+    assert wait_until(lambda: "1 of 2 endpoints healthy" in p.error_log(), timeout=10)
+    results = []
+    slow = get_in_background(p.url("/sleep/6000"), results)
+    wait_until_backend_has(b1, "/sleep/6000")
+    served = []
+    waiting = get_in_background(p.url("/waiting"), served)
+    assert wait_until(lambda: "queued (0 ahead)" in p.error_log(), timeout=10), p.error_log()
+    with urllib.request.urlopen("http://%s/health/ok" % b2.address, timeout=5):
+        pass
+    waiting.join()
+    assert served[0][0] == 200 and served[0][2] == "ok b2 /waiting", served
+    # Served by b2 as soon as it was back, not after b1's slow request.
+    assert served[0][1] < 4.0, served
+    slow.join()
+    assert results[0][0] == 200, results
