@@ -73,6 +73,7 @@ json clusterJson(const upstream::ClusterState& cluster) {
   json c = {{"name", cluster.config.name}, {"lb", lbName(cluster.config.lb)}};
   addTraffic(c, all);
   c["counters"]["retries"] = totals.retries;
+  c["counters"]["queued"] = totals.queued;
   c["counters"]["ejections"] = ejections;
   c["counters"]["active_check_failures"] = check_failures;
   c["refusals"] = refusals;

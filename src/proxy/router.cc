@@ -100,6 +100,7 @@ void RouterFilter::startAttempt() {
       fail(503, "every endpoint is at its connection limit");
     } else if (cluster_->hosts().all().empty()) {
       // Only DNS endpoints, none resolved yet (upstream/dns_discovery.h).
+      cluster_->countRefusal(stats::Refusal::NoHealthyHost);
       PLOG_WARN("cluster {}: no endpoints (its DNS names have not resolved); request {} gets 503",
                 cluster_->config().name, callbacks_->info().request_id);
       fail(503, "no endpoints");
@@ -161,6 +162,7 @@ bool RouterFilter::waitForCapacity() {
   }
   holds_queue_slot_ = true;
   ++worker_.counters().upstream_queued;
+  cluster_->countQueued();
   PLOG_DEBUG("cluster {}: every endpoint is at its connection limit; request {} queued ({} ahead)",
              config.name, callbacks_->info().request_id, cluster_->queued());
   cluster_->enqueue(*this);
@@ -184,6 +186,7 @@ void RouterFilter::onQueueTurn() {
 
 void RouterFilter::onQueueTimeout() {
   ++worker_.counters().upstream_queue_timeouts;
+  cluster_->countRefusal(stats::Refusal::QueueTimeout);
   PLOG_WARN(
       "cluster {}: queue timeout ({} ms) waiting for a connection (max_connections_per_endpoint "
       "{}); request {} gets 503",

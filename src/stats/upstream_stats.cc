@@ -26,6 +26,8 @@ const char* refusalName(Refusal refusal) {
       return "overflow_connection_limit";
     case Refusal::NoHealthyHost:
       return "no_healthy_endpoint";
+    case Refusal::QueueTimeout:
+      return "queue_timeout";
   }
   return "?";
 }
@@ -88,6 +90,7 @@ ClusterTotals ClusterStats::cluster() const {
   std::lock_guard lock(mutex_);
   for (const auto& w : workers_) {
     t.retries += w->retries.value();
+    t.queued += w->queued.value();
     for (size_t i = 0; i < t.refusals.size(); ++i) t.refusals[i] += w->refusals[i].value();
   }
   return t;

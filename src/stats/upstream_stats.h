@@ -32,8 +32,14 @@ inline constexpr size_t kUpstreamErrors = 4;
 const char* upstreamErrorName(UpstreamError error);  // the status report's key
 
 // Why a cluster answered 503 itself, before any endpoint saw the request.
-enum class Refusal : size_t { MaxRequests, MaxPendingRequests, AtConnectionLimit, NoHealthyHost };
-inline constexpr size_t kRefusals = 4;
+enum class Refusal : size_t {
+  MaxRequests,
+  MaxPendingRequests,
+  AtConnectionLimit,
+  NoHealthyHost,
+  QueueTimeout,
+};
+inline constexpr size_t kRefusals = 5;
 const char* refusalName(Refusal refusal);
 
 // Cache-line aligned, here and below: two workers' blocks never share a line, so one
@@ -61,6 +67,7 @@ class alignas(kCacheLine) WorkerClusterStats {
     return endpoints_.find(host_index);
   }
   Counter retries;
+  Counter queued;  // requests that waited for a connection (endpoints at their limit)
   std::array<Counter, kRefusals> refusals;
 
  private:
@@ -93,6 +100,7 @@ struct EndpointTotals {
 
 struct ClusterTotals {
   uint64_t retries = 0;
+  uint64_t queued = 0;
   std::array<uint64_t, kRefusals> refusals{};
 };
 

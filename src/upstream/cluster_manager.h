@@ -94,6 +94,7 @@ class ThreadLocalCluster {
   void attemptFinished(Host& host) { host.requestFinished(); }
   // A request of this cluster is tried again / answered 503 here (for the status endpoint).
   void countRetry() { stats_->retries.add(); }
+  void countQueued() { stats_->queued.add(); }
   void countRefusal(stats::Refusal why) { stats_->refusals[static_cast<size_t>(why)].add(); }
 
   // The queue of requests waiting for a connection (upstream/request_queue.h). A waiter gets

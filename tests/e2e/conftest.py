@@ -278,6 +278,21 @@ def assert_no_sanitizer_reports(p):
         assert marker not in log, "sanitizer report in portico's error log:\n%s" % log
 
 
+def admin_status(port, timeout=10):
+    """GET /status from an admin listener on `port`: the parsed JSON document."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", "/status")
+        resp = conn.getresponse()
+        body = resp.read()
+        assert resp.status == 200 and resp.getheader("Content-Type") == "application/json", \
+            (resp.status, body)
+        return json.loads(body)
+    finally:
+        conn.close()
+
+
 def proxy_config(backends, extra_listener="", extra_cluster="", routes=None, workers=1,
                  top="", weights=None):
     """A config with one listener on {port} proxying everything to `backends`.

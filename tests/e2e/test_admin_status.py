@@ -10,7 +10,7 @@ import socket
 import subprocess
 import threading
 
-from conftest import (BIN, Backend, free_port, proxy_config, raw_request, read_until_eof,
+from conftest import (BIN, Backend, admin_status, free_port, proxy_config, raw_request, read_until_eof,
                       status_of, wait_for_port, wait_until)
 
 
@@ -40,9 +40,7 @@ def admin_get(port, path="/status", method="GET"):
 
 
 def status(port):
-    code, ctype, body = admin_get(port)
-    assert code == 200 and ctype == "application/json", (code, ctype, body)
-    return json.loads(body)
+    return admin_status(port)
 
 
 def cluster(port, name="app"):

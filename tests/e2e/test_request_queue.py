@@ -10,13 +10,15 @@ import urllib.request
 
 import httpx
 
-from conftest import RawConn, proxy_config, request_bytes, wait_until
+from conftest import (RawConn, admin_status, free_port, proxy_config, request_bytes,
+                      wait_for_port, wait_until)
 
 
-def queue_config(backend, extra=""):
+def queue_config(backend, extra="", admin_port=None):
     # One worker: the limit and the queue are per worker, so one worker makes the backend's
     # view (one connection) exact.
-    return proxy_config([backend], workers=1,
+    top = "admin: { address: 127.0.0.1:%d }\n" % admin_port if admin_port else ""
+    return proxy_config([backend], workers=1, top=top,
                         extra_cluster="    max_connections_per_endpoint: 1\n" + extra)
 
 
@@ -63,7 +65,9 @@ def test_requests_over_the_connection_limit_wait_their_turn(portico, backends):
 
 def test_queue_timeout_gives_503_and_a_log_line(portico, backends):
     (b1,) = backends(1)
-    p = portico(queue_config(b1, "    queue_timeout: 300ms\n"))
+    admin = free_port()
+    p = portico(queue_config(b1, "    queue_timeout: 300ms\n", admin_port=admin))
+    wait_for_port(admin, proc=p.proc)
     results = []
     slow = get_in_background(p.url("/sleep/3000"), results)
     wait_until_backend_has(b1, "/sleep/3000")
@@ -76,6 +80,9 @@ def test_queue_timeout_gives_503_and_a_log_line(portico, backends):
     assert all(r[1] < 2.0 for r in timed_out), results
     log = p.wait_for_log("queue timeout (300 ms)")
     assert log.count("queue timeout (300 ms) waiting for a connection") == 2, log
+    # The status endpoint counts both: they waited, and the wait ended in a 503.
+    app = next(c for c in admin_status(admin)["clusters"] if c["name"] == "app")
+    assert app["counters"]["queued"] == 2 and app["refusals"]["queue_timeout"] == 2, app
     slow.join()
     assert [r[0] for r in results if r[2] == "slept"] == [200], results
     assert paths_seen(b1, "/queued") == []
