@@ -24,7 +24,8 @@ json latencyJson(const stats::LatencySummary& l) {
 // What clusters and endpoints share: counters, errors by class, latency, pool gauges.
 void addTraffic(json& out, const stats::EndpointTotals& t) {
   json responses = json::object();
-  for (size_t c = 1; c < t.responses.size(); ++c) responses[std::to_string(c) + "xx"] = t.responses[c];
+  for (size_t c = 1; c < t.responses.size(); ++c)
+    responses[std::to_string(c) + "xx"] = t.responses[c];
   json errors = json::object();
   for (size_t e = 0; e < stats::kUpstreamErrors; ++e) {
     errors[stats::upstreamErrorName(static_cast<stats::UpstreamError>(e))] = t.errors[e];
@@ -110,8 +111,9 @@ const char* lbName(upstream::LbPolicy policy) {
   return "?";
 }
 
-nlohmann::ordered_json statusReport(const ServerStatus& server,
-                            const std::vector<std::unique_ptr<upstream::ClusterState>>& clusters) {
+nlohmann::ordered_json statusReport(
+    const ServerStatus& server,
+    const std::vector<std::unique_ptr<upstream::ClusterState>>& clusters) {
   json listeners = json::array();
   for (const ListenerStatus& l : server.listeners) {
     listeners.push_back({{"name", l.name}, {"address", l.address}});

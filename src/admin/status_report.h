@@ -42,7 +42,8 @@ struct ServerStatus {
 const char* healthName(const upstream::Host& host);
 const char* lbName(upstream::LbPolicy policy);
 
-nlohmann::ordered_json statusReport(const ServerStatus& server,
-                            const std::vector<std::unique_ptr<upstream::ClusterState>>& clusters);
+nlohmann::ordered_json statusReport(
+    const ServerStatus& server,
+    const std::vector<std::unique_ptr<upstream::ClusterState>>& clusters);
 
 }  // namespace portico::admin

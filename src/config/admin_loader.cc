@@ -37,9 +37,9 @@ void loadAdmin(Reader& reader, const Field& field,
   }
   const Field& at = address_field ? *address_field : field;
   if (!net::parseAddress(out->address_text, &out->address)) {
-    reader.error(at.mark, at.path,
-                 "expected an address like 127.0.0.1:9901 or [::1]:9901, got " +
-                     quote(out->address_text));
+    reader.error(
+        at.mark, at.path,
+        "expected an address like 127.0.0.1:9901 or [::1]:9901, got " + quote(out->address_text));
     return;
   }
   if (!out->address.isLoopback() && !out->allow_remote) {

@@ -30,10 +30,9 @@ std::string endpointProblem(const std::string& text) {
 }
 
 // One entry of `endpoints`: a static `address:`, or a `dns:` / `srv:` name (dns_loader.cc).
-void loadEndpoint(Reader& reader, const Field& field, UniqueValues* seen,
-                  UniqueValues* seen_names, ClusterConfig* cluster) {
-  MapReader map(reader, field,
-                {"address", "dns", "srv", "port", "weight", "priority", "family"});
+void loadEndpoint(Reader& reader, const Field& field, UniqueValues* seen, UniqueValues* seen_names,
+                  ClusterConfig* cluster) {
+  MapReader map(reader, field, {"address", "dns", "srv", "port", "weight", "priority", "family"});
   if (!map.valid()) return;
   std::vector<std::string> kinds;
   for (const char* key : {"address", "dns", "srv"}) {

@@ -33,8 +33,8 @@ std::optional<std::string> readResolver(Reader& reader, const Field& field) {
   if (!text) return std::nullopt;
   net::Address address;
   if (net::parseIp(*text, &address)) {
-    if (!net::parseAddress(
-            (address.family() == AF_INET6 ? "[" + *text + "]" : *text) + ":53", &address)) {
+    if (!net::parseAddress((address.family() == AF_INET6 ? "[" + *text + "]" : *text) + ":53",
+                           &address)) {
       address = {};
     }
   } else if (!net::parseAddress(*text, &address)) {
@@ -145,8 +145,8 @@ std::optional<DnsEndpointConfig> loadDnsEndpoint(Reader& reader, const MapReader
   }
   if (const Field* f = map.find("family")) assignIf(&endpoint.family, readFamily(reader, *f));
   if (!ok) return std::nullopt;
-  const std::string key = (srv ? "srv " : "dns ") + endpoint.name +
-                          (srv ? "" : ":" + std::to_string(endpoint.port));
+  const std::string key =
+      (srv ? "srv " : "dns ") + endpoint.name + (srv ? "" : ":" + std::to_string(endpoint.port));
   if (!seen->check(reader, *name, key)) return std::nullopt;
   return endpoint;
 }

@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "http/http2_attack_limits.h"
 #include "config/server_config.h"
+#include "http/http2_attack_limits.h"
 #include "proxy/route_config.h"
 #include "tls/acme/acme_config.h"
 #include "upstream/cluster_config.h"
@@ -92,8 +92,8 @@ std::optional<tls::ClientAuthConfig> loadClientAuth(Reader& reader, const Field&
 void loadHttp2AttackLimits(Reader& reader, const Field& field, http::Http2AttackLimits* out);
 // The top-level `admin:` section (admin_loader.cc); after the listeners, whose addresses it
 // must not share.
-void loadAdmin(Reader& reader, const Field& field, const std::vector<proxy::ListenerConfig>& listeners,
-               AdminConfig* out);
+void loadAdmin(Reader& reader, const Field& field,
+               const std::vector<proxy::ListenerConfig>& listeners, AdminConfig* out);
 // `forwarding.client_cert_headers:` of a listener.
 void loadClientCertHeaders(Reader& reader, const Field& field, proxy::ClientCertHeaders* out);
 

@@ -51,7 +51,7 @@ struct ServerConfig {
   std::vector<proxy::ListenerConfig> listeners;
   std::vector<upstream::ClusterConfig> clusters;
   std::optional<tls::acme::AcmeConfig> acme;  // `acme:`: automatic certificates
-  std::optional<AdminConfig> admin;            // `admin:`: status endpoint
+  std::optional<AdminConfig> admin;           // `admin:`: status endpoint
 };
 
 }  // namespace portico::config

@@ -130,7 +130,7 @@ class RouterFilter final : public filters::Filter,
   bool outcome_reported_ = false;
   int64_t attempt_start_ms_ = 0;
   upstream::ConnPool* pool_ = nullptr;
-  bool pending_ = false;                          // waiting for the pool
+  bool pending_ = false;           // waiting for the pool
   bool holds_queue_slot_ = false;  // queued (or on its turn), counted as a pending request
   upstream::UpstreamStream* upstream_ = nullptr;  // request in flight
   event::Timer timer_;

@@ -74,7 +74,8 @@ admin::ServerStatus Server::serverStatus() const {
   s.workers = workers_.size();
   s.draining = draining_;
   for (const auto& w : workers_) s.connections += w->connectionCount();
-  for (const auto& l : snapshot_->listeners) s.listeners.push_back({l->config.name, l->config.address_text});
+  for (const auto& l : snapshot_->listeners)
+    s.listeners.push_back({l->config.name, l->config.address_text});
   return s;
 }
 
@@ -148,7 +149,8 @@ int Server::run() {
   // Declared here so it goes before the main loop does (and after everything it reads).
   std::unique_ptr<admin::AdminServer> admin;
   if (config_.admin) {
-    admin = std::make_unique<admin::AdminServer>(main_loop, static_cast<const admin::AdminSource&>(*this));
+    admin = std::make_unique<admin::AdminServer>(main_loop,
+                                                 static_cast<const admin::AdminSource&>(*this));
     std::string error;
     if (!admin->listen(*config_.admin, &error)) {
       PLOG_ERROR("admin listener {}: {}", config_.admin->address_text, error);
@@ -196,8 +198,7 @@ int Server::run() {
   upstream::HealthChecker health(main_loop, snapshot_->clusters, *hosts_);
   health.start();
   // DNS discovery of dns:/srv: endpoints, with c-ares on this loop (see dns_discovery.h).
-  upstream::DnsDiscovery dns(main_loop, snapshot_->clusters, *hosts_,
-                             {&health, outliers_.get()});
+  upstream::DnsDiscovery dns(main_loop, snapshot_->clusters, *hosts_, {&health, outliers_.get()});
   dns.start();
   // Its own thread (see tls/acme/manager.h); what it stores, the reloader above serves.
   std::unique_ptr<tls::acme::Manager> acme;
@@ -232,7 +233,7 @@ int Server::run() {
   workers_.clear();
   outliers_.reset();  // its timers belong to the main loop, which ends with this function
   admin.reset();
-  hosts_.reset();     // so does the slow-start ramp timer
+  hosts_.reset();  // so does the slow-start ramp timer
   main_loop_ = nullptr;
   if (access_log_) access_log_->flushAndStop();
   PLOG_INFO("shutdown complete");

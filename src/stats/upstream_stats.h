@@ -48,14 +48,14 @@ inline constexpr size_t kCacheLine = 64;
 
 // One worker's numbers for one endpoint.
 struct alignas(kCacheLine) EndpointStats {
-  Counter requests;                        // attempts sent to it
-  std::array<Counter, 6> responses;        // by status / 100; [0] unused
+  Counter requests;                  // attempts sent to it
+  std::array<Counter, 6> responses;  // by status / 100; [0] unused
   std::array<Counter, kUpstreamErrors> errors;
-  LatencyHistogram latency;                // attempt start -> response headers
+  LatencyHistogram latency;  // attempt start -> response headers
   Counter connections_opened;
-  Counter streams;                         // requests given a connection
-  Counter streams_reused;                  // ... one that had carried requests before
-  Gauge connections;                       // open (connecting, busy or idle)
+  Counter streams;         // requests given a connection
+  Counter streams_reused;  // ... one that had carried requests before
+  Gauge connections;       // open (connecting, busy or idle)
   Gauge idle_connections;
 };
 
@@ -76,7 +76,7 @@ class alignas(kCacheLine) WorkerClusterStats {
 
 // Main thread only (written and read there).
 struct EndpointHealthStats {
-  uint64_t ejections = 0;             // by outlier detection
+  uint64_t ejections = 0;              // by outlier detection
   uint64_t active_check_failures = 0;  // failed probes, not only those that flipped health
 };
 

@@ -111,8 +111,8 @@ struct EndpointConfig {
   std::string authority() const {
     return hostname.empty() ? address_text : hostname + ":" + std::to_string(address.port());
   }
-  uint32_t weight = 1;       // 1..1000
-  uint32_t priority = 0;     // 0 = primary; higher = backup level (see upstream/host_set.h)
+  uint32_t weight = 1;    // 1..1000
+  uint32_t priority = 0;  // 0 = primary; higher = backup level (see upstream/host_set.h)
 };
 
 // Which address records a DNS endpoint asks for: A (v4), AAAA (v6), or both (any).
@@ -152,7 +152,7 @@ struct ClusterConfig {
   RingHashConfig ring_hash;
   MaglevConfig maglev;
   std::optional<StickyConfig> sticky;
-  std::vector<EndpointConfig> endpoints;  // static ones (`address:`), in config order
+  std::vector<EndpointConfig> endpoints;         // static ones (`address:`), in config order
   std::vector<DnsEndpointConfig> dns_endpoints;  // `dns:` and `srv:` entries, in config order
   DnsConfig dns;
   int64_t connect_timeout_ms = 5000;

@@ -183,7 +183,8 @@ bool ConnPool::newStream(PoolCallbacks& callbacks, std::string_view server_name)
       }
     }
   }
-  net::TransportSocketPtr transport = transport_.create(endpoint_.address, server_name, endpoint_.hostname);
+  net::TransportSocketPtr transport =
+      transport_.create(endpoint_.address, server_name, endpoint_.hostname);
   auto conn = transport ? net::Connection::connectTo(loop_, endpoint_.address, std::move(transport))
                         : nullptr;
   if (!conn) {

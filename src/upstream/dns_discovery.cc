@@ -10,13 +10,14 @@ namespace portico::upstream {
 // One `dns:` or `srv:` entry of a cluster.
 struct DnsDiscovery::Entry {
   Entry(DnsDiscovery& owner_, ClusterDns& cluster_, const DnsEndpointConfig& config_)
-      : owner(owner_), cluster(cluster_), config(config_), timer(owner_.loop_, [this] {
-          owner.resolve(*this);
-        }) {}
+      : owner(owner_),
+        cluster(cluster_),
+        config(config_),
+        timer(owner_.loop_, [this] { owner.resolve(*this); }) {}
   DnsDiscovery& owner;
   ClusterDns& cluster;
   const DnsEndpointConfig& config;
-  event::Timer timer;  // the next resolution
+  event::Timer timer;                                    // the next resolution
   std::optional<std::vector<EndpointConfig>> last_good;  // unset: never resolved
   uint32_t failures = 0;                                 // in a row
   uint64_t round = 0;  // tells this resolution's SRV target answers from a stale one's
@@ -200,8 +201,7 @@ void DnsDiscovery::resolveSrvTargets(Entry& entry, uint64_t round, SrvAnswer ans
   }
 }
 
-void DnsDiscovery::succeeded(Entry& entry, std::vector<EndpointConfig> endpoints,
-                             uint32_t ttl_s) {
+void DnsDiscovery::succeeded(Entry& entry, std::vector<EndpointConfig> endpoints, uint32_t ttl_s) {
   const ClusterState& state = *entry.cluster.state;
   const int64_t next_ms = boundTtlMs(ttl_s, state.config.dns);
   if (entry.failures > 0) {
@@ -232,8 +232,8 @@ void DnsDiscovery::failed(Entry& entry, const std::string& why) {
       PLOG_WARN("cluster {}: {} failed: {}; keeping its last good endpoints ({}), retrying",
                 state.config.name, entry.describe(), why, listOf(*entry.last_good));
     } else {
-      PLOG_WARN("cluster {}: {} failed: {}; no endpoints from it yet, retrying",
-                state.config.name, entry.describe(), why);
+      PLOG_WARN("cluster {}: {} failed: {}; no endpoints from it yet, retrying", state.config.name,
+                entry.describe(), why);
     }
   } else {
     PLOG_DEBUG("cluster {}: {} failed again ({}): {}; next try in {} ms", state.config.name,
@@ -246,13 +246,14 @@ void DnsDiscovery::rebuild(ClusterDns& cluster) {
   ClusterState& state = *cluster.state;
   std::vector<EndpointConfig> desired = state.config.endpoints;
   for (const auto& entry : cluster.entries) {
-    if (entry->last_good) desired.insert(desired.end(), entry->last_good->begin(),
-                                         entry->last_good->end());
+    if (entry->last_good)
+      desired.insert(desired.end(), entry->last_good->begin(), entry->last_good->end());
   }
   HostListChange change = updateHostList(state.hosts, desired, &state.next_host_index);
   if (!change.changed()) return;
   state.hosts = std::move(change.hosts);
-  for (HostListObserver* o : observers_) o->hostsChanged(cluster.index, change.added, change.removed);
+  for (HostListObserver* o : observers_)
+    o->hostsChanged(cluster.index, change.added, change.removed);
   publisher_.publish(cluster.index);
 }
 

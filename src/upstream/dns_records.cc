@@ -11,8 +11,7 @@ int64_t boundTtlMs(uint32_t ttl_s, const DnsConfig& config) {
 }
 
 int64_t failureRetryMs(uint32_t failures, const DnsConfig& config) {
-  const int64_t cap =
-      std::max(config.min_ttl_ms, std::min(config.max_ttl_ms, kMaxFailureRetryMs));
+  const int64_t cap = std::max(config.min_ttl_ms, std::min(config.max_ttl_ms, kMaxFailureRetryMs));
   int64_t delay = config.min_ttl_ms;
   for (uint32_t i = 1; i < failures && delay < cap; ++i) delay *= 2;
   return std::min(delay, cap);
@@ -20,8 +19,8 @@ int64_t failureRetryMs(uint32_t failures, const DnsConfig& config) {
 
 namespace {
 
-EndpointConfig endpointAt(const net::Address& ip, uint16_t port, uint32_t weight,
-                          uint32_t priority, const std::string& hostname) {
+EndpointConfig endpointAt(const net::Address& ip, uint16_t port, uint32_t weight, uint32_t priority,
+                          const std::string& hostname) {
   EndpointConfig endpoint;
   endpoint.hostname = hostname;
   endpoint.address = ip;
@@ -43,8 +42,7 @@ std::vector<EndpointConfig> endpointsFromAddresses(const DnsEndpointConfig& entr
   std::vector<EndpointConfig> out;
   std::set<std::string> seen;
   for (const ResolvedAddress& a : addresses) {
-    EndpointConfig e =
-        endpointAt(a.address, entry.port, entry.weight, entry.priority, entry.name);
+    EndpointConfig e = endpointAt(a.address, entry.port, entry.weight, entry.priority, entry.name);
     if (seen.insert(e.address_text).second) out.push_back(std::move(e));
   }
   return out;
@@ -66,8 +64,9 @@ std::vector<EndpointConfig> endpointsFromSrv(
   // Better priorities first, so a duplicate address keeps its best record.
   std::vector<const SrvRecord*> ordered;
   for (const SrvRecord& r : records) ordered.push_back(&r);
-  std::stable_sort(ordered.begin(), ordered.end(),
-                   [](const SrvRecord* a, const SrvRecord* b) { return a->priority < b->priority; });
+  std::stable_sort(ordered.begin(), ordered.end(), [](const SrvRecord* a, const SrvRecord* b) {
+    return a->priority < b->priority;
+  });
   std::vector<EndpointConfig> out;
   std::set<std::string> seen;
   for (const SrvRecord* r : ordered) {
@@ -76,8 +75,8 @@ std::vector<EndpointConfig> endpointsFromSrv(
     auto it = targets.find(r->target);
     if (it == targets.end()) continue;
     for (const ResolvedAddress& a : it->second) {
-      EndpointConfig e = endpointAt(a.address, r->port, srvWeight(r->weight), level(r->priority),
-                                    r->target);
+      EndpointConfig e =
+          endpointAt(a.address, r->port, srvWeight(r->weight), level(r->priority), r->target);
       if (seen.insert(e.address_text).second) out.push_back(std::move(e));
     }
   }

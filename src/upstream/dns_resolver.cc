@@ -109,9 +109,7 @@ void onSrv(void* arg, int status, int /*timeouts*/, unsigned char* data, int len
 }  // namespace
 
 DnsResolver::DnsResolver(event::EventLoop& loop)
-    : loop_(loop), timer_(loop, [this] {
-        process(ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-      }) {}
+    : loop_(loop), timer_(loop, [this] { process(ARES_SOCKET_BAD, ARES_SOCKET_BAD); }) {}
 
 std::unique_ptr<DnsResolver> DnsResolver::create(event::EventLoop& loop, const DnsConfig& config,
                                                  std::string* error) {
@@ -186,8 +184,9 @@ void DnsResolver::armTimer() {
 void DnsResolver::resolveAddresses(const std::string& name, DnsFamily family,
                                    AddressCallback callback) {
   ares_addrinfo_hints hints{};
-  hints.ai_family = family == DnsFamily::V4 ? AF_INET : family == DnsFamily::V6 ? AF_INET6
-                                                                               : AF_UNSPEC;
+  hints.ai_family = family == DnsFamily::V4   ? AF_INET
+                    : family == DnsFamily::V6 ? AF_INET6
+                                              : AF_UNSPEC;
   // No sorting by RFC 6724: it connects a UDP socket per address, and the order is ours.
   hints.ai_flags = ARES_AI_NOSORT;
   auto* query = new AddressQuery{std::move(callback), &destroying_};

@@ -45,8 +45,7 @@ class HealthChecker final : public HostListObserver {
 
  private:
   struct EndpointCheck {
-    EndpointCheck(HealthChecker& owner, size_t cluster_index, ClusterState& cluster,
-                  HostPtr host);
+    EndpointCheck(HealthChecker& owner, size_t cluster_index, ClusterState& cluster, HostPtr host);
     HealthChecker& owner;
     size_t cluster_index;
     ClusterState& cluster;

@@ -36,7 +36,8 @@ void HealthProbe::start() {
   // plays that part here.
   std::string_view server_name;
   if (cluster_.config.tls && cluster_.config.tls->sni_from_host) server_name = config_.host;
-  net::TransportSocketPtr transport = cluster_.transport->create(host_.address(), server_name, host_.config().hostname);
+  net::TransportSocketPtr transport =
+      cluster_.transport->create(host_.address(), server_name, host_.config().hostname);
   if (!transport) {
     finish(false, "could not set up the transport");
     return;

@@ -30,7 +30,7 @@ class RoundRobinBalancer final : public LoadBalancer {
   uint64_t seed_;
   bool started_ = false;
   HostSetPtr hosts_;
-  std::vector<int64_t> current_;        // by Host::index()
+  std::vector<int64_t> current_;       // by Host::index()
   const uint32_t* weights_ = nullptr;  // by Host::index(), into hosts_
 };
 

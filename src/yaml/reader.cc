@@ -318,19 +318,19 @@ std::optional<double> readDecimal(Reader& reader, const Field& field, double min
   if (!text) return std::nullopt;
   // Digits with at most one dot: what people write; strtod would also take "nan" and "1e400".
   const size_t dots = static_cast<size_t>(std::count(text->begin(), text->end(), '.'));
-  const bool plain = !text->empty() && dots <= 1 && text->front() != '.' &&
-                     text->back() != '.' && text->size() <= 20 &&
-                     std::all_of(text->begin(), text->end(),
-                                 [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+  const bool plain = !text->empty() && dots <= 1 && text->front() != '.' && text->back() != '.' &&
+                     text->size() <= 20 && std::all_of(text->begin(), text->end(), [](char c) {
+                       return (c >= '0' && c <= '9') || c == '.';
+                     });
   if (!plain) {
     reader.error(field.mark, field.path, "expected a number like 1.5, got " + quote(*text));
     return std::nullopt;
   }
   const double value = std::strtod(text->c_str(), nullptr);
   if (value < min || value > max) {
-    reader.error(field.mark, field.path,
-                 rangeText(fmt::format("{}", min), fmt::format("{}", max), true, true) +
-                     ", got " + *text);
+    reader.error(
+        field.mark, field.path,
+        rangeText(fmt::format("{}", min), fmt::format("{}", max), true, true) + ", got " + *text);
     return std::nullopt;
   }
   return value;

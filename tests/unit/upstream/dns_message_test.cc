@@ -73,8 +73,7 @@ TEST(DnsMessageTest, TruncatedOrBrokenMessagesAreRefused) {
   loop.question("_x._tcp.test");
   loop.pointer(static_cast<uint16_t>(loop.bytes.size()));
   loop.u16(33);
-  EXPECT_FALSE(
-      parseSrvResponse(loop.bytes.data(), static_cast<int>(loop.bytes.size()), &answer));
+  EXPECT_FALSE(parseSrvResponse(loop.bytes.data(), static_cast<int>(loop.bytes.size()), &answer));
 }
 
 TEST(DnsMessageTest, CanonicalNames) {

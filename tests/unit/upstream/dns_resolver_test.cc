@@ -99,15 +99,16 @@ DnsConfig configFor(const FakeDnsServer& server) {
 
 TEST(DnsResolverTest, AddressRecordsWithTheirTtls) {
   event::EventLoop loop;
-  FakeDnsServer server(loop, [](uint16_t id, const Message& q, const std::string& name,
-                                uint16_t type) -> std::optional<Message> {
-    if (name != "backend.test") return std::nullopt;
-    if (type != 1) return reply(id, q, 0, 0);  // AAAA: no data
-    Message m = reply(id, q, 2, 0);
-    m.a("backend.test", 42, {10, 0, 0, 1});
-    m.a("backend.test", 7, {10, 0, 0, 2});
-    return m;
-  });
+  FakeDnsServer server(loop,
+                       [](uint16_t id, const Message& q, const std::string& name,
+                          uint16_t type) -> std::optional<Message> {
+                         if (name != "backend.test") return std::nullopt;
+                         if (type != 1) return reply(id, q, 0, 0);  // AAAA: no data
+                         Message m = reply(id, q, 2, 0);
+                         m.a("backend.test", 42, {10, 0, 0, 1});
+                         m.a("backend.test", 7, {10, 0, 0, 2});
+                         return m;
+                       });
   std::string error = "none";
   auto resolver = DnsResolver::create(loop, configFor(server), &error);
   ASSERT_TRUE(resolver) << error;
@@ -127,14 +128,16 @@ TEST(DnsResolverTest, AddressRecordsWithTheirTtls) {
 
 TEST(DnsResolverTest, SrvWithAdditionalRecords) {
   event::EventLoop loop;
-  FakeDnsServer server(loop, [](uint16_t id, const Message& q, const std::string& name,
-                                uint16_t type) -> std::optional<Message> {
-    if (name != "_http._tcp.svc.test" || type != 33) return reply(id, q, 0, 0, 3);
-    Message m = reply(id, q, 1, 1);
-    m.srv(30, 1, 5, 8080, "t1.svc.test");
-    m.a("t1.svc.test", 12, {127, 0, 0, 2});
-    return m;
-  });
+  FakeDnsServer server(loop,
+                       [](uint16_t id, const Message& q, const std::string& name,
+                          uint16_t type) -> std::optional<Message> {
+                         if (name != "_http._tcp.svc.test" || type != 33)
+                           return reply(id, q, 0, 0, 3);
+                         Message m = reply(id, q, 1, 1);
+                         m.srv(30, 1, 5, 8080, "t1.svc.test");
+                         m.a("t1.svc.test", 12, {127, 0, 0, 2});
+                         return m;
+                       });
   std::string error;
   auto resolver = DnsResolver::create(loop, configFor(server), &error);
   ASSERT_TRUE(resolver) << error;
@@ -183,7 +186,8 @@ TEST(DnsResolverTest, SilentServerTimesOutAfterItsTries) {
                                error = e;
                                done = true;
                              });
-  ASSERT_TRUE(testing::runUntil(loop, [&] { return done; }, 5000));
+  ASSERT_TRUE(testing::runUntil(
+      loop, [&] { return done; }, 5000));
   EXPECT_EQ(error, "timed out");
   EXPECT_EQ(server.queries, 2);  // tries: 2, each 100 ms (c-ares may lengthen later tries)
   EXPECT_GE(event::monotonicNowMs() - start, 200);
@@ -196,13 +200,13 @@ TEST(DnsResolverTest, DestroyedWithAQueryInFlightCallsNothing) {
   auto resolver = DnsResolver::create(loop, configFor(server), &error);
   ASSERT_TRUE(resolver) << error;
   bool called = false;
-  resolver->resolveAddresses("slow.test", DnsFamily::V4,
-                             [&](const std::string&, std::vector<ResolvedAddress>) {
-                               called = true;
-                             });
+  resolver->resolveAddresses(
+      "slow.test", DnsFamily::V4,
+      [&](const std::string&, std::vector<ResolvedAddress>) { called = true; });
   ASSERT_TRUE(testing::runUntil(loop, [&] { return server.queries == 1; }));
   resolver.reset();
-  EXPECT_FALSE(testing::runUntil(loop, [&] { return called; }, 300));
+  EXPECT_FALSE(testing::runUntil(
+      loop, [&] { return called; }, 300));
 }
 
 }  // namespace

@@ -31,7 +31,9 @@ struct Message {
     }
     bytes.push_back(0);
   }
-  void raw(const unsigned char* data, size_t length) { bytes.insert(bytes.end(), data, data + length); }
+  void raw(const unsigned char* data, size_t length) {
+    bytes.insert(bytes.end(), data, data + length);
+  }
   void pointer(uint16_t offset) { u16(static_cast<uint16_t>(0xc000 | offset)); }
   void header(uint16_t answers, uint16_t additional, uint16_t id = 0x1234, uint16_t rcode = 0) {
     u16(id);

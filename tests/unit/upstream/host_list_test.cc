@@ -91,8 +91,7 @@ TEST(HostListTest, ANewNameForAnAddressMakesANewHost) {
 TEST(HostListTest, RepeatedAddressIsOneHostFirstEntryWins) {
   uint32_t next = 0;
   HostListChange c = updateHostList(
-      {}, {endpoint("10.0.0.1:80", 2), endpoint("10.0.0.1:80", 7), endpoint("10.0.0.1:81")},
-      &next);
+      {}, {endpoint("10.0.0.1:80", 2), endpoint("10.0.0.1:80", 7), endpoint("10.0.0.1:81")}, &next);
   ASSERT_EQ(c.hosts.size(), 2u);
   EXPECT_EQ(c.hosts[0]->weight(), 2u);
 }

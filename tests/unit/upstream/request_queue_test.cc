@@ -52,8 +52,8 @@ TEST(RequestQueueTest, LeavingFromAnywhere) {
   Waiter a(1), b(2), c(3), d(4), outsider(5);
   RequestQueue q;
   for (Waiter* w : {&a, &b, &c, &d}) q.pushBack(*w);
-  q.remove(b);  // middle
-  q.remove(d);  // tail
+  q.remove(b);         // middle
+  q.remove(d);         // tail
   q.remove(outsider);  // not queued: nothing happens
   EXPECT_FALSE(b.queued());
   EXPECT_EQ(q.size(), 2u);

@@ -51,7 +51,7 @@ TEST(SlowStartTest, RepublishTickIsATenthOfTheWindowWithinBounds) {
 TEST(SlowStartTest, HostSetCarriesRampedWeights) {
   auto hosts = hostsWithWeights({2, 2, 3});
   const SlowStartConfig slow = window(10000);
-  hosts[1]->setHealthySinceMs(1000);  // joined at t=1s
+  hosts[1]->setHealthySinceMs(1000);                        // joined at t=1s
   HostSetPtr set = HostSet::build(hosts, 50, &slow, 6000);  // 5 s in: half
   EXPECT_TRUE(set->ramping());
   EXPECT_EQ(set->weights()[0], 2 * kWeightScale);
