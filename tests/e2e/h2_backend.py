@@ -187,6 +187,25 @@ class Connection:
                                  end_stream=end_stream)
             self.send_pending()
 
+    def small_response_out(self, stream_id, status, data):
+        """Headers and a body that fits the window in one write, as real HTTP/2 servers send a
+        small response: a backend killed mid-response (test_resilience) then loses all of it
+        or none, never headers alone, which no proxy could retry once forwarded."""
+        with self.lock:
+            if self.closed or stream_id not in self.streams:
+                return
+            room = min(self.h2.local_flow_control_window(stream_id),
+                       self.h2.max_outbound_frame_size)
+            if len(data) > room:
+                self.h2.send_headers(stream_id, [(":status", str(status))])
+                self.send_pending()
+            else:
+                self.h2.send_headers(stream_id, [(":status", str(status))])
+                self.h2.send_data(stream_id, data, end_stream=True)
+                self.send_pending()
+                return
+        self.body_out(stream_id, data)
+
     def body_out(self, stream_id, data, end_stream=True):
         view = memoryview(data)
         while True:
@@ -245,8 +264,7 @@ class Connection:
                 self.send_pending()
         elif kind == "sleep":
             time.sleep(int(parts[1]) / 1000.0)
-            self.headers_out(stream_id, 200)
-            self.body_out(stream_id, b"slept")
+            self.small_response_out(stream_id, 200, b"slept")
         elif kind == "rst":
             self.reset(stream_id, int(parts[1]))
         elif kind == "refuse-once":
@@ -276,8 +294,7 @@ class Connection:
                 self.h2.send_data(stream_id, b"short", end_stream=True)
                 self.send_pending()
         else:
-            self.headers_out(stream_id, 200)
-            self.body_out(stream_id, ("ok %s %s" % (ARGS.name, path)).encode())
+            self.small_response_out(stream_id, 200, ("ok %s %s" % (ARGS.name, path)).encode())
 
 
 def serve(sock, tls):
