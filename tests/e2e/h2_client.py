@@ -91,6 +91,7 @@ class H2Client:
         self.closed = False      # the server closed the connection
         self.remote_settings = {}
         self.received = bytearray() if record else None
+        self.unparsed = bytearray()  # bytes of a frame not yet complete
 
     # ---- sending ------------------------------------------------------------------------
 
@@ -167,8 +168,17 @@ class H2Client:
             return False
         if self.received is not None:
             self.received += data
-        for event in self.conn.receive_data(data):
-            self.handle(event)
+        # Frame by frame: python-h2 refuses any frame after a GOAWAY within one
+        # receive_data() call, before handle() can reopen its state (below), so a GOAWAY and
+        # a response arriving in one read would look like a protocol error.
+        self.unparsed += data
+        while len(self.unparsed) >= 9:
+            end = 9 + int.from_bytes(self.unparsed[:3], "big")
+            if len(self.unparsed) < end:
+                break
+            frame, self.unparsed = bytes(self.unparsed[:end]), self.unparsed[end:]
+            for event in self.conn.receive_data(frame):
+                self.handle(event)
         self.flush()
         return True
 
