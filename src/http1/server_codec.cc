@@ -382,7 +382,14 @@ void ServerCodecImpl::resetStream() {
 void ServerCodecImpl::finishResponse() {
   if (!keep_alive_ && !closing_) {
     closing_ = true;
-    output_.closeAfterFlush();
+    // A response that ends before its request did (a 413 in the middle of the body): the
+    // client is still sending, so linger, or its next bytes would make the kernel reset the
+    // connection and could destroy the answer before the client reads it.
+    if (!request_done_) {
+      output_.closeAfterErrorReply();
+    } else {
+      output_.closeAfterFlush();
+    }
   }
   if (stream_active_) completeStream();
   // The head stays intact until the stream is reaped (the access log reads it); the next
