@@ -196,13 +196,12 @@ class Connection:
                 return
             room = min(self.h2.local_flow_control_window(stream_id),
                        self.h2.max_outbound_frame_size)
-            if len(data) > room:
-                self.h2.send_headers(stream_id, [(":status", str(status))])
-                self.send_pending()
-            else:
-                self.h2.send_headers(stream_id, [(":status", str(status))])
+            fits = len(data) <= room
+            self.h2.send_headers(stream_id, [(":status", str(status))])
+            if fits:
                 self.h2.send_data(stream_id, data, end_stream=True)
-                self.send_pending()
+            self.send_pending()
+            if fits:
                 return
         self.body_out(stream_id, data)
 
